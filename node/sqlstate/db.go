@@ -229,8 +229,8 @@ func (db *DB) Savepoint(ctx context.Context, fn func() error) error {
 	return nil
 }
 
-// Exec runs a write statement in the open block.
-func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// ExecContext runs a write statement in the open block.
+func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if !db.inBlock {
 		return nil, ErrNoBlock
 	}
@@ -242,16 +242,16 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	return res, db.wrap(err)
 }
 
-// Query runs a query on the writer, seeing the open block's writes. Queries
+// QueryContext runs a query on the writer, seeing the open block's writes. Queries
 // whose results feed state must have a total ORDER BY.
-func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	db.denied = ""
 	rows, err := db.w.QueryContext(ctx, query, args...)
 	return rows, db.wrap(err)
 }
 
-// QueryRow is Query for a single row.
-func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+// QueryRowContext is QueryContext for a single row.
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	db.denied = ""
 	return db.w.QueryRowContext(ctx, query, args...)
 }
@@ -293,7 +293,7 @@ func (db *DB) Migrate(ctx context.Context, stmts ...string) error {
 		return ErrNoBlock
 	}
 	for _, s := range stmts {
-		if _, err := db.Exec(ctx, s); err != nil {
+		if _, err := db.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("sqlstate: migrate: %w", err)
 		}
 	}

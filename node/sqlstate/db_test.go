@@ -24,7 +24,7 @@ func openTest(t *testing.T) *DB {
 
 func mustExec(t *testing.T, db *DB, q string, args ...any) {
 	t.Helper()
-	if _, err := db.Exec(context.Background(), q, args...); err != nil {
+	if _, err := db.ExecContext(context.Background(), q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 }
@@ -84,7 +84,7 @@ func TestSavepointRollbackForgetsChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := db.Savepoint(ctx, func() error {
-		_, err := db.Exec(ctx, `UPDATE users SET age = 43 WHERE id = 1`)
+		_, err := db.ExecContext(ctx, `UPDATE users SET age = 43 WHERE id = 1`)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestSavepointRollbackForgetsChanges(t *testing.T) {
 		t.Fatalf("changeset %q, want %q", got, want)
 	}
 	var n int
-	if err := db.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil || n != 4 {
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil || n != 4 {
 		t.Fatalf("rows after rollback = %d (%v), want 4", n, err)
 	}
 }
@@ -161,15 +161,15 @@ func TestDeterminismGuard(t *testing.T) {
 		`ANALYZE`,
 		`CREATE TEMP TABLE t (x INTEGER)`,
 	} {
-		_, err := db.Exec(ctx, q)
+		_, err := db.ExecContext(ctx, q)
 		if !errors.Is(err, ErrNondeterministic) {
 			t.Errorf("%s: err = %v, want ErrNondeterministic", q, err)
 		}
 	}
-	if _, err := db.Exec(ctx, `UPDATE users SET age = ? WHERE id = 1`, 1.5); !errors.Is(err, ErrInvalidArg) {
+	if _, err := db.ExecContext(ctx, `UPDATE users SET age = ? WHERE id = 1`, 1.5); !errors.Is(err, ErrInvalidArg) {
 		t.Errorf("float argument: err = %v, want ErrInvalidArg", err)
 	}
-	if _, err := db.Exec(ctx, `UPDATE users SET username = ? WHERE id = 1`, "a\x00b"); !errors.Is(err, ErrInvalidArg) {
+	if _, err := db.ExecContext(ctx, `UPDATE users SET username = ? WHERE id = 1`, "a\x00b"); !errors.Is(err, ErrInvalidArg) {
 		t.Errorf("NUL argument: err = %v, want ErrInvalidArg", err)
 	}
 	// Deterministic functions stay allowed.

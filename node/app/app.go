@@ -1,0 +1,409 @@
+// Package app is the idOS ABCI 2.0 application: it executes signed
+// transactions against the deterministic SQLite state (node/sqlstate) and
+// reports an app hash that chains every block's changeset.
+//
+// Concurrency: CometBFT calls the consensus, mempool and query connections
+// concurrently (proxy.NewConnSyncLocalClientCreator serialises each
+// connection on its own). Block execution owns the SQLite writer; CheckTx
+// and Query read committed state through read-only connections; the few
+// fields they share sit behind mu and checkMu.
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/kv"
+	"github.com/idos-network/idos-node/node/sqlstate"
+)
+
+// AppVersion is the application protocol version reported to CometBFT.
+const AppVersion uint64 = 1
+
+// Config configures an App.
+type Config struct {
+	// DBPath is the SQLite state file.
+	DBPath string
+	// Logger receives the application's logs; nil discards them.
+	Logger *slog.Logger
+	// Modules add state and actions; nil means DefaultModules().
+	Modules []module.Module
+	// Schemes verifies signatures; nil means auth.DefaultRegistry().
+	Schemes *auth.Registry
+}
+
+// DefaultModules are the modules of a standard node.
+func DefaultModules() []module.Module { return []module.Module{kv.Module()} }
+
+// App is the ABCI application.
+type App struct {
+	abci.BaseApplication // only for the snapshot methods, unused so far
+
+	log     *slog.Logger
+	db      *sqlstate.DB
+	schemes *auth.Registry
+	modules []module.Module
+	actions map[string]module.Action
+	queries map[string]module.Query
+
+	// Consensus connection only.
+	block blockState
+
+	mu        sync.RWMutex // guards the committed fields below
+	chainID   string
+	params    GenesisState
+	height    int64
+	appHash   [32]byte
+	hasHeight bool // height and appHash are set (InitChain has committed)
+
+	check    checkState
+	sigCache verifiedCache
+}
+
+// blockState is the block being executed, between FinalizeBlock (or
+// InitChain) and Commit.
+type blockState struct {
+	open    bool // the SQLite block transaction holds a finalized block or the genesis
+	height  int64
+	appHash [32]byte
+	genesis bool // the open transaction holds InitChain's writes, not yet a block
+}
+
+var _ abci.Application = (*App)(nil)
+
+// internal tables, committed with the state but not part of the changeset.
+var internalSchema = []string{
+	`CREATE TABLE IF NOT EXISTS _idos_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT, WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS _idos_blocks (
+		height INTEGER PRIMARY KEY,
+		changeset_hash BLOB NOT NULL,
+		changes INTEGER NOT NULL,
+		app_hash BLOB NOT NULL
+	) STRICT, WITHOUT ROWID`,
+}
+
+// accountsSchema holds every sender's next nonce; it is state.
+const accountsSchema = `CREATE TABLE accounts (
+	id TEXT PRIMARY KEY,
+	next_nonce INTEGER NOT NULL
+) STRICT, WITHOUT ROWID`
+
+// New opens the state at cfg.DBPath and returns the application.
+func New(cfg Config) (*App, error) {
+	a := &App{
+		log:     cfg.Logger,
+		schemes: cfg.Schemes,
+		modules: cfg.Modules,
+		actions: map[string]module.Action{},
+		queries: map[string]module.Query{},
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if a.schemes == nil {
+		a.schemes = auth.DefaultRegistry()
+	}
+	if a.modules == nil {
+		a.modules = DefaultModules()
+	}
+	for i := range a.modules {
+		m := &a.modules[i]
+		if err := m.Validate(); err != nil {
+			return nil, err
+		}
+		for name, act := range m.Actions {
+			if _, dup := a.actions[name]; dup {
+				return nil, fmt.Errorf("app: action %q registered twice", name)
+			}
+			a.actions[name] = act
+		}
+		for name, q := range m.Queries {
+			if _, dup := a.queries[name]; dup {
+				return nil, fmt.Errorf("app: query %q registered twice", name)
+			}
+			a.queries[name] = q
+		}
+	}
+	a.check.reset()
+
+	ctx := context.Background()
+	db, err := sqlstate.Open(ctx, cfg.DBPath)
+	if err != nil {
+		return nil, err
+	}
+	a.db = db
+	if err := a.loadCommitted(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close releases the state database. Uncommitted block writes are discarded;
+// CometBFT replays that block on the next start.
+func (a *App) Close() error { return a.db.Close() }
+
+func (a *App) loadCommitted(ctx context.Context) error {
+	if err := a.db.BeginBlock(ctx); err != nil {
+		return err
+	}
+	if err := a.db.Migrate(ctx, internalSchema...); err != nil {
+		a.db.Rollback(ctx)
+		return err
+	}
+	if err := a.db.Commit(ctx); err != nil {
+		return err
+	}
+	meta, err := readMeta(ctx, a.db.Reader())
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if meta.hasHeight {
+		a.chainID, a.height, a.appHash, a.hasHeight = meta.chainID, meta.height, meta.appHash, true
+		a.params, err = ParseGenesis(meta.genesis)
+	}
+	return err
+}
+
+type metaRow struct {
+	chainID   string
+	genesis   []byte
+	height    int64
+	appHash   [32]byte
+	hasHeight bool
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func readMeta(ctx context.Context, q querier) (metaRow, error) {
+	var m metaRow
+	rows, err := q.QueryContext(ctx, `SELECT key, value FROM _idos_meta ORDER BY key`)
+	if err != nil {
+		return m, fmt.Errorf("app: read meta: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return m, err
+		}
+		switch k {
+		case "chain_id":
+			m.chainID = string(v)
+		case "genesis":
+			m.genesis = v
+		case "height":
+			if len(v) != 8 {
+				return m, fmt.Errorf("app: corrupt meta height")
+			}
+			m.height = int64(binary.BigEndian.Uint64(v))
+			m.hasHeight = true
+		case "app_hash":
+			if len(v) != 32 {
+				return m, fmt.Errorf("app: corrupt meta app_hash")
+			}
+			copy(m.appHash[:], v)
+		}
+	}
+	return m, rows.Err()
+}
+
+func (a *App) writeMeta(ctx context.Context, kv ...any) error {
+	for i := 0; i < len(kv); i += 2 {
+		if _, err := a.db.ExecContext(ctx,
+			`INSERT INTO _idos_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+			kv[i], kv[i+1]); err != nil {
+			return fmt.Errorf("app: write meta: %w", err)
+		}
+	}
+	return nil
+}
+
+func u64(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
+
+// Info reports the last committed height and app hash, so CometBFT's
+// handshake replays exactly the blocks the state is missing.
+func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	res := &abci.ResponseInfo{Data: "idos", Version: "v1", AppVersion: AppVersion}
+	if a.hasHeight && a.height > 0 {
+		res.LastBlockHeight = a.height
+		res.LastBlockAppHash = append([]byte(nil), a.appHash[:]...)
+	}
+	return res, nil
+}
+
+// InitChain creates the schema and applies the genesis state. Its writes stay
+// in the open SQLite transaction and commit with block 1, so a crash before
+// block 1 leaves an empty database and CometBFT calls InitChain again.
+func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
+	a.mu.RLock()
+	committed := a.hasHeight
+	a.mu.RUnlock()
+	if committed {
+		return nil, errors.New("app: InitChain on a database that already holds a chain")
+	}
+	if a.block.open {
+		if err := a.db.Rollback(ctx); err != nil {
+			return nil, err
+		}
+		a.block = blockState{}
+	}
+	params, err := ParseGenesis(req.AppStateBytes)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.db.BeginBlock(ctx); err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*abci.ResponseInitChain, error) {
+		a.db.Rollback(ctx)
+		return nil, err
+	}
+	ddl := []string{accountsSchema}
+	for _, m := range a.modules {
+		ddl = append(ddl, m.Schema...)
+	}
+	if err := a.db.Migrate(ctx, ddl...); err != nil {
+		return fail(err)
+	}
+	schema, err := a.schemaDigest(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	cs, err := a.db.Changeset()
+	if err != nil {
+		return fail(err)
+	}
+	hash := AppHash(0, GenesisDigest(req.AppStateBytes, schema), cs.Hash())
+	if err := a.writeMeta(ctx, "chain_id", []byte(req.ChainId), "genesis", []byte(req.AppStateBytes)); err != nil {
+		return fail(err)
+	}
+	a.mu.Lock()
+	a.chainID, a.params, a.appHash = req.ChainId, params, hash
+	a.mu.Unlock()
+	a.block = blockState{open: true, height: 0, appHash: hash, genesis: true}
+	a.log.Info("genesis applied", "chain_id", req.ChainId, "app_hash", fmt.Sprintf("%X", hash[:]))
+	return &abci.ResponseInitChain{AppHash: hash[:]}, nil
+}
+
+// schemaDigest hashes the schema of every table and index, in name order.
+func (a *App) schemaDigest(ctx context.Context) ([32]byte, error) {
+	rows, err := a.db.QueryContext(ctx, `SELECT type, name, coalesce(sql, '') FROM sqlite_schema ORDER BY type, name`)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("app: schema digest: %w", err)
+	}
+	defer rows.Close()
+	h := sha256.New()
+	for rows.Next() {
+		var typ, name, stmt string
+		if err := rows.Scan(&typ, &name, &stmt); err != nil {
+			return [32]byte{}, err
+		}
+		for _, s := range []string{typ, name, stmt} {
+			h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(s))))
+			h.Write([]byte(s))
+		}
+	}
+	var d [32]byte
+	copy(d[:], h.Sum(nil))
+	return d, rows.Err()
+}
+
+// Commit makes the finalized block durable and opens the mempool's view of
+// the new state.
+func (a *App) Commit(ctx context.Context, _ *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	if !a.block.open || a.block.genesis {
+		return nil, errors.New("app: Commit without a finalized block")
+	}
+	if err := a.db.Commit(ctx); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.height, a.appHash, a.hasHeight = a.block.height, a.block.appHash, true
+	a.mu.Unlock()
+	a.block = blockState{}
+	// CometBFT rechecks the mempool after Commit; the pending nonces are
+	// rebuilt from committed state by those rechecks.
+	a.check.reset()
+	return &abci.ResponseCommit{}, nil
+}
+
+// Query answers "/<module>.<query>" reads (JSON data in, JSON value out)
+// and "/account" (data: "scheme:identifier"), from one snapshot of committed
+// state. The response height is the height of that snapshot.
+func (a *App) Query(ctx context.Context, req *abci.RequestQuery) (*abci.ResponseQuery, error) {
+	snap, err := a.db.Reader().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer snap.Rollback()
+	meta, err := readMeta(ctx, snap)
+	if err != nil {
+		return nil, err
+	}
+	respond := func(code uint32, v any, err error) (*abci.ResponseQuery, error) {
+		res := &abci.ResponseQuery{Code: code, Height: meta.height}
+		if code != CodeOK {
+			res.Codespace, res.Log = Codespace, err.Error()
+			return res, nil
+		}
+		res.Value, err = json.Marshal(v)
+		return res, err
+	}
+	if len(req.Path) < 2 || req.Path[0] != '/' {
+		return respond(CodeUnknownAction, nil, fmt.Errorf("query path %q must be /<name>", req.Path))
+	}
+	name := req.Path[1:]
+	if name == "account" {
+		next, err := nextNonce(ctx, snap, string(req.Data))
+		return respond(CodeOK, AccountInfo{ID: string(req.Data), NextNonce: next}, err)
+	}
+	q, ok := a.queries[name]
+	if !ok {
+		return respond(CodeUnknownAction, nil, fmt.Errorf("unknown query %q", name))
+	}
+	v, err := q(ctx, snap, req.Data)
+	if err != nil {
+		if errors.Is(err, module.ErrNotFound) || errors.Is(err, module.ErrInvalidPayload) {
+			return respond(CodeActionFailed, nil, err)
+		}
+		return nil, err
+	}
+	return respond(CodeOK, v, nil)
+}
+
+// AccountInfo is the answer of the "/account" query.
+type AccountInfo struct {
+	ID        string `json:"id"`
+	NextNonce uint64 `json:"next_nonce"`
+}
+
+func nextNonce(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}, account string) (uint64, error) {
+	var n int64
+	err := q.QueryRowContext(ctx, `SELECT next_nonce FROM accounts WHERE id = ?`, account).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return uint64(n), err
+}

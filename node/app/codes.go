@@ -1,0 +1,17 @@
+package app
+
+// Result codes of CheckTx and FinalizeBlock transaction results, in the
+// "idos" codespace. They are part of the API: clients branch on them.
+const (
+	CodeOK            uint32 = 0
+	CodeMalformed     uint32 = 1 // the bytes are not a valid transaction
+	CodeTooLarge      uint32 = 2 // over the genesis max_tx_bytes
+	CodeWrongChain    uint32 = 3 // signed for another chain id
+	CodeUnauthorized  uint32 = 4 // unknown scheme or bad signature
+	CodeBadNonce      uint32 = 5 // nonce already used, or ahead of the next one
+	CodeUnknownAction uint32 = 6 // no module handles the action
+	CodeActionFailed  uint32 = 7 // the action refused the payload or failed; nonce consumed
+)
+
+// Codespace is the codespace of every non-zero code.
+const Codespace = "idos"

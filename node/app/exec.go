@@ -1,0 +1,216 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/tx"
+)
+
+// PrepareProposal keeps the mempool's transactions in order, drops those that
+// do not decode or are over the size limit, and stops at the block's byte
+// budget.
+func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+	maxTx := a.maxTxBytes()
+	var total int64
+	txs := make([][]byte, 0, len(req.Txs))
+	for _, raw := range req.Txs {
+		if len(raw) > maxTx {
+			continue
+		}
+		if _, err := tx.Decode(raw); err != nil {
+			continue
+		}
+		if total+int64(len(raw)) > req.MaxTxBytes {
+			break
+		}
+		total += int64(len(raw))
+		txs = append(txs, raw)
+	}
+	return &abci.ResponsePrepareProposal{Txs: txs}, nil
+}
+
+// ProcessProposal rejects a block carrying bytes that are not transactions;
+// an honest proposer never includes them. Signature, nonce and action checks
+// are left to FinalizeBlock, where a failing transaction is recorded with
+// its code.
+func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	maxTx := a.maxTxBytes()
+	for _, raw := range req.Txs {
+		if len(raw) > maxTx {
+			return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
+		}
+		if _, err := tx.Decode(raw); err != nil {
+			return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
+		}
+	}
+	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
+}
+
+func (a *App) maxTxBytes() int {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.params.MaxTxBytes == 0 {
+		return tx.MaxTxBytes
+	}
+	return a.params.MaxTxBytes
+}
+
+// FinalizeBlock executes the block's transactions in order, each in its own
+// savepoint, then derives the changeset and the app hash. Nothing is durable
+// until Commit.
+func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	a.mu.RLock()
+	prevHeight, prevHash, chainID := a.height, a.appHash, a.chainID
+	a.mu.RUnlock()
+
+	switch {
+	case a.block.open && a.block.genesis && req.Height == 1:
+		// Block 1 continues InitChain's transaction.
+		prevHeight, prevHash = 0, a.block.appHash
+	case a.block.open:
+		// FinalizeBlock again without Commit (CometBFT may re-execute
+		// after a failed commit): start over from committed state.
+		if err := a.db.Rollback(ctx); err != nil {
+			return nil, err
+		}
+		a.block = blockState{}
+		fallthrough
+	default:
+		if req.Height != prevHeight+1 {
+			return nil, fmt.Errorf("app: FinalizeBlock height %d, expected %d", req.Height, prevHeight+1)
+		}
+		if err := a.db.BeginBlock(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	env := blockEnv{height: req.Height, time: req.Time.Unix(), chainID: chainID, maxTx: a.maxTxBytes()}
+	results := make([]*abci.ExecTxResult, len(req.Txs))
+	for i, raw := range req.Txs {
+		res, err := a.deliverTx(ctx, &env, raw)
+		if err != nil {
+			// A failure that is not the transaction's fault (disk, I/O):
+			// continuing would risk computing a different state from the
+			// other validators, so stop here and let CometBFT halt.
+			a.db.Rollback(ctx)
+			a.block = blockState{}
+			return nil, fmt.Errorf("app: block %d tx %d: %w", req.Height, i, err)
+		}
+		results[i] = res
+	}
+
+	cs, err := a.db.Changeset()
+	if err != nil {
+		a.db.Rollback(ctx)
+		a.block = blockState{}
+		return nil, err
+	}
+	csHash := cs.Hash()
+	hash := AppHash(uint64(req.Height), prevHash, csHash)
+	if err := a.writeMeta(ctx, "height", u64(req.Height), "app_hash", hash[:]); err == nil {
+		_, err = a.db.ExecContext(ctx, `INSERT INTO _idos_blocks (height, changeset_hash, changes, app_hash) VALUES (?, ?, ?, ?)`,
+			req.Height, csHash[:], cs.Len(), hash[:])
+	}
+	if err != nil {
+		a.db.Rollback(ctx)
+		a.block = blockState{}
+		return nil, err
+	}
+	a.block = blockState{open: true, height: req.Height, appHash: hash}
+	a.log.Debug("block finalized", "height", req.Height, "txs", len(req.Txs), "changes", cs.Len(),
+		"app_hash", fmt.Sprintf("%X", hash[:]))
+	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash[:]}, nil
+}
+
+type blockEnv struct {
+	height  int64
+	time    int64
+	chainID string
+	maxTx   int
+}
+
+func fail(code uint32, format string, args ...any) *abci.ExecTxResult {
+	return &abci.ExecTxResult{Code: code, Codespace: Codespace, Log: fmt.Sprintf(format, args...)}
+}
+
+// deliverTx runs one transaction. A transaction that fails its checks gets a
+// code and changes nothing; one that passes them consumes its nonce even if
+// its action then fails, so it can never be replayed. The returned error is
+// reserved for failures that are not deterministic (I/O), which must halt.
+func (a *App) deliverTx(ctx context.Context, env *blockEnv, raw []byte) (*abci.ExecTxResult, error) {
+	if len(raw) > env.maxTx {
+		return fail(CodeTooLarge, "transaction is %d bytes, the limit is %d", len(raw), env.maxTx), nil
+	}
+	t, err := tx.Decode(raw)
+	if err != nil {
+		return fail(CodeMalformed, "%v", err), nil
+	}
+	if t.ChainID != env.chainID {
+		return fail(CodeWrongChain, "transaction is for chain %q, this is %q", t.ChainID, env.chainID), nil
+	}
+	hash := tx.Hash(raw)
+	ident, err := a.verify(t, hash)
+	if err != nil {
+		return fail(CodeUnauthorized, "%v", err), nil
+	}
+	sender := module.Sender{Scheme: t.Scheme, Identifier: ident}
+	account := sender.AccountID()
+	next, err := nextNonce(ctx, a.db, account)
+	if err != nil {
+		return nil, err
+	}
+	if t.Nonce != next {
+		return fail(CodeBadNonce, "nonce %d for %s, expected %d", t.Nonce, account, next), nil
+	}
+	if _, err := a.db.ExecContext(ctx,
+		`INSERT INTO accounts (id, next_nonce) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET next_nonce = excluded.next_nonce`,
+		account, int64(t.Nonce+1)); err != nil {
+		return nil, err
+	}
+	events := []abci.Event{{Type: "tx", Attributes: []abci.EventAttribute{
+		{Key: "action", Value: t.Action, Index: true},
+		{Key: "sender", Value: account, Index: true},
+		{Key: "nonce", Value: fmt.Sprint(t.Nonce)},
+	}}}
+	action, ok := a.actions[t.Action]
+	if !ok {
+		r := fail(CodeUnknownAction, "unknown action %q", t.Action)
+		r.Events = events
+		return r, nil
+	}
+	menv := &module.Env{Ctx: ctx, DB: a.db, Height: env.height, Time: env.time, Sender: sender, TxHash: hash}
+	err = a.db.Savepoint(ctx, func() error { return action(menv, t.Payload) })
+	if err != nil {
+		if fatalSQL(err) {
+			return nil, err
+		}
+		r := fail(CodeActionFailed, "%s: %v", t.Action, err)
+		r.Events = events
+		return r, nil
+	}
+	return &abci.ExecTxResult{Code: CodeOK, Events: events}, nil
+}
+
+// fatalSQL reports whether err is an SQLite failure of the machine rather
+// than of the statement (I/O, disk full, corruption, locking): executing on
+// would make this node's state depend on its own environment.
+func fatalSQL(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_BUSY,
+		sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOTADB,
+		sqlite3.SQLITE_INTERNAL, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_READONLY:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,47 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/idos-network/idos-node/node/tx"
+)
+
+// GenesisState is the app_state of genesis.json.
+type GenesisState struct {
+	// MaxTxBytes caps a transaction's encoded size; at most tx.MaxTxBytes.
+	MaxTxBytes int `json:"max_tx_bytes"`
+}
+
+// DefaultGenesis returns the genesis state of a new network.
+func DefaultGenesis() GenesisState {
+	return GenesisState{MaxTxBytes: tx.MaxTxBytes}
+}
+
+// DefaultGenesisState is the app_state written into a new genesis file.
+func DefaultGenesisState() json.RawMessage {
+	b, err := json.Marshal(DefaultGenesis())
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// ParseGenesis decodes and validates app_state. Unknown fields are an error:
+// a typo in genesis must not silently fall back to a default.
+func ParseGenesis(appState []byte) (GenesisState, error) {
+	var g GenesisState
+	if len(bytes.TrimSpace(appState)) == 0 {
+		return DefaultGenesis(), nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(appState))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&g); err != nil {
+		return g, fmt.Errorf("genesis app_state: %w", err)
+	}
+	if g.MaxTxBytes <= 0 || g.MaxTxBytes > tx.MaxTxBytes {
+		return g, fmt.Errorf("genesis app_state: max_tx_bytes %d out of range (1..%d)", g.MaxTxBytes, tx.MaxTxBytes)
+	}
+	return g, nil
+}

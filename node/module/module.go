@@ -1,0 +1,90 @@
+// Package module defines how a feature adds state and actions to the node:
+// a Module brings its schema, its transaction actions and its read queries.
+// The ABCI application runs actions inside a savepoint of the block, so an
+// action that returns an error leaves no trace in state.
+package module
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/idos-network/idos-node/node/sqlstate"
+)
+
+// ErrInvalidPayload is returned by an action or query whose input is
+// malformed. The app reports it to the sender as is.
+var ErrInvalidPayload = errors.New("invalid payload")
+
+// ErrNotFound is returned by a query that found nothing.
+var ErrNotFound = errors.New("not found")
+
+// Sender is the authenticated author of a transaction.
+type Sender struct {
+	Scheme     string // signature scheme, e.g. "ed25519", "eip191"
+	Identifier string // the scheme's canonical identifier of the signer
+}
+
+// AccountID is the sender's identity in state: "scheme:identifier".
+func (s Sender) AccountID() string { return s.Scheme + ":" + s.Identifier }
+
+// Env is what an action may use. Block time comes from the block header, so
+// every validator sees the same value; actions must not read the clock.
+type Env struct {
+	Ctx    context.Context
+	DB     *sqlstate.DB
+	Height int64
+	Time   int64 // block time, Unix seconds
+	Sender Sender
+	TxHash [32]byte
+}
+
+// Action executes one transaction action. Any error rolls the action back;
+// the transaction's nonce is still consumed.
+type Action func(env *Env, payload []byte) error
+
+// Query answers a read against one consistent snapshot of committed state.
+// The result is encoded as JSON.
+type Query func(ctx context.Context, snap *sql.Tx, data []byte) (any, error)
+
+// Module is a unit of state and behaviour.
+type Module struct {
+	// Name prefixes every action and query ("kv" for "kv.put").
+	Name string
+	// Schema holds the DDL run at genesis. Tables must be STRICT and
+	// WITHOUT ROWID (see sqlstate).
+	Schema []string
+	// Actions by full name.
+	Actions map[string]Action
+	// Queries by full name.
+	Queries map[string]Query
+}
+
+var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// Validate checks that names are well formed and carry the module prefix.
+func (m *Module) Validate() error {
+	if !namePattern.MatchString(m.Name) {
+		return fmt.Errorf("module name %q is not [a-z][a-z0-9_]*", m.Name)
+	}
+	check := func(kind, name string) error {
+		p := m.Name + "."
+		if len(name) <= len(p) || name[:len(p)] != p || !namePattern.MatchString(name[len(p):]) {
+			return fmt.Errorf("module %s: %s name %q must be %s<name>", m.Name, kind, name, p)
+		}
+		return nil
+	}
+	for name := range m.Actions {
+		if err := check("action", name); err != nil {
+			return err
+		}
+	}
+	for name := range m.Queries {
+		if err := check("query", name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
