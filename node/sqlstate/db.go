@@ -46,6 +46,38 @@ type DB struct {
 	denied  string // last authorizer refusal, set during statement compilation
 	inBlock bool
 	depth   int // open savepoints
+	stmts   map[string]*sql.Stmt
+}
+
+// maxCachedStmts bounds the writer's prepared-statement cache. The node's
+// own SQL is a fixed set of strings; anything beyond is prepared per call.
+const maxCachedStmts = 512
+
+// stmt returns a prepared statement for query on the writer. Preparing
+// (parsing and planning) dominated the cost of small writes before the
+// cache. The authorizer runs at prepare time, so a cached statement has
+// passed the determinism guard.
+func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := db.stmts[query]; ok {
+		return st, nil
+	}
+	db.denied = ""
+	st, err := db.w.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, db.wrap(err)
+	}
+	if len(db.stmts) < maxCachedStmts {
+		db.stmts[query] = st
+	}
+	return st, nil
+}
+
+func (db *DB) exec(ctx context.Context, query string) error {
+	st, err := db.stmt(ctx, query)
+	if err == nil {
+		_, err = st.ExecContext(ctx)
+	}
+	return err
 }
 
 // Open opens (creating if needed) the state database at path.
@@ -64,7 +96,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlstate: open %s: %w", path, err)
 	}
-	db := &DB{path: path, wdb: wdb, w: w, tracker: changeset.NewTracker(nil)}
+	db := &DB{path: path, wdb: wdb, w: w, tracker: changeset.NewTracker(nil), stmts: map[string]*sql.Stmt{}}
 	err = w.Raw(func(dc any) error {
 		hooks, ok := dc.(sqlite.HookRegisterer)
 		if !ok {
@@ -107,6 +139,9 @@ func (db *DB) Close() error {
 	var errs []error
 	if db.inBlock {
 		errs = append(errs, db.Rollback(context.Background()))
+	}
+	for _, st := range db.stmts {
+		errs = append(errs, st.Close())
 	}
 	if db.readers != nil {
 		errs = append(errs, db.readers.Close())
@@ -152,7 +187,7 @@ func (db *DB) BeginBlock(ctx context.Context) error {
 	if db.inBlock {
 		return errors.New("sqlstate: block already in progress")
 	}
-	if _, err := db.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	if err := db.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("sqlstate: begin block: %w", err)
 	}
 	db.tracker.Reset()
@@ -168,7 +203,7 @@ func (db *DB) Commit(ctx context.Context) error {
 	if !db.inBlock {
 		return ErrNoBlock
 	}
-	if _, err := db.w.ExecContext(ctx, "COMMIT"); err != nil {
+	if err := db.exec(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("sqlstate: commit: %w", err)
 	}
 	db.inBlock, db.depth = false, 0
@@ -183,7 +218,7 @@ func (db *DB) Rollback(ctx context.Context) error {
 	}
 	db.inBlock, db.depth = false, 0
 	db.tracker.Reset()
-	if _, err := db.w.ExecContext(ctx, "ROLLBACK"); err != nil {
+	if err := db.exec(ctx, "ROLLBACK"); err != nil {
 		return fmt.Errorf("sqlstate: rollback: %w", err)
 	}
 	return db.loadSchema(ctx) // a migration may have been undone
@@ -206,7 +241,7 @@ func (db *DB) Savepoint(ctx context.Context, fn func() error) error {
 		return ErrNoBlock
 	}
 	name := fmt.Sprintf("sp%d", db.depth)
-	if _, err := db.w.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+	if err := db.exec(ctx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("sqlstate: savepoint: %w", err)
 	}
 	db.depth++
@@ -218,12 +253,16 @@ func (db *DB) Savepoint(ctx context.Context, fn func() error) error {
 	db.depth--
 	if err != nil {
 		db.tracker.RollbackTo(mark)
-		if _, rerr := db.w.ExecContext(ctx, "ROLLBACK TO "+name+"; RELEASE "+name); rerr != nil {
+		rerr := db.exec(ctx, "ROLLBACK TO "+name)
+		if rerr == nil {
+			rerr = db.exec(ctx, "RELEASE "+name)
+		}
+		if rerr != nil {
 			return errors.Join(err, fmt.Errorf("sqlstate: rollback to savepoint: %w", rerr))
 		}
 		return err
 	}
-	if _, err := db.w.ExecContext(ctx, "RELEASE "+name); err != nil {
+	if err := db.exec(ctx, "RELEASE "+name); err != nil {
 		return fmt.Errorf("sqlstate: release savepoint: %w", err)
 	}
 	return nil
@@ -237,23 +276,33 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	if err := checkArgs(args); err != nil {
 		return nil, err
 	}
-	db.denied = ""
-	res, err := db.w.ExecContext(ctx, query, args...)
+	st, err := db.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	res, err := st.ExecContext(ctx, args...)
 	return res, db.wrap(err)
 }
 
 // QueryContext runs a query on the writer, seeing the open block's writes. Queries
 // whose results feed state must have a total ORDER BY.
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	db.denied = ""
-	rows, err := db.w.QueryContext(ctx, query, args...)
-	return rows, db.wrap(err)
+	st, err := db.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 // QueryRowContext is QueryContext for a single row.
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	db.denied = ""
-	return db.w.QueryRowContext(ctx, query, args...)
+	st, err := db.stmt(ctx, query)
+	if err != nil {
+		// *sql.Row carries its error only through a query; let the
+		// uncached path report it.
+		return db.w.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 func (db *DB) wrap(err error) error {
