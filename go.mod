@@ -5,7 +5,6 @@ go 1.26.8
 require (
 	github.com/cometbft/cometbft v0.38.26
 	github.com/ethereum/go-ethereum v1.17.10
-	github.com/mr-tron/base58 v1.3.0
 	github.com/urfave/cli/v2 v2.27.7
 	modernc.org/sqlite v1.61.1
 )

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/idos-network/idos-node/node/home"
+)
+
+func homeFlag() *cli.StringFlag {
+	return &cli.StringFlag{
+		Name:     "home",
+		Usage:    "node home `DIR` (config/, data/)",
+		Required: true,
+		EnvVars:  []string{"IDOSNODE_HOME"},
+	}
+}
+
+func initCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "init",
+		Usage:     "create a node home with keys, config and a single-validator genesis",
+		UsageText: "idosnode init --home DIR [--chain-id ID] [--moniker NAME] [--p2p-laddr HOST:PORT] [--rpc-laddr HOST:PORT] [--gateway-laddr HOST:PORT] [--force]",
+		Description: "Creates DIR/config/config.toml (CometBFT), DIR/config/idos.json (gateway and\n" +
+			"logging), the node and validator keys, and a genesis in which this node is\n" +
+			"the only validator. All listen addresses default to loopback; pass another\n" +
+			"host to expose a port. An existing home is refused unless --force, which\n" +
+			"rewrites config and genesis but keeps the keys and leaves data/ alone.",
+		Flags: []cli.Flag{
+			homeFlag(),
+			&cli.StringFlag{Name: "chain-id", Value: home.DefaultChainID, Usage: "chain `ID` written into the genesis"},
+			&cli.StringFlag{Name: "moniker", Usage: "human-readable node `NAME` (default: host name)"},
+			&cli.StringFlag{Name: "p2p-laddr", Value: home.DefaultP2PListenAddr, Usage: "P2P listen `HOST:PORT`"},
+			&cli.StringFlag{Name: "rpc-laddr", Value: home.DefaultRPCListenAddr, Usage: "CometBFT RPC listen `HOST:PORT`"},
+			&cli.StringFlag{Name: "gateway-laddr", Value: home.DefaultGatewayListenAddr, Usage: "HTTP gateway listen `HOST:PORT`"},
+			&cli.BoolFlag{Name: "force", Usage: "overwrite the config and genesis of an existing home"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fmt.Errorf("unexpected arguments: %v", c.Args().Slice())
+			}
+			dir := c.String("home")
+			err := home.Init(dir, home.Options{
+				ChainID:           c.String("chain-id"),
+				Moniker:           c.String("moniker"),
+				P2PListenAddr:     c.String("p2p-laddr"),
+				RPCListenAddr:     c.String("rpc-laddr"),
+				GatewayListenAddr: c.String("gateway-laddr"),
+				Overwrite:         c.Bool("force"),
+			})
+			if err != nil {
+				return err
+			}
+			id, err := home.ReadIdentity(dir)
+			if err != nil {
+				return err
+			}
+			out := c.App.Writer
+			fmt.Fprintf(out, "initialised node home %s\n", dir)
+			fmt.Fprintf(out, "node id:           %s\n", id.NodeID)
+			fmt.Fprintf(out, "validator address: %s\n", id.ValidatorAddress)
+			fmt.Fprintf(out, "start it with:     idosnode start --home %s\n", dir)
+			return nil
+		},
+	}
+}

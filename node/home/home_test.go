@@ -1,0 +1,218 @@
+package home_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/home"
+)
+
+var genesisTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func TestInitLoad(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "node")
+	opts := home.Options{
+		ChainID:           "idos-test",
+		Moniker:           "n0",
+		P2PListenAddr:     "127.0.0.1:36656",
+		RPCListenAddr:     "tcp://127.0.0.1:36657",
+		GatewayListenAddr: "127.0.0.1:38080",
+		PersistentPeers:   []string{"0123456789abcdef0123456789abcdef01234567@127.0.0.1:1"},
+		TimeoutCommit:     100 * time.Millisecond,
+		GenesisTime:       genesisTime,
+		LogFormat:         "json",
+	}
+	if err := home.Init(dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	h, err := home.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := h.CometBFT
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"root", c.RootDir, dir},
+		{"moniker", c.Moniker, "n0"},
+		{"p2p laddr", c.P2P.ListenAddress, "tcp://127.0.0.1:36656"},
+		{"rpc laddr", c.RPC.ListenAddress, "tcp://127.0.0.1:36657"},
+		{"peers", c.P2P.PersistentPeers, opts.PersistentPeers[0]},
+		{"addr book strict", c.P2P.AddrBookStrict, false},
+		{"allow duplicate ip", c.P2P.AllowDuplicateIP, true},
+		{"timeout commit", c.Consensus.TimeoutCommit, 100 * time.Millisecond},
+		{"empty blocks", c.Consensus.CreateEmptyBlocks, true},
+		{"mempool size", c.Mempool.Size, 50000},
+		{"mempool cache", c.Mempool.CacheSize, 100000},
+		{"indexer", c.TxIndex.Indexer, "kv"},
+		{"gateway", h.App.GatewayListenAddr, "127.0.0.1:38080"},
+		{"log level", h.App.LogLevel, "info"},
+		{"log format", h.App.LogFormat, "json"},
+		{"db path", h.DBPath, filepath.Join(dir, "data", "idos.sqlite")},
+	}
+	for _, ck := range checks {
+		if ck.got != ck.want {
+			t.Errorf("%s = %v, want %v", ck.name, ck.got, ck.want)
+		}
+	}
+
+	g, err := h.Genesis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.ChainID != "idos-test" || !g.GenesisTime.Equal(genesisTime) || len(g.Validators) != 1 {
+		t.Errorf("genesis = chain %q time %v %d validators", g.ChainID, g.GenesisTime, len(g.Validators))
+	}
+	if g.ConsensusParams.Block.MaxBytes != 4<<20 {
+		t.Errorf("block max bytes = %d", g.ConsensusParams.Block.MaxBytes)
+	}
+	// The genesis file is indented, so app_state is compared as JSON.
+	var got, want bytes.Buffer
+	if err := json.Compact(&got, g.AppState); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Compact(&want, app.DefaultGenesisState()); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Errorf("app_state = %s, want %s", got.Bytes(), want.Bytes())
+	}
+	pv, err := h.PrivValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(pv.GetAddress(), g.Validators[0].Address) {
+		t.Error("genesis validator is not this home's key")
+	}
+	if _, err := h.NodeKey(); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"config/node_key.json", "config/priv_validator_key.json", "data/priv_validator_state.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestInitRefusesOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	if err := home.Init(dir, home.Options{GenesisTime: genesisTime}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := home.ReadIdentity(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = home.Init(dir, home.Options{ChainID: "other"})
+	if !errors.Is(err, home.ErrExists) {
+		t.Fatalf("second Init: err = %v, want ErrExists", err)
+	}
+	h, err := home.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := h.Genesis(); g.ChainID != home.DefaultChainID {
+		t.Errorf("refused Init changed chain id to %q", g.ChainID)
+	}
+
+	if err := home.Init(dir, home.Options{ChainID: "other", Overwrite: true}); err != nil {
+		t.Fatalf("Init with Overwrite: %v", err)
+	}
+	after, err := home.ReadIdentity(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.NodeID != before.NodeID || !bytes.Equal(after.ValidatorAddress, before.ValidatorAddress) {
+		t.Error("Overwrite replaced the keys; it must keep them")
+	}
+	h, err = home.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := h.Genesis(); g.ChainID != "other" {
+		t.Errorf("overwritten chain id = %q", g.ChainID)
+	}
+}
+
+func TestInitRejectsBadOptions(t *testing.T) {
+	for name, opts := range map[string]home.Options{
+		"p2p addr":   {P2PListenAddr: "nope"},
+		"gateway":    {GatewayListenAddr: "8080"},
+		"peer":       {PersistentPeers: []string{"abc@127.0.0.1:1"}},
+		"moniker":    {Moniker: `a"b`},
+		"log level":  {LogLevel: "loud"},
+		"log format": {LogFormat: "xml"},
+		"chain id":   {ChainID: "has space"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := home.Init(dir, opts); err == nil {
+				t.Fatal("Init succeeded")
+			}
+			if _, err := os.Stat(filepath.Join(dir, "config")); err == nil {
+				t.Error("a rejected Init left files behind")
+			}
+		})
+	}
+}
+
+func TestLoadMissing(t *testing.T) {
+	if _, err := home.Load(t.TempDir()); err == nil {
+		t.Fatal("Load of an empty directory succeeded")
+	}
+}
+
+func TestSharedGenesis(t *testing.T) {
+	root := t.TempDir()
+	var homes []string
+	for i := range 3 {
+		dir := filepath.Join(root, "node"+string(rune('0'+i)))
+		if err := home.Init(dir, home.Options{GenesisTime: genesisTime}); err != nil {
+			t.Fatal(err)
+		}
+		homes = append(homes, dir)
+	}
+	doc, err := home.WriteSharedGenesis(homes, home.GenesisOptions{ChainID: "idos-devnet", GenesisTime: genesisTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Validators) != 3 {
+		t.Fatalf("%d validators, want 3", len(doc.Validators))
+	}
+	first, err := os.ReadFile(filepath.Join(homes[0], "config", "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range homes {
+		data, err := os.ReadFile(filepath.Join(h, "config", "genesis.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(data, first) {
+			t.Errorf("genesis of %s differs from %s", h, homes[0])
+		}
+		id, err := home.ReadIdentity(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := doc.Validators[i]
+		if !bytes.Equal(v.Address, id.ValidatorAddress) || v.Power != home.DefaultValidatorPower {
+			t.Errorf("validator %d = %v power %d, want %v", i, v.Address, v.Power, id.ValidatorAddress)
+		}
+	}
+	// Reproducible: same homes and options give the same bytes.
+	if _, err := home.WriteSharedGenesis(homes, home.GenesisOptions{ChainID: "idos-devnet", GenesisTime: genesisTime}); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := os.ReadFile(filepath.Join(homes[0], "config", "genesis.json"))
+	if !bytes.Equal(again, first) {
+		t.Error("genesis is not reproducible")
+	}
+}

@@ -1,0 +1,182 @@
+// Package runner runs an idOS node in-process: the ABCI application, the
+// CometBFT node driving it, and the HTTP gateway, started and stopped in
+// dependency order.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtnode "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/proxy"
+	"github.com/cometbft/cometbft/rpc/client/local"
+
+	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/cmtlog"
+	"github.com/idos-network/idos-node/node/gateway"
+	"github.com/idos-network/idos-node/node/home"
+)
+
+// gatewayShutdownTimeout bounds how long in-flight gateway requests may
+// delay a stop.
+const gatewayShutdownTimeout = 5 * time.Second
+
+// Running is a started node. Stop it exactly once with Stop.
+type Running struct {
+	home    *home.Home
+	app     *app.App
+	node    *cmtnode.Node
+	client  *local.Local
+	gateway *gateway.Server
+	log     *slog.Logger
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Run starts the node of the home directory and blocks until ctx is
+// cancelled, then stops it. It returns nil after a clean stop, and an error
+// if the node fails to start or stops on its own.
+func Run(ctx context.Context, homeDir string, logger *slog.Logger) error {
+	h, err := home.Load(homeDir)
+	if err != nil {
+		return err
+	}
+	r, err := Start(ctx, h, logger)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		logger.Info("stopping node", "reason", context.Cause(ctx))
+		return r.Stop()
+	case <-r.node.Quit():
+		// CometBFT stopped without being asked (a fatal consensus error
+		// or similar); stop the rest and report it.
+		err := r.Stop()
+		return errors.Join(errors.New("CometBFT node stopped unexpectedly"), err)
+	}
+}
+
+// Start opens the application, starts CometBFT and the gateway, and returns
+// once all three are running. The home may be adjusted after home.Load and
+// before Start (tests use this to pick ports). ctx bounds start-up only.
+func Start(ctx context.Context, h *home.Home, logger *slog.Logger) (*Running, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Running{home: h, log: logger}
+
+	a, err := app.New(app.Config{DBPath: h.DBPath, Logger: logger.With("module", "app")})
+	if err != nil {
+		return nil, fmt.Errorf("open application state %s: %w", h.DBPath, err)
+	}
+	r.app = a
+
+	nodeKey, err := h.NodeKey()
+	if err != nil {
+		return nil, r.abort(err)
+	}
+	pv, err := h.PrivValidator()
+	if err != nil {
+		return nil, r.abort(err)
+	}
+	n, err := cmtnode.NewNodeWithContext(ctx, h.CometBFT, pv, nodeKey,
+		// The application serialises ABCI calls itself, so CometBFT's
+		// per-connection client avoids one global lock across mempool,
+		// consensus and queries.
+		proxy.NewConnSyncLocalClientCreator(a),
+		cmtnode.DefaultGenesisDocProviderFunc(h.CometBFT),
+		cmtcfg.DefaultDBProvider,
+		cmtnode.DefaultMetricsProvider(h.CometBFT.Instrumentation),
+		cmtlog.New(logger, cmtlog.Options{}),
+	)
+	if err != nil {
+		return nil, r.abort(fmt.Errorf("create CometBFT node: %w", err))
+	}
+	if err := n.Start(); err != nil {
+		return nil, r.abort(fmt.Errorf("start CometBFT node: %w", err))
+	}
+	r.node = n
+	r.client = local.New(n)
+
+	gw, err := gateway.New(gateway.Config{
+		ListenAddr: h.App.GatewayListenAddr,
+		Status:     r.client,
+		Logger:     logger.With("module", "gateway"),
+	})
+	if err == nil {
+		err = gw.Start()
+	}
+	if err != nil {
+		return nil, r.abort(err)
+	}
+	r.gateway = gw
+	logger.Info("node started",
+		"node_id", nodeKey.ID(), "chain_id", n.GenesisDoc().ChainID,
+		"rpc", h.CometBFT.RPC.ListenAddress, "gateway", gw.Addr().String())
+	return r, nil
+}
+
+// abort undoes a partial start and returns err with any clean-up failure.
+func (r *Running) abort(err error) error {
+	return errors.Join(err, r.Stop())
+}
+
+// Stop stops the gateway, then CometBFT, then closes the application:
+// each stops taking work before what it depends on goes away. It is safe
+// to call more than once; later calls return the first result.
+//
+// CometBFT's address book saves config/addrbook.json from a goroutine that
+// Node.Stop does not wait for, so that file may be written just after Stop
+// returns; the write is atomic, so a process exiting meanwhile is harmless.
+func (r *Running) Stop() error {
+	r.stopOnce.Do(func() {
+		var errs []error
+		if r.gateway != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), gatewayShutdownTimeout)
+			errs = append(errs, r.gateway.Shutdown(ctx))
+			cancel()
+		}
+		if r.node != nil && r.node.IsRunning() {
+			if err := r.node.Stop(); err != nil {
+				errs = append(errs, fmt.Errorf("stop CometBFT node: %w", err))
+			}
+			r.node.Wait()
+		}
+		if r.app != nil {
+			if err := r.app.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close application state: %w", err))
+			}
+		}
+		r.stopErr = errors.Join(errs...)
+		if r.stopErr == nil {
+			r.log.Info("node stopped")
+		}
+	})
+	return r.stopErr
+}
+
+// Node is the CometBFT node.
+func (r *Running) Node() *cmtnode.Node { return r.node }
+
+// Client is an RPC client calling the node in-process.
+func (r *Running) Client() *local.Local { return r.client }
+
+// App is the ABCI application.
+func (r *Running) App() *app.App { return r.app }
+
+// Home is the loaded home the node runs from.
+func (r *Running) Home() *home.Home { return r.home }
+
+// GatewayAddr is the gateway's bound address (useful with port 0).
+func (r *Running) GatewayAddr() net.Addr { return r.gateway.Addr() }
+
+// GatewayURL is the gateway's base URL, e.g. http://127.0.0.1:8080.
+func (r *Running) GatewayURL() string { return "http://" + r.gateway.Addr().String() }
