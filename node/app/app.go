@@ -293,8 +293,15 @@ func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.
 	if err != nil {
 		return fail(err)
 	}
-	hash := AppHash(0, GenesisDigest(req.AppStateBytes, schema), cs.Hash())
-	if err := a.writeMeta(ctx, "chain_id", []byte(req.ChainId), "genesis", []byte(req.AppStateBytes)); err != nil {
+	// Hash the parsed state re-encoded, not the file's bytes: CometBFT
+	// re-indents app_state when it writes genesis.json, and two files with
+	// the same content must give the same chain.
+	canonical, err := params.Canonical()
+	if err != nil {
+		return fail(err)
+	}
+	hash := AppHash(0, GenesisDigest(canonical, schema), cs.Hash())
+	if err := a.writeMeta(ctx, "chain_id", []byte(req.ChainId), "genesis", canonical); err != nil {
 		return fail(err)
 	}
 	a.mu.Lock()

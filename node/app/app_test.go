@@ -133,6 +133,31 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 	}
 }
 
+// The genesis app hash depends on the content of app_state, not on its
+// formatting: CometBFT re-indents app_state in genesis.json.
+func TestGenesisFormattingDoesNotMatter(t *testing.T) {
+	var hashes []string
+	for _, state := range []string{string(DefaultGenesisState()), "{\n  \"max_tx_bytes\": 65536\n}\n", ""} {
+		a := newApp(t, t.TempDir())
+		res, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, AppStateBytes: []byte(state)})
+		a.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes = append(hashes, hex.EncodeToString(res.AppHash))
+	}
+	if hashes[0] != hashes[1] || hashes[0] != hashes[2] {
+		t.Fatalf("genesis app hashes differ by formatting: %v", hashes)
+	}
+	a := newApp(t, t.TempDir())
+	defer a.Close()
+	for _, bad := range []string{`{"max_tx_bytes":0}`, `{"max_tx_bytes":65536,"typo":1}`, `[`} {
+		if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, AppStateBytes: []byte(bad)}); err == nil {
+			t.Errorf("InitChain accepted app_state %s", bad)
+		}
+	}
+}
+
 // Each transaction of the workload gets the documented result code; failed
 // ones leave state as it was, except the consumed nonce.
 func TestResultCodesAndState(t *testing.T) {

@@ -21,12 +21,16 @@ func DefaultGenesis() GenesisState {
 
 // DefaultGenesisState is the app_state written into a new genesis file.
 func DefaultGenesisState() json.RawMessage {
-	b, err := json.Marshal(DefaultGenesis())
+	b, err := DefaultGenesis().Canonical()
 	if err != nil {
 		panic(err)
 	}
 	return b
 }
+
+// Canonical is the encoding of g that the app hash commits to: compact JSON
+// with fields in struct order.
+func (g GenesisState) Canonical() ([]byte, error) { return json.Marshal(g) }
 
 // ParseGenesis decodes and validates app_state. Unknown fields are an error:
 // a typo in genesis must not silently fall back to a default.
