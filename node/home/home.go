@@ -17,8 +17,8 @@ import (
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/types"
+	"github.com/spf13/viper"
 
-	"github.com/idos-network/idos-node/node/home/cmttoml"
 )
 
 // File names inside a home.
@@ -215,8 +215,8 @@ func Load(home string) (*Home, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := cmtcfg.DefaultConfig()
-	if err := cmttoml.ReadFile(configPath(home), cfg); err != nil {
+	cfg, err := readCometConfig(configPath(home))
+	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s is not an initialised node home (run init first): %w", home, err)
 		}
@@ -242,6 +242,24 @@ func Load(home string) (*Home, error) {
 		GenesisPath: cfg.GenesisFile(),
 		DBPath:      filepath.Join(home, cmtcfg.DefaultDataDir, DBFile),
 	}, nil
+}
+
+// readCometConfig reads config.toml over CometBFT's defaults the way
+// CometBFT's own command line does (viper, mapstructure tags).
+func readCometConfig(path string) (*cmtcfg.Config, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	v := viper.New()
+	v.SetConfigFile(path)
+	if err := v.ReadInConfig(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	cfg := cmtcfg.DefaultConfig()
+	if err := v.Unmarshal(cfg); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", path, err)
+	}
+	return cfg, nil
 }
 
 // NodeKey loads the P2P key.
