@@ -18,7 +18,6 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/types"
 	"github.com/spf13/viper"
-
 )
 
 // File names inside a home.
