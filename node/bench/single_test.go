@@ -2,13 +2,11 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"path/filepath"
 	"testing"
 	"time"
 
-	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 
 	"github.com/idos-network/idos-node/node/home"
@@ -26,7 +24,8 @@ func freeAddr(t testing.TB) string {
 
 // BenchmarkSingleValidatorThroughput: one in-process validator, 20,000
 // signed kv.put transactions from 400 senders submitted over the HTTP RPC by
-// 16 workers; reports committed transactions per second.
+// 16 workers, one call per transaction ("single") or in JSON-RPC batches of
+// 25 ("batch10"); reports committed transactions per second.
 func BenchmarkSingleValidatorThroughput(b *testing.B) {
 	dir := filepath.Join(b.TempDir(), "node")
 	if err := home.Init(dir, home.Options{
@@ -51,22 +50,5 @@ func BenchmarkSingleValidatorThroughput(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := range b.N {
-		b.StopTimer()
-		load, err := NewLoad("idos-bench", i*400, 400, 50)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		res, err := Run(ctx, []rpcclient.Client{c}, load, 16)
-		cancel()
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(res.TPS(), "tx/s")
-		b.ReportMetric(res.Submitted.Seconds(), "s-submit")
-		fmt.Printf("single validator: %d txs, submitted in %v, committed in %v: %.0f tx/s\n",
-			res.Txs, res.Submitted.Round(time.Millisecond), res.Committed.Round(time.Millisecond), res.TPS())
-	}
+	runLoads(b, "single validator", []Client{c})
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	rpcclient "github.com/cometbft/cometbft/rpc/client"
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
@@ -47,6 +49,11 @@ func NewLoad(chainID string, first, senders, perSender int) (*Load, error) {
 // Count is the number of transactions.
 func (l *Load) Count() int { return len(l.Txs) * len(l.Txs[0]) }
 
+// Client is the RPC client the load is submitted through.
+type Client = *rpchttp.HTTP
+
+var _ rpcclient.Client = Client(nil)
+
 // Result of one run.
 type Result struct {
 	Txs       int
@@ -59,8 +66,10 @@ func (r Result) TPS() float64 { return float64(r.Txs) / r.Committed.Seconds() }
 
 // Run submits the load with broadcast_tx_sync from workers goroutines (each
 // sender's transactions stay in order on one worker), spread round-robin
-// over clients, then polls until every sender's nonce is committed.
-func Run(ctx context.Context, clients []rpcclient.Client, l *Load, workers int) (Result, error) {
+// over clients, then polls until every sender's nonce is committed. With
+// batch > 1 each worker sends its senders' next transactions as JSON-RPC
+// batches of up to batch calls, which CometBFT runs in order.
+func Run(ctx context.Context, clients []Client, l *Load, workers, batch int) (Result, error) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
@@ -71,18 +80,49 @@ func Run(ctx context.Context, clients []rpcclient.Client, l *Load, workers int) 
 			c := clients[w%len(clients)]
 			// Interleave this worker's senders so that the mempool sees
 			// many senders at once, as it would in production.
-			for i := range len(l.Txs[0]) {
-				for s := w; s < len(l.Txs); s += workers {
-					res, err := c.BroadcastTxSync(ctx, l.Txs[s][i])
-					if err != nil {
-						errs <- err
-						return
+			var pending [][]byte
+			flush := func() error {
+				if len(pending) == 0 {
+					return nil
+				}
+				defer func() { pending = pending[:0] }()
+				if batch <= 1 {
+					res, err := c.BroadcastTxSync(ctx, pending[0])
+					if err == nil && res.Code != app.CodeOK {
+						err = fmt.Errorf("tx rejected: code %d: %s", res.Code, res.Log)
 					}
-					if res.Code != app.CodeOK {
-						errs <- fmt.Errorf("sender %d tx %d rejected: code %d: %s", s, i, res.Code, res.Log)
-						return
+					return err
+				}
+				b := c.NewBatch()
+				for _, raw := range pending {
+					if _, err := b.BroadcastTxSync(ctx, raw); err != nil {
+						return err
 					}
 				}
+				results, err := b.Send(ctx)
+				if err != nil {
+					return err
+				}
+				for _, r := range results {
+					if res, ok := r.(*coretypes.ResultBroadcastTx); !ok || res.Code != app.CodeOK {
+						return fmt.Errorf("tx rejected in batch: %+v", r)
+					}
+				}
+				return nil
+			}
+			for i := range len(l.Txs[0]) {
+				for s := w; s < len(l.Txs); s += workers {
+					pending = append(pending, l.Txs[s][i])
+					if len(pending) >= max(batch, 1) {
+						if err := flush(); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}
+			}
+			if err := flush(); err != nil {
+				errs <- err
 			}
 		}()
 	}
