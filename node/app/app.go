@@ -376,6 +376,11 @@ func (a *App) Query(ctx context.Context, req *abci.RequestQuery) (*abci.Response
 		res.Value, err = json.Marshal(v)
 		return res, err
 	}
+	if !meta.hasHeight {
+		// Genesis tables commit with block 1; until then there is no
+		// state to read.
+		return respond(CodeNotReady, nil, errors.New("no block committed yet"))
+	}
 	if len(req.Path) < 2 || req.Path[0] != '/' {
 		return respond(CodeUnknownAction, nil, fmt.Errorf("query path %q must be /<name>", req.Path))
 	}

@@ -86,7 +86,7 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 		return reject(CodeMalformed, fail(CodeMalformed, "%v", err))
 	}
 	a.mu.RLock()
-	chainID := a.chainID
+	chainID, committed := a.chainID, a.hasHeight
 	a.mu.RUnlock()
 	if t.ChainID != chainID {
 		return reject(CodeWrongChain, fail(CodeWrongChain, "transaction is for chain %q, this is %q", t.ChainID, chainID))
@@ -102,8 +102,10 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 
 	a.check.mu.Lock()
 	defer a.check.mu.Unlock()
+	// Before block 1 commits, the accounts table exists only in the
+	// writer's open transaction, and every account starts at nonce 0.
 	next, ok := a.check.pending[account]
-	if !ok {
+	if !ok && committed {
 		next, err = nextNonce(ctx, a.db.Reader(), account)
 		if err != nil {
 			return nil, err

@@ -11,6 +11,7 @@ const (
 	CodeBadNonce      uint32 = 5 // nonce already used, or ahead of the next one
 	CodeUnknownAction uint32 = 6 // no module handles the action
 	CodeActionFailed  uint32 = 7 // the action refused the payload or failed; nonce consumed
+	CodeNotReady      uint32 = 8 // queries only: no block is committed yet
 )
 
 // Codespace is the codespace of every non-zero code.
