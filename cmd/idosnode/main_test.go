@@ -60,9 +60,6 @@ func TestHelp(t *testing.T) {
 // TestDevnet runs a 4-validator devnet as real processes, stops it with
 // SIGINT, and resumes the same chain.
 func TestDevnet(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts 4 node processes")
-	}
 	bin := testnet.Binary(t)
 	dir := filepath.Join(t.TempDir(), "devnet")
 	base := testnet.DevnetPorts(t, 4)
@@ -161,9 +158,6 @@ func TestDevnet(t *testing.T) {
 // TestDevnetNodeDies kills one node and expects the supervisor to stop the
 // others and exit non-zero.
 func TestDevnetNodeDies(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts node processes")
-	}
 	bin := testnet.Binary(t)
 	dir := filepath.Join(t.TempDir(), "devnet")
 	base := testnet.DevnetPorts(t, 2)
