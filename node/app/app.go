@@ -26,6 +26,7 @@ import (
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/kv"
+	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/sqlstate"
 )
 
@@ -45,7 +46,9 @@ type Config struct {
 }
 
 // DefaultModules are the modules of a standard node.
-func DefaultModules() []module.Module { return []module.Module{kv.Module()} }
+func DefaultModules() []module.Module {
+	return []module.Module{kv.Module(), validators.Module()}
+}
 
 // App is the ABCI application.
 type App struct {
@@ -285,6 +288,27 @@ func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.
 	if err := a.db.Migrate(ctx, ddl...); err != nil {
 		return fail(err)
 	}
+	canonical, err := params.Canonical()
+	if err != nil {
+		return fail(err)
+	}
+	genesis := module.Genesis{AppState: canonical}
+	for _, v := range req.Validators {
+		pk := v.PubKey.GetEd25519()
+		if pk == nil {
+			return fail(fmt.Errorf("app: genesis validator with a non-ed25519 key"))
+		}
+		genesis.Validators = append(genesis.Validators, module.ValidatorUpdate{PubKey: pk, Power: v.Power})
+	}
+	env := &module.Env{Ctx: ctx, DB: a.db, Height: 0, Time: req.Time.Unix()}
+	for _, m := range a.modules {
+		if m.InitGenesis == nil {
+			continue
+		}
+		if err := a.db.Savepoint(ctx, func() error { return m.InitGenesis(env, genesis) }); err != nil {
+			return fail(fmt.Errorf("app: genesis of module %s: %w", m.Name, err))
+		}
+	}
 	schema, err := a.schemaDigest(ctx)
 	if err != nil {
 		return fail(err)
@@ -296,10 +320,6 @@ func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.
 	// Hash the parsed state re-encoded, not the file's bytes: CometBFT
 	// re-indents app_state when it writes genesis.json, and two files with
 	// the same content must give the same chain.
-	canonical, err := params.Canonical()
-	if err != nil {
-		return fail(err)
-	}
 	hash := AppHash(0, GenesisDigest(canonical, schema), cs.Hash())
 	if err := a.writeMeta(ctx, "chain_id", []byte(req.ChainId), "genesis", canonical); err != nil {
 		return fail(err)

@@ -106,6 +106,12 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 		results[i] = res
 	}
 
+	updates, err := a.endBlock(ctx, &env)
+	if err != nil {
+		a.db.Rollback(ctx)
+		a.block = blockState{}
+		return nil, fmt.Errorf("app: end of block %d: %w", req.Height, err)
+	}
 	cs, err := a.db.Changeset()
 	if err != nil {
 		a.db.Rollback(ctx)
@@ -126,7 +132,31 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	a.block = blockState{open: true, height: req.Height, appHash: hash}
 	a.log.Debug("block finalized", "height", req.Height, "txs", len(req.Txs), "changes", cs.Len(),
 		"app_hash", fmt.Sprintf("%X", hash[:]))
-	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash[:]}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash[:], ValidatorUpdates: updates}, nil
+}
+
+// endBlock runs the modules' end-of-block hooks in module order and
+// collects their validator updates. An error here is not a transaction's
+// fault; it halts the node.
+func (a *App) endBlock(ctx context.Context, env *blockEnv) ([]abci.ValidatorUpdate, error) {
+	menv := &module.Env{Ctx: ctx, DB: a.db, Height: env.height, Time: env.time}
+	var updates []abci.ValidatorUpdate
+	for _, m := range a.modules {
+		if m.EndBlock == nil {
+			continue
+		}
+		us, err := m.EndBlock(menv)
+		if err != nil {
+			return nil, fmt.Errorf("module %s: %w", m.Name, err)
+		}
+		for _, u := range us {
+			updates = append(updates, abci.Ed25519ValidatorUpdate(u.PubKey, u.Power))
+		}
+	}
+	if len(updates) > 0 {
+		a.log.Info("validator set changes", "height", env.height, "updates", len(updates))
+	}
+	return updates, nil
 }
 
 type blockEnv struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/tx"
 )
 
@@ -12,11 +13,13 @@ import (
 type GenesisState struct {
 	// MaxTxBytes caps a transaction's encoded size; at most tx.MaxTxBytes.
 	MaxTxBytes int `json:"max_tx_bytes"`
+	// Validators are the rules of the validator set by approval.
+	Validators validators.Params `json:"validators"`
 }
 
 // DefaultGenesis returns the genesis state of a new network.
 func DefaultGenesis() GenesisState {
-	return GenesisState{MaxTxBytes: tx.MaxTxBytes}
+	return GenesisState{MaxTxBytes: tx.MaxTxBytes, Validators: validators.DefaultParams()}
 }
 
 // DefaultGenesisState is the app_state written into a new genesis file.
@@ -32,12 +35,13 @@ func DefaultGenesisState() json.RawMessage {
 // with fields in struct order.
 func (g GenesisState) Canonical() ([]byte, error) { return json.Marshal(g) }
 
-// ParseGenesis decodes and validates app_state. Unknown fields are an error:
-// a typo in genesis must not silently fall back to a default.
+// ParseGenesis decodes and validates app_state over the defaults: a field
+// left out keeps its default, an unknown field is an error (a typo in
+// genesis must not silently fall back to a default).
 func ParseGenesis(appState []byte) (GenesisState, error) {
-	var g GenesisState
+	g := DefaultGenesis()
 	if len(bytes.TrimSpace(appState)) == 0 {
-		return DefaultGenesis(), nil
+		return g, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(appState))
 	dec.DisallowUnknownFields()
@@ -46,6 +50,9 @@ func ParseGenesis(appState []byte) (GenesisState, error) {
 	}
 	if g.MaxTxBytes <= 0 || g.MaxTxBytes > tx.MaxTxBytes {
 		return g, fmt.Errorf("genesis app_state: max_tx_bytes %d out of range (1..%d)", g.MaxTxBytes, tx.MaxTxBytes)
+	}
+	if err := g.Validators.Validate(); err != nil {
+		return g, fmt.Errorf("genesis app_state: %w", err)
 	}
 	return g, nil
 }

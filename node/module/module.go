@@ -49,6 +49,22 @@ type Action func(env *Env, payload []byte) error
 // The result is encoded as JSON.
 type Query func(ctx context.Context, snap *sql.Tx, data []byte) (any, error)
 
+// ValidatorUpdate is a change of one validator's voting power; power 0
+// removes it. Keys are ed25519 public keys (CometBFT's validator key type).
+type ValidatorUpdate struct {
+	PubKey []byte
+	Power  int64
+}
+
+// Genesis is what InitGenesis gets from genesis.json.
+type Genesis struct {
+	// AppState is the canonical app_state (compact JSON, validated by the
+	// app); a module reads its own section.
+	AppState []byte
+	// Validators is the genesis validator set, in genesis order.
+	Validators []ValidatorUpdate
+}
+
 // Module is a unit of state and behaviour.
 type Module struct {
 	// Name prefixes every action and query ("kv" for "kv.put").
@@ -60,6 +76,13 @@ type Module struct {
 	Actions map[string]Action
 	// Queries by full name.
 	Queries map[string]Query
+	// InitGenesis, if set, runs in InitChain after every module's schema
+	// exists. Env has no sender.
+	InitGenesis func(env *Env, g Genesis) error
+	// EndBlock, if set, runs after the block's transactions, in module
+	// order. It may write state; the validator updates it returns go to
+	// CometBFT (effective at height+2) and must be in a deterministic order.
+	EndBlock func(env *Env) ([]ValidatorUpdate, error)
 }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
