@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -60,6 +61,7 @@ type App struct {
 	modules []module.Module
 	actions map[string]module.Action
 	queries map[string]module.Query
+	private map[string]module.PrivateQuery
 
 	// Consensus connection only.
 	block blockState
@@ -111,6 +113,7 @@ func New(cfg Config) (*App, error) {
 		modules: cfg.Modules,
 		actions: map[string]module.Action{},
 		queries: map[string]module.Query{},
+		private: map[string]module.PrivateQuery{},
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -137,6 +140,12 @@ func New(cfg Config) (*App, error) {
 				return nil, fmt.Errorf("app: query %q registered twice", name)
 			}
 			a.queries[name] = q
+		}
+		for name, q := range m.PrivateQueries {
+			if _, dup := a.private[name]; dup {
+				return nil, fmt.Errorf("app: private query %q registered twice", name)
+			}
+			a.private[name] = q
 		}
 	}
 	a.check.reset()
@@ -421,6 +430,62 @@ func (a *App) Query(ctx context.Context, req *abci.RequestQuery) (*abci.Response
 		return nil, err
 	}
 	return respond(CodeOK, v, nil)
+}
+
+// ReadResult is the answer of a read: the JSON value, or a code and message
+// when the read was refused, and the committed height it reflects.
+type ReadResult struct {
+	Height int64
+	Code   uint32 // CodeOK, CodeNotReady, CodeUnknownAction, CodeActionFailed, CodeForbidden
+	Log    string
+	Value  json.RawMessage
+}
+
+// PrivateQuery runs a private query for an authenticated caller against one
+// snapshot of committed state. The caller's identity must have been
+// verified (the gateway's signed challenge). Errors are failures of the node,
+// not of the request.
+func (a *App) PrivateQuery(ctx context.Context, name string, caller module.Sender, data []byte) (ReadResult, error) {
+	q, ok := a.private[name]
+	if !ok {
+		return ReadResult{Code: CodeUnknownAction, Log: fmt.Sprintf("unknown private query %q", name)}, nil
+	}
+	snap, err := a.db.Reader().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return ReadResult{}, err
+	}
+	defer snap.Rollback()
+	meta, err := readMeta(ctx, snap)
+	if err != nil {
+		return ReadResult{}, err
+	}
+	res := ReadResult{Height: meta.height}
+	if !meta.hasHeight {
+		res.Code, res.Log = CodeNotReady, "no block committed yet"
+		return res, nil
+	}
+	v, err := q(ctx, snap, caller, data)
+	switch {
+	case errors.Is(err, module.ErrForbidden):
+		res.Code, res.Log = CodeForbidden, err.Error()
+	case errors.Is(err, module.ErrNotFound) || errors.Is(err, module.ErrInvalidPayload):
+		res.Code, res.Log = CodeActionFailed, err.Error()
+	case err != nil:
+		return ReadResult{}, err
+	default:
+		res.Value, err = json.Marshal(v)
+	}
+	return res, err
+}
+
+// PrivateQueries lists the names of the private queries, sorted.
+func (a *App) PrivateQueries() []string {
+	names := make([]string, 0, len(a.private))
+	for n := range a.private {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // AccountInfo is the answer of the "/account" query.

@@ -12,6 +12,7 @@ const (
 	CodeUnknownAction uint32 = 6 // no module handles the action
 	CodeActionFailed  uint32 = 7 // the action refused the payload or failed; nonce consumed
 	CodeNotReady      uint32 = 8 // queries only: no block is committed yet
+	CodeForbidden     uint32 = 9 // private queries only: the caller may not read this
 )
 
 // Codespace is the codespace of every non-zero code.

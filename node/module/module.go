@@ -65,6 +65,14 @@ type Genesis struct {
 	Validators []ValidatorUpdate
 }
 
+// PrivateQuery answers a read on behalf of an authenticated caller (the
+// gateway verifies a signed challenge first). It decides itself what the
+// caller may see; ErrForbidden and ErrNotFound are reported to the caller.
+type PrivateQuery func(ctx context.Context, snap *sql.Tx, caller Sender, data []byte) (any, error)
+
+// ErrForbidden is returned by a private query the caller may not make.
+var ErrForbidden = errors.New("forbidden")
+
 // Module is a unit of state and behaviour.
 type Module struct {
 	// Name prefixes every action and query ("kv" for "kv.put").
@@ -74,8 +82,11 @@ type Module struct {
 	Schema []string
 	// Actions by full name.
 	Actions map[string]Action
-	// Queries by full name.
+	// Queries by full name: public reads, also served through ABCI Query.
 	Queries map[string]Query
+	// PrivateQueries by full name: reads for an authenticated caller,
+	// served by the gateway only.
+	PrivateQueries map[string]PrivateQuery
 	// InitGenesis, if set, runs in InitChain after every module's schema
 	// exists. Env has no sender.
 	InitGenesis func(env *Env, g Genesis) error
@@ -107,6 +118,14 @@ func (m *Module) Validate() error {
 	for name := range m.Queries {
 		if err := check("query", name); err != nil {
 			return err
+		}
+	}
+	for name := range m.PrivateQueries {
+		if err := check("private query", name); err != nil {
+			return err
+		}
+		if _, dup := m.Queries[name]; dup {
+			return fmt.Errorf("module %s: %q is both a public and a private query", m.Name, name)
 		}
 	}
 	return nil
