@@ -26,6 +26,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/sqlstate"
@@ -48,7 +49,7 @@ type Config struct {
 
 // DefaultModules are the modules of a standard node.
 func DefaultModules() []module.Module {
-	return []module.Module{kv.Module(), validators.Module()}
+	return []module.Module{kv.Module(), validators.Module(), idos.Module()}
 }
 
 // App is the ABCI application.
@@ -309,7 +310,7 @@ func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.
 		}
 		genesis.Validators = append(genesis.Validators, module.ValidatorUpdate{PubKey: pk, Power: v.Power})
 	}
-	env := &module.Env{Ctx: ctx, DB: a.db, Height: 0, Time: req.Time.Unix()}
+	env := &module.Env{Ctx: ctx, DB: a.db, Height: 0, Time: req.Time.Unix(), Schemes: a.schemes}
 	for _, m := range a.modules {
 		if m.InitGenesis == nil {
 			continue
@@ -468,13 +469,14 @@ func (a *App) PrivateQuery(ctx context.Context, name string, caller module.Sende
 	switch {
 	case errors.Is(err, module.ErrForbidden):
 		res.Code, res.Log = CodeForbidden, err.Error()
+		return res, nil
 	case errors.Is(err, module.ErrNotFound) || errors.Is(err, module.ErrInvalidPayload):
 		res.Code, res.Log = CodeActionFailed, err.Error()
+		return res, nil
 	case err != nil:
 		return ReadResult{}, err
-	default:
-		res.Value, err = json.Marshal(v)
 	}
+	res.Value, err = json.Marshal(v)
 	return res, err
 }
 

@@ -129,7 +129,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "34f18a013d295392dac2f2c9d68859f0c2d39b1603c6a4f3192bcdb88826a720"
+	const pinned = "93b52ffc28f7db964d5e69bed062d564dc3918f837816b88f3315769e2d15ca1"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}

@@ -139,7 +139,7 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 // collects their validator updates. An error here is not a transaction's
 // fault; it halts the node.
 func (a *App) endBlock(ctx context.Context, env *blockEnv) ([]abci.ValidatorUpdate, error) {
-	menv := &module.Env{Ctx: ctx, DB: a.db, Height: env.height, Time: env.time}
+	menv := &module.Env{Ctx: ctx, DB: a.db, Height: env.height, Time: env.time, Schemes: a.schemes}
 	var updates []abci.ValidatorUpdate
 	for _, m := range a.modules {
 		if m.EndBlock == nil {
@@ -215,7 +215,7 @@ func (a *App) deliverTx(ctx context.Context, env *blockEnv, raw []byte) (*abci.E
 		r.Events = events
 		return r, nil
 	}
-	menv := &module.Env{Ctx: ctx, DB: a.db, Height: env.height, Time: env.time, Sender: sender, TxHash: hash}
+	menv := &module.Env{Ctx: ctx, DB: a.db, Height: env.height, Time: env.time, Sender: sender, TxHash: hash, Schemes: a.schemes}
 	err = a.db.Savepoint(ctx, func() error { return action(menv, t.Payload) })
 	if err != nil {
 		if fatalSQL(err) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/tx"
 )
@@ -15,11 +16,13 @@ type GenesisState struct {
 	MaxTxBytes int `json:"max_tx_bytes"`
 	// Validators are the rules of the validator set by approval.
 	Validators validators.Params `json:"validators"`
+	// IDOS seeds the data model (initial inserters).
+	IDOS idos.Genesis `json:"idos"`
 }
 
 // DefaultGenesis returns the genesis state of a new network.
 func DefaultGenesis() GenesisState {
-	return GenesisState{MaxTxBytes: tx.MaxTxBytes, Validators: validators.DefaultParams()}
+	return GenesisState{MaxTxBytes: tx.MaxTxBytes, Validators: validators.DefaultParams(), IDOS: idos.Genesis{Inserters: []string{}}}
 }
 
 // DefaultGenesisState is the app_state written into a new genesis file.
@@ -52,6 +55,12 @@ func ParseGenesis(appState []byte) (GenesisState, error) {
 		return g, fmt.Errorf("genesis app_state: max_tx_bytes %d out of range (1..%d)", g.MaxTxBytes, tx.MaxTxBytes)
 	}
 	if err := g.Validators.Validate(); err != nil {
+		return g, fmt.Errorf("genesis app_state: %w", err)
+	}
+	if g.IDOS.Inserters == nil {
+		g.IDOS.Inserters = []string{} // null and [] are the same genesis
+	}
+	if err := g.IDOS.Validate(); err != nil {
 		return g, fmt.Errorf("genesis app_state: %w", err)
 	}
 	return g, nil

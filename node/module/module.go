@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/sqlstate"
 )
 
@@ -39,6 +40,9 @@ type Env struct {
 	Time   int64 // block time, Unix seconds
 	Sender Sender
 	TxHash [32]byte
+	// Schemes verifies signatures other than the transaction's own (a
+	// wallet's ownership proof, for instance).
+	Schemes *auth.Registry
 }
 
 // Action executes one transaction action. Any error rolls the action back;

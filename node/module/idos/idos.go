@@ -1,0 +1,155 @@
+// Package idos is the idOS data model: users, their wallets on many chains,
+// end-to-end encrypted credentials, shared copies with access grants, user
+// attributes, and the inserters (issuers) allowed to create users. The spec
+// is docs/spec/data-model.md.
+//
+// Every action decides who may act from the authenticated sender: a linked
+// wallet acts as its user; an inserter (or its delegate) acts for the users
+// it created. Nodes hold ciphertext only.
+package idos
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/idos-network/idos-node/node/module"
+)
+
+// Origin of a grant made on this network.
+const OriginInternal = "internal"
+
+var schema = []string{
+	`CREATE TABLE idos_inserters (
+		id    TEXT PRIMARY KEY,
+		added INTEGER NOT NULL
+	) STRICT, WITHOUT ROWID`,
+	`CREATE TABLE idos_delegates (
+		inserter TEXT NOT NULL,
+		delegate TEXT NOT NULL,
+		added    INTEGER NOT NULL,
+		PRIMARY KEY (inserter, delegate)
+	) STRICT, WITHOUT ROWID`,
+	`CREATE INDEX idos_delegates_by_delegate ON idos_delegates (delegate, inserter)`,
+	`CREATE TABLE idos_users (
+		id                    TEXT PRIMARY KEY,
+		encryption_public_key TEXT NOT NULL,
+		inserter              TEXT NOT NULL,
+		created               INTEGER NOT NULL
+	) STRICT, WITHOUT ROWID`,
+	`CREATE TABLE idos_wallets (
+		id          TEXT PRIMARY KEY,
+		user_id     TEXT NOT NULL REFERENCES idos_users (id),
+		wallet_type TEXT NOT NULL,
+		address     TEXT NOT NULL,
+		public_key  TEXT NOT NULL,
+		message     TEXT NOT NULL,
+		signature   TEXT NOT NULL,
+		created     INTEGER NOT NULL,
+		UNIQUE (wallet_type, address)
+	) STRICT, WITHOUT ROWID`,
+	`CREATE INDEX idos_wallets_by_user ON idos_wallets (user_id, id)`,
+	`CREATE TABLE idos_credentials (
+		id                     TEXT PRIMARY KEY,
+		user_id                TEXT NOT NULL REFERENCES idos_users (id),
+		issuer_auth_public_key TEXT NOT NULL,
+		encryptor_public_key   TEXT NOT NULL,
+		content                TEXT NOT NULL,
+		public_notes           TEXT NOT NULL,
+		original_id            TEXT NOT NULL,
+		created                INTEGER NOT NULL,
+		updated                INTEGER NOT NULL
+	) STRICT, WITHOUT ROWID`,
+	`CREATE INDEX idos_credentials_by_user ON idos_credentials (user_id, id)`,
+	`CREATE INDEX idos_credentials_by_original ON idos_credentials (original_id, id)`,
+	`CREATE TABLE idos_grants (
+		id            TEXT PRIMARY KEY,
+		owner_user_id TEXT NOT NULL REFERENCES idos_users (id),
+		grantee       TEXT NOT NULL,
+		data_id       TEXT NOT NULL,
+		locked_until  INTEGER NOT NULL,
+		content_hash  TEXT NOT NULL,
+		origin        TEXT NOT NULL,
+		created       INTEGER NOT NULL
+	) STRICT, WITHOUT ROWID`,
+	`CREATE INDEX idos_grants_by_owner ON idos_grants (owner_user_id, id)`,
+	`CREATE INDEX idos_grants_by_grantee ON idos_grants (grantee, id)`,
+	`CREATE INDEX idos_grants_by_data ON idos_grants (data_id, id)`,
+	`CREATE TABLE idos_attributes (
+		id      TEXT PRIMARY KEY,
+		user_id TEXT NOT NULL REFERENCES idos_users (id),
+		name    TEXT NOT NULL,
+		value   TEXT NOT NULL,
+		created INTEGER NOT NULL
+	) STRICT, WITHOUT ROWID`,
+	`CREATE INDEX idos_attributes_by_user ON idos_attributes (user_id, id)`,
+}
+
+// Genesis is app_state.idos.
+type Genesis struct {
+	// Inserters are the account ids ("scheme:identifier") allowed to
+	// create users from the start.
+	Inserters []string `json:"inserters"`
+}
+
+// Validate checks the account ids.
+func (g Genesis) Validate() error {
+	for _, id := range g.Inserters {
+		if err := checkAccountID("inserter", id); err != nil {
+			return fmt.Errorf("idos genesis: %w", err)
+		}
+	}
+	return nil
+}
+
+// Module returns the idos module.
+func Module() module.Module {
+	return module.Module{
+		Name:   "idos",
+		Schema: schema,
+		Actions: map[string]module.Action{
+			"idos.add_user":          addUser,
+			"idos.add_wallet":        addWallet,
+			"idos.remove_wallet":     removeWallet,
+			"idos.add_credential":    addCredential,
+			"idos.edit_credential":   editCredential,
+			"idos.remove_credential": removeCredential,
+			"idos.share_credential":  shareCredential,
+			"idos.revoke_grant":      revokeGrant,
+			"idos.add_attribute":     addAttribute,
+			"idos.remove_attribute":  removeAttribute,
+			"idos.add_delegate":      addDelegate,
+			"idos.remove_delegate":   removeDelegate,
+		},
+		PrivateQueries: map[string]module.PrivateQuery{
+			"idos.get_user":            getUser,
+			"idos.get_wallets":         getWallets,
+			"idos.get_credentials":     getCredentials,
+			"idos.get_credential":      getCredential,
+			"idos.get_attributes":      getAttributes,
+			"idos.get_grants_owned":    getGrantsOwned,
+			"idos.get_grants_received": getGrantsReceived,
+		},
+		InitGenesis: initGenesis,
+	}
+}
+
+func initGenesis(env *module.Env, g module.Genesis) error {
+	var s struct {
+		IDOS Genesis `json:"idos"`
+	}
+	if err := json.Unmarshal(g.AppState, &s); err != nil {
+		return fmt.Errorf("idos genesis: %w", err)
+	}
+	if err := s.IDOS.Validate(); err != nil {
+		return err
+	}
+	ids := slices.Clone(s.IDOS.Inserters)
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		if _, err := env.DB.ExecContext(env.Ctx, `INSERT INTO idos_inserters (id, added) VALUES (?, 0)`, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,205 @@
+package idos
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/idos-network/idos-node/node/module"
+)
+
+// User is the answer of idos.get_user.
+type User struct {
+	ID                  string `json:"user_id"`
+	EncryptionPublicKey string `json:"encryption_public_key"`
+	Inserter            string `json:"inserter"`
+	Created             int64  `json:"created"`
+}
+
+// Wallet is a linked wallet.
+type Wallet struct {
+	ID         string `json:"wallet_id"`
+	WalletType string `json:"wallet_type"`
+	Address    string `json:"address"`
+	PublicKey  string `json:"public_key"`
+	Created    int64  `json:"created"`
+}
+
+// Credential is a stored credential (content is ciphertext).
+type Credential struct {
+	ID                  string `json:"credential_id"`
+	UserID              string `json:"user_id"`
+	IssuerAuthPublicKey string `json:"issuer_auth_public_key"`
+	EncryptorPublicKey  string `json:"encryptor_public_key"`
+	Content             string `json:"content"`
+	PublicNotes         string `json:"public_notes"`
+	OriginalID          string `json:"original_id"`
+	Created             int64  `json:"created"`
+	Updated             int64  `json:"updated"`
+}
+
+// Grant is an access grant.
+type Grant struct {
+	ID          string `json:"grant_id"`
+	OwnerUserID string `json:"owner_user_id"`
+	Grantee     string `json:"grantee"`
+	DataID      string `json:"data_id"`
+	LockedUntil int64  `json:"locked_until"`
+	ContentHash string `json:"content_hash"`
+	Origin      string `json:"origin"`
+	Created     int64  `json:"created"`
+}
+
+// Attribute is a user attribute.
+type Attribute struct {
+	ID      string `json:"attribute_id"`
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	Created int64  `json:"created"`
+}
+
+// GetCredentialRequest is the data of idos.get_credential.
+type GetCredentialRequest struct {
+	CredentialID string `json:"credential_id"`
+}
+
+// callerUser returns the caller's user or ErrNotFound.
+func callerUser(ctx context.Context, snap *sql.Tx, caller module.Sender) (string, error) {
+	var id string
+	err := snap.QueryRowContext(ctx, `SELECT user_id FROM idos_wallets WHERE wallet_type = ? AND address = ?`,
+		caller.Scheme, caller.Identifier).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("%w: %s is not a wallet of any user", module.ErrNotFound, caller.AccountID())
+	}
+	return id, err
+}
+
+// collect runs a query and scans every row with scan.
+func collect[T any](ctx context.Context, snap *sql.Tx, scan func(*sql.Rows, *T) error, query string, args ...any) ([]T, error) {
+	rows, err := snap.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		var v T
+		if err := scan(rows, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+const credentialColumns = `id, user_id, issuer_auth_public_key, encryptor_public_key, content, public_notes, original_id, created, updated`
+
+func scanCredential(r *sql.Rows, c *Credential) error {
+	return r.Scan(&c.ID, &c.UserID, &c.IssuerAuthPublicKey, &c.EncryptorPublicKey, &c.Content, &c.PublicNotes, &c.OriginalID, &c.Created, &c.Updated)
+}
+
+const grantColumns = `id, owner_user_id, grantee, data_id, locked_until, content_hash, origin, created`
+
+func scanGrant(r *sql.Rows, g *Grant) error {
+	return r.Scan(&g.ID, &g.OwnerUserID, &g.Grantee, &g.DataID, &g.LockedUntil, &g.ContentHash, &g.Origin, &g.Created)
+}
+
+func getUser(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
+	if err := decode(data, &struct{}{}); err != nil {
+		return nil, err
+	}
+	id, err := callerUser(ctx, snap, caller)
+	if err != nil {
+		return nil, err
+	}
+	u := User{ID: id}
+	err = snap.QueryRowContext(ctx, `SELECT encryption_public_key, inserter, created FROM idos_users WHERE id = ?`, id).
+		Scan(&u.EncryptionPublicKey, &u.Inserter, &u.Created)
+	return u, err
+}
+
+func getWallets(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
+	if err := decode(data, &struct{}{}); err != nil {
+		return nil, err
+	}
+	id, err := callerUser(ctx, snap, caller)
+	if err != nil {
+		return nil, err
+	}
+	return collect(ctx, snap, func(r *sql.Rows, w *Wallet) error {
+		return r.Scan(&w.ID, &w.WalletType, &w.Address, &w.PublicKey, &w.Created)
+	}, `SELECT id, wallet_type, address, public_key, created FROM idos_wallets WHERE user_id = ? ORDER BY id`, id)
+}
+
+func getCredentials(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
+	if err := decode(data, &struct{}{}); err != nil {
+		return nil, err
+	}
+	id, err := callerUser(ctx, snap, caller)
+	if err != nil {
+		return nil, err
+	}
+	return collect(ctx, snap, scanCredential,
+		`SELECT `+credentialColumns+` FROM idos_credentials WHERE user_id = ? ORDER BY id`, id)
+}
+
+// getCredential serves one credential to its owner, or to the grantee of a
+// grant on it (the shared copy).
+func getCredential(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
+	var req GetCredentialRequest
+	if err := decode(data, &req); err != nil {
+		return nil, err
+	}
+	cs, err := collect(ctx, snap, scanCredential, `SELECT `+credentialColumns+` FROM idos_credentials WHERE id = ?`, req.CredentialID)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, fmt.Errorf("%w: no credential %s", module.ErrNotFound, req.CredentialID)
+	}
+	c := cs[0]
+	if own, err := callerUser(ctx, snap, caller); err == nil && own == c.UserID {
+		return c, nil
+	}
+	var n int
+	if err := snap.QueryRowContext(ctx, `SELECT count(*) FROM idos_grants WHERE data_id = ? AND grantee = ?`,
+		c.ID, caller.AccountID()).Scan(&n); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%w: %s holds no grant on credential %s", module.ErrForbidden, caller.AccountID(), c.ID)
+	}
+	return c, nil
+}
+
+func getAttributes(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
+	if err := decode(data, &struct{}{}); err != nil {
+		return nil, err
+	}
+	id, err := callerUser(ctx, snap, caller)
+	if err != nil {
+		return nil, err
+	}
+	return collect(ctx, snap, func(r *sql.Rows, a *Attribute) error {
+		return r.Scan(&a.ID, &a.Name, &a.Value, &a.Created)
+	}, `SELECT id, name, value, created FROM idos_attributes WHERE user_id = ? ORDER BY id`, id)
+}
+
+func getGrantsOwned(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
+	if err := decode(data, &struct{}{}); err != nil {
+		return nil, err
+	}
+	id, err := callerUser(ctx, snap, caller)
+	if err != nil {
+		return nil, err
+	}
+	return collect(ctx, snap, scanGrant, `SELECT `+grantColumns+` FROM idos_grants WHERE owner_user_id = ? ORDER BY id`, id)
+}
+
+func getGrantsReceived(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
+	if err := decode(data, &struct{}{}); err != nil {
+		return nil, err
+	}
+	return collect(ctx, snap, scanGrant, `SELECT `+grantColumns+` FROM idos_grants WHERE grantee = ? ORDER BY id`, caller.AccountID())
+}
