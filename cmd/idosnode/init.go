@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -21,12 +22,16 @@ func initCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "init",
 		Usage:     "create a node home with keys, config and a single-validator genesis",
-		UsageText: "idosnode init --home DIR [--chain-id ID] [--moniker NAME] [--p2p-laddr HOST:PORT] [--rpc-laddr HOST:PORT] [--gateway-laddr HOST:PORT] [--force]",
+		UsageText: "idosnode init --home DIR [--chain-id ID] [--moniker NAME] [--p2p-laddr HOST:PORT] [--rpc-laddr HOST:PORT] [--gateway-laddr HOST:PORT] [--timeout-commit D] [--join PEER_RPC_URL] [--force]",
 		Description: "Creates DIR/config/config.toml (CometBFT), DIR/config/idos.json (gateway and\n" +
 			"logging), the node and validator keys, and a genesis in which this node is\n" +
 			"the only validator. All listen addresses default to loopback; pass another\n" +
 			"host to expose a port. An existing home is refused unless --force, which\n" +
-			"rewrites config and genesis but keeps the keys and leaves data/ alone.",
+			"rewrites config and genesis but keeps the keys and leaves data/ alone.\n\n" +
+			"With --join, the node joins a running network instead: the genesis is\n" +
+			"fetched from the peer's CometBFT RPC (/genesis) and the peer (from its\n" +
+			"/status) becomes this node's persistent peer. `start` then syncs the chain\n" +
+			"as a full node; `idosnode validators join` asks the validators to admit it.",
 		Flags: []cli.Flag{
 			homeFlag(),
 			&cli.StringFlag{Name: "chain-id", Value: home.DefaultChainID, Usage: "chain `ID` written into the genesis"},
@@ -34,22 +39,37 @@ func initCommand() *cli.Command {
 			&cli.StringFlag{Name: "p2p-laddr", Value: home.DefaultP2PListenAddr, Usage: "P2P listen `HOST:PORT`"},
 			&cli.StringFlag{Name: "rpc-laddr", Value: home.DefaultRPCListenAddr, Usage: "CometBFT RPC listen `HOST:PORT`"},
 			&cli.StringFlag{Name: "gateway-laddr", Value: home.DefaultGatewayListenAddr, Usage: "HTTP gateway listen `HOST:PORT`"},
+			&cli.DurationFlag{Name: "timeout-commit", Value: home.DefaultTimeoutCommit, Usage: "pause `D` after each block (the idle block interval); match the network's"},
+			&cli.StringFlag{Name: "join", Usage: "join the network of the node whose CometBFT RPC is at `PEER_RPC_URL` (http://host:port)"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite the config and genesis of an existing home"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return fmt.Errorf("unexpected arguments: %v", c.Args().Slice())
+				return usageErrorf("unexpected arguments: %v", c.Args().Slice())
 			}
 			dir := c.String("home")
-			err := home.Init(dir, home.Options{
+			opts := home.Options{
 				ChainID:           c.String("chain-id"),
 				Moniker:           c.String("moniker"),
 				P2PListenAddr:     c.String("p2p-laddr"),
 				RPCListenAddr:     c.String("rpc-laddr"),
 				GatewayListenAddr: c.String("gateway-laddr"),
+				TimeoutCommit:     c.Duration("timeout-commit"),
 				Overwrite:         c.Bool("force"),
-			})
-			if err != nil {
+			}
+			joining := c.IsSet("join")
+			if joining {
+				if !c.IsSet("chain-id") {
+					opts.ChainID = "" // take the network's
+				}
+				nw, err := fetchNetwork(c.Context, c.String("join"))
+				if err != nil {
+					return err
+				}
+				opts.Genesis = nw.Genesis
+				opts.PersistentPeers = []string{nw.Peer}
+			}
+			if err := home.Init(dir, opts); err != nil {
 				return err
 			}
 			id, err := home.ReadIdentity(dir)
@@ -60,7 +80,13 @@ func initCommand() *cli.Command {
 			fmt.Fprintf(out, "initialised node home %s\n", dir)
 			fmt.Fprintf(out, "node id:           %s\n", id.NodeID)
 			fmt.Fprintf(out, "validator address: %s\n", id.ValidatorAddress)
+			fmt.Fprintf(out, "validator pubkey:  %s\n", hex.EncodeToString(id.ValidatorPubKey.Bytes()))
 			fmt.Fprintf(out, "start it with:     idosnode start --home %s\n", dir)
+			if joining {
+				fmt.Fprintf(out, "chain:             %s (peer %s)\n", opts.Genesis.ChainID, opts.PersistentPeers[0])
+				fmt.Fprintf(out, "once it has synced, ask to become a validator:\n")
+				fmt.Fprintf(out, "                   idosnode validators join --home %s\n", dir)
+			}
 			return nil
 		},
 	}

@@ -1,6 +1,7 @@
 package devnet
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,6 +23,11 @@ type Config struct {
 	TimeoutCommit time.Duration
 	// GenesisTime of new networks; zero means now.
 	GenesisTime time.Time
+	// AppState of new networks replaces the application's default genesis
+	// state (tests shorten the validators module's join expiry with it);
+	// empty means the default. It is not recorded in the manifest: the
+	// genesis files hold it.
+	AppState json.RawMessage
 }
 
 // Prepare returns the manifest of the devnet in cfg.Dir, creating the
@@ -137,6 +143,7 @@ func Create(cfg Config) (*Manifest, error) {
 		ChainID:     cfg.ChainID,
 		GenesisTime: cfg.GenesisTime,
 		Power:       home.DefaultValidatorPower,
+		AppState:    cfg.AppState,
 	}); err != nil {
 		return nil, err
 	}

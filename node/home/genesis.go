@@ -1,6 +1,7 @@
 package home
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -32,6 +33,11 @@ type GenesisOptions struct {
 	// Power is each validator's voting power; zero means
 	// DefaultValidatorPower.
 	Power int64
+	// AppState replaces the application's default genesis state
+	// (app.DefaultGenesisState), for example to shorten the validators
+	// module's join expiry in tests. The application validates it at
+	// InitChain; empty means the default.
+	AppState json.RawMessage
 }
 
 // ConsensusParams returns the consensus parameters of new chains: CometBFT's
@@ -69,6 +75,12 @@ func NewGenesis(homes []string, opts GenesisOptions) (*types.GenesisDoc, error) 
 		// genesis state and may reject fields it does not know.
 		AppState: app.DefaultGenesisState(),
 	}
+	if len(opts.AppState) > 0 {
+		if !json.Valid(opts.AppState) {
+			return nil, errors.New("genesis app_state is not valid JSON")
+		}
+		doc.AppState = opts.AppState
+	}
 	for _, h := range homes {
 		id, err := ReadIdentity(h)
 		if err != nil {
@@ -95,16 +107,38 @@ func WriteSharedGenesis(homes []string, opts GenesisOptions) (*types.GenesisDoc,
 	if err != nil {
 		return nil, err
 	}
-	data, err := cmtjson.MarshalIndent(doc, "", "  ")
+	data, err := encodeGenesis(doc)
 	if err != nil {
-		return nil, fmt.Errorf("encode genesis: %w", err)
+		return nil, err
 	}
 	for _, h := range homes {
-		if err := writeFileAtomic(genesisPath(h), append(data, '\n'), 0o644); err != nil {
+		if err := writeFileAtomic(genesisPath(h), data, 0o644); err != nil {
 			return nil, fmt.Errorf("write genesis of %s: %w", h, err)
 		}
 	}
 	return doc, nil
+}
+
+// WriteGenesis writes doc as home's genesis, encoded exactly as
+// WriteSharedGenesis encodes it: a node joining a network created by this
+// package gets a file byte-identical to the validators' files.
+func WriteGenesis(home string, doc *types.GenesisDoc) error {
+	data, err := encodeGenesis(doc)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(genesisPath(home), data, 0o644); err != nil {
+		return fmt.Errorf("write genesis of %s: %w", home, err)
+	}
+	return nil
+}
+
+func encodeGenesis(doc *types.GenesisDoc) ([]byte, error) {
+	data, err := cmtjson.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode genesis: %w", err)
+	}
+	return append(data, '\n'), nil
 }
 
 func genesisPath(home string) string {

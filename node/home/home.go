@@ -55,6 +55,11 @@ type Options struct {
 	GenesisTime time.Time
 	LogLevel    string
 	LogFormat   string
+	// Genesis, when set, is written instead of a single-validator genesis:
+	// the genesis of an existing network this node joins (it starts as a
+	// full node, not a validator). Its chain id must match ChainID, if
+	// given.
+	Genesis *types.GenesisDoc
 	// Overwrite allows Init over an existing home. Keys are kept; config
 	// and genesis are rewritten; data/ is left alone.
 	Overwrite bool
@@ -79,7 +84,8 @@ type Home struct {
 }
 
 // Init creates a node home with fresh keys (existing keys are reused when
-// overwriting) and a single-validator genesis naming this node.
+// overwriting) and a single-validator genesis naming this node, or the
+// given network genesis (Options.Genesis).
 func Init(home string, opts Options) error {
 	if home == "" {
 		return errors.New("home directory not set")
@@ -87,6 +93,15 @@ func Init(home string, opts Options) error {
 	home, err := filepath.Abs(home)
 	if err != nil {
 		return err
+	}
+	if opts.Genesis != nil {
+		if opts.ChainID != "" && opts.ChainID != opts.Genesis.ChainID {
+			return fmt.Errorf("chain id %q, but the network's genesis is for %q", opts.ChainID, opts.Genesis.ChainID)
+		}
+		opts.ChainID = opts.Genesis.ChainID
+		if err := opts.Genesis.ValidateAndComplete(); err != nil {
+			return fmt.Errorf("network genesis: %w", err)
+		}
 	}
 	chainID := or(opts.ChainID, DefaultChainID)
 	cfg, app, err := buildConfig(home, opts)
@@ -116,6 +131,9 @@ func Init(home string, opts Options) error {
 	cmtcfg.WriteConfigFile(configPath(home), cfg)
 	if err := writeAppConfig(filepath.Join(home, "config", AppConfigFile), app); err != nil {
 		return fmt.Errorf("write app config: %w", err)
+	}
+	if opts.Genesis != nil {
+		return WriteGenesis(home, opts.Genesis)
 	}
 	if _, err := WriteSharedGenesis([]string{home}, GenesisOptions{ChainID: chainID, GenesisTime: opts.GenesisTime}); err != nil {
 		return err
