@@ -18,6 +18,7 @@ import (
 	"github.com/cometbft/cometbft/rpc/client/local"
 
 	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/cmtlog"
 	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/home"
@@ -68,12 +69,21 @@ func Run(ctx context.Context, homeDir string, logger *slog.Logger) error {
 // once all three are running. The home may be adjusted after home.Load and
 // before Start (tests use this to pick ports). ctx bounds start-up only.
 func Start(ctx context.Context, h *home.Home, logger *slog.Logger) (*Running, error) {
+	return StartWithOptions(ctx, h, logger, Options{})
+}
+
+// StartWithOptions is Start with modules or gateway settings adjusted.
+func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, opts Options) (*Running, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Running{home: h, log: logger}
 
-	a, err := app.New(app.Config{DBPath: h.DBPath, Logger: logger.With("module", "app")})
+	// One registry for the app (transactions) and the gateway (read
+	// challenges), so both accept the same schemes.
+	schemes := auth.DefaultRegistry()
+	a, err := app.New(app.Config{DBPath: h.DBPath, Logger: logger.With("module", "app"),
+		Modules: opts.Modules, Schemes: schemes})
 	if err != nil {
 		return nil, fmt.Errorf("open application state %s: %w", h.DBPath, err)
 	}
@@ -106,11 +116,7 @@ func Start(ctx context.Context, h *home.Home, logger *slog.Logger) (*Running, er
 	r.node = n
 	r.client = local.New(n)
 
-	gw, err := gateway.New(gateway.Config{
-		ListenAddr: h.App.GatewayListenAddr,
-		Status:     r.client,
-		Logger:     logger.With("module", "gateway"),
-	})
+	gw, err := gateway.New(r.gatewayConfig(string(nodeKey.ID()), schemes, opts))
 	if err == nil {
 		err = gw.Start()
 	}

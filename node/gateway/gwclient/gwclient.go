@@ -1,0 +1,224 @@
+// Package gwclient is a client of the node's HTTP gateway (node/gateway):
+// submit transactions, look them up, run public queries, and run private
+// queries authenticated by a signed challenge.
+package gwclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/gateway"
+)
+
+// Error is a gateway error answer: the HTTP status and the body's error
+// (its Code is one of the gateway.Err* constants).
+type Error struct {
+	Status int
+	gateway.ErrorDetail
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("gateway: %d %s: %s", e.Status, e.Code, e.Message)
+	if e.ABCICode != 0 {
+		s += fmt.Sprintf(" (%s code %d)", e.Codespace, e.ABCICode)
+	}
+	return s
+}
+
+// ErrorCode returns the gateway error code of err, or "" if err is not an
+// *Error.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// maxResponseBytes bounds what the client reads from a gateway answer; the
+// largest legitimate answers (credential lists) are far below it.
+const maxResponseBytes = 16 << 20
+
+// Client calls one gateway. It is safe for concurrent use.
+type Client struct {
+	base string
+	http *http.Client
+	// NodeID, if set, pins the node: a challenge naming another node is
+	// refused before signing.
+	NodeID string
+}
+
+// New returns a client of the gateway at baseURL (e.g.
+// "http://127.0.0.1:8080"). A nil hc means a client with a 30 s timeout.
+func New(baseURL string, hc *http.Client) *Client {
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), http: hc}
+}
+
+// do sends body (marshalled unless nil) and decodes a 2xx answer into out.
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("gwclient: encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return fmt.Errorf("gwclient: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("gwclient: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return fmt.Errorf("gwclient: read answer of %s %s: %w", method, path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := &Error{Status: resp.StatusCode}
+		var eb gateway.ErrorBody
+		if json.Unmarshal(data, &eb) == nil && eb.Error.Code != "" {
+			e.ErrorDetail = eb.Error
+		} else {
+			// Not the gateway's error shape (a proxy in between, say).
+			e.Code, e.Message = "http_"+fmt.Sprint(resp.StatusCode), strings.TrimSpace(string(data))
+		}
+		return e
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("gwclient: decode answer of %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// Submit sends an encoded transaction. A CheckTx refusal is an *Error with
+// Code gateway.ErrTxRejected and the application's code in ABCICode.
+func (c *Client) Submit(ctx context.Context, raw []byte, mode gateway.Mode) (*gateway.SubmitResponse, error) {
+	var out gateway.SubmitResponse
+	err := c.do(ctx, http.MethodPost, "/v1/tx",
+		gateway.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(raw), Mode: mode}, &out)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Tx looks up a committed transaction by its hash (hex, as Submit returns
+// it). A transaction not (yet) committed is an *Error with Code
+// gateway.ErrTxNotFound.
+func (c *Client) Tx(ctx context.Context, hash string) (*gateway.TxResponse, error) {
+	var out gateway.TxResponse
+	if err := c.do(ctx, http.MethodGet, "/v1/tx/"+url.PathEscape(hash), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Query runs a public query. data is marshalled to JSON unless it is a
+// json.RawMessage or []byte already; nil sends an empty body.
+func (c *Client) Query(ctx context.Context, name string, data any) (*gateway.QueryResponse, error) {
+	var out gateway.QueryResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/query/"+url.PathEscape(name), rawBody(data), &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// rawBody passes ready JSON through unchanged.
+func rawBody(data any) any {
+	if b, ok := data.([]byte); ok {
+		return json.RawMessage(b)
+	}
+	return data
+}
+
+// Challenge asks for a read challenge.
+func (c *Client) Challenge(ctx context.Context) (*gateway.ChallengeResponse, error) {
+	var out gateway.ChallengeResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/auth/challenge", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+var nodeIDPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// checkChallenge makes sure the text the gateway asks us to sign is a read
+// challenge and nothing else: a hostile gateway could otherwise send a
+// transaction's sign text and obtain a transaction signature.
+func (c *Client) checkChallenge(ch *gateway.ChallengeResponse) error {
+	exp, err := time.Parse(time.RFC3339, ch.ExpiresAt)
+	if err != nil {
+		return fmt.Errorf("gwclient: challenge expires_at %q: %w", ch.ExpiresAt, err)
+	}
+	if b, err := hex.DecodeString(ch.Challenge); err != nil || len(b) != 32 {
+		return fmt.Errorf("gwclient: challenge %q is not 32 bytes of hex", ch.Challenge)
+	}
+	lines := strings.Split(ch.Message, "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[1], "Node: ") {
+		return errors.New("gwclient: challenge message is not a read challenge")
+	}
+	node := strings.TrimPrefix(lines[1], "Node: ")
+	if !nodeIDPattern.MatchString(node) || (c.NodeID != "" && node != c.NodeID) {
+		return fmt.Errorf("gwclient: challenge names node %q", node)
+	}
+	if ch.Message != gateway.ChallengeMessage(node, ch.Challenge, exp) {
+		return errors.New("gwclient: challenge message is not a read challenge")
+	}
+	return nil
+}
+
+// Private runs a private query as signer: it asks for a challenge, checks
+// the text, signs it and sends the query. data is as for Query; nil means {}.
+func (c *Client) Private(ctx context.Context, name string, signer auth.Signer, data any) (*gateway.QueryResponse, error) {
+	ch, err := c.Challenge(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkChallenge(ch); err != nil {
+		return nil, err
+	}
+	sig, err := signer.Sign([]byte(ch.Message))
+	if err != nil {
+		return nil, fmt.Errorf("gwclient: sign challenge: %w", err)
+	}
+	req := struct {
+		Auth gateway.PrivateAuth `json:"auth"`
+		Data any                 `json:"data,omitempty"`
+	}{
+		Auth: gateway.PrivateAuth{
+			Challenge: ch.Challenge,
+			Scheme:    signer.Scheme(),
+			Signer:    hex.EncodeToString(signer.SignerID()),
+			Signature: hex.EncodeToString(sig),
+		},
+		Data: rawBody(data),
+	}
+	var out gateway.QueryResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/private/"+url.PathEscape(name), req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

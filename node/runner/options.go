@@ -1,0 +1,43 @@
+package runner
+
+import (
+	"time"
+
+	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/gateway"
+	"github.com/idos-network/idos-node/node/module"
+)
+
+// Options adjust StartWithOptions; the zero value is a standard node.
+type Options struct {
+	// Modules replace app.DefaultModules() (tests add modules with private
+	// queries).
+	Modules []module.Module
+	// Gateway, if set, may adjust the gateway configuration before the
+	// gateway is created (challenge TTL, clock, limits).
+	Gateway func(*gateway.Config)
+}
+
+// gatewayConfig wires the gateway to the running node: the in-process RPC
+// client for status, transactions and public queries, the app for private
+// reads, and the same scheme registry the app verifies transactions with.
+func (r *Running) gatewayConfig(nodeID string, schemes *auth.Registry, opts Options) gateway.Config {
+	rpc := r.home.CometBFT.RPC
+	cfg := gateway.Config{
+		ListenAddr: r.home.App.GatewayListenAddr,
+		Status:     r.client,
+		Node:       r.client,
+		Reader:     r.app,
+		Schemes:    schemes,
+		NodeID:     nodeID,
+		// All commit-mode waits share one CometBFT subscriber name.
+		MaxCommitWaiters: rpc.MaxSubscriptionsPerClient,
+		// A commit-mode answer may take CometBFT's whole commit timeout.
+		WriteTimeout: max(gateway.DefaultWriteTimeout, rpc.TimeoutBroadcastTxCommit+5*time.Second),
+		Logger:       r.log.With("module", "gateway"),
+	}
+	if opts.Gateway != nil {
+		opts.Gateway(&cfg)
+	}
+	return cfg
+}
