@@ -30,6 +30,8 @@ func devnetCommand() *cli.Command {
 			&cli.StringFlag{Name: "dir", Value: "./.devnet", Usage: "`DIR` holding the devnet"},
 			&cli.IntFlag{Name: "base-port", Value: devnet.DefaultBasePort, Usage: "first `PORT` of the port range (new networks only)"},
 			&cli.StringFlag{Name: "chain-id", Value: devnet.DefaultChainID, Usage: "chain `ID` (new networks only)"},
+			&cli.BoolFlag{Name: "seed-demo", Usage: "make the demo inserter a genesis inserter (new networks) and, once up, store a demo user, " +
+				"wallets, credentials and a share; its keys (public, insecure) go to DIR/demo-keys/"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -53,6 +55,12 @@ func devnetCommand() *cli.Command {
 			if c.IsSet("chain-id") {
 				cfg.ChainID = c.String("chain-id")
 			}
+			if c.Bool("seed-demo") {
+				// Used only when the network is created; a resumed network
+				// keeps its genesis, and SeedDemo says so if it lacks the
+				// inserter.
+				cfg.AppState = devnet.DemoAppState()
+			}
 			logger, err := newLogger(os.Stderr, "info", "text")
 			if err != nil {
 				return err
@@ -68,6 +76,15 @@ func devnetCommand() *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			if c.Bool("seed-demo") {
+				go func() {
+					// A failed seed is reported but leaves the network running:
+					// the nodes themselves are fine.
+					if err := devnet.SeedDemo(ctx, cfg.Dir, m, c.App.Writer, logger); err != nil && ctx.Err() == nil {
+						logger.Error("devnet demo seed failed", "err", err)
+					}
+				}()
+			}
 			if err := devnet.Run(ctx, cfg.Dir, m, devnet.RunOptions{Out: c.App.Writer, Logger: logger}); err != nil {
 				return err
 			}
