@@ -295,7 +295,7 @@ func appStateWithInserter(t *testing.T, account string) json.RawMessage {
 // again finds the network seeded and changes nothing.
 func TestDevnetSeedDemo(t *testing.T) {
 	bin := testnet.Binary(t)
-	dir := filepath.Join(t.TempDir(), "devnet")
+	dir := filepath.Join(testnet.TempDir(t), "devnet")
 	d := testnet.StartDevnet(t, bin, dir, "--validators", "1", "--base-port", strconv.Itoa(testnet.DevnetPorts(t, 1)), "--seed-demo")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

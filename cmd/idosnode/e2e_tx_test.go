@@ -87,7 +87,7 @@ func sameAppHashes(ctx context.Context, t *testing.T, cs []*rpchttp.HTTP, from, 
 // change nothing; all nodes agree on every app hash.
 func TestDevnetTransactions(t *testing.T) {
 	bin := testnet.Binary(t)
-	dir := filepath.Join(t.TempDir(), "devnet")
+	dir := filepath.Join(testnet.TempDir(t), "devnet")
 	base := testnet.DevnetPorts(t, 4)
 	d := testnet.StartDevnet(t, bin, dir, "--validators", "4", "--base-port", strconv.Itoa(base), "--chain-id", "idos-e2e")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -61,7 +61,7 @@ func TestHelp(t *testing.T) {
 // SIGINT, and resumes the same chain.
 func TestDevnet(t *testing.T) {
 	bin := testnet.Binary(t)
-	dir := filepath.Join(t.TempDir(), "devnet")
+	dir := filepath.Join(testnet.TempDir(t), "devnet")
 	base := testnet.DevnetPorts(t, 4)
 	args := []string{"--validators", "4", "--base-port", strconv.Itoa(base)}
 
@@ -159,7 +159,7 @@ func TestDevnet(t *testing.T) {
 // others and exit non-zero.
 func TestDevnetNodeDies(t *testing.T) {
 	bin := testnet.Binary(t)
-	dir := filepath.Join(t.TempDir(), "devnet")
+	dir := filepath.Join(testnet.TempDir(t), "devnet")
 	base := testnet.DevnetPorts(t, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -144,11 +144,20 @@ func StartDevnet(t testing.TB, bin, dir string, args ...string) *Devnet {
 		close(d.exited)
 	}()
 	t.Cleanup(func() {
+		// Stop it as a user would (Ctrl-C), so the supervisor stops
+		// every node and waits for them: a SIGKILL would leave the
+		// nodes shutting down, still writing into their homes while the
+		// test removes them.
 		select {
 		case <-d.exited:
 		default:
-			_ = d.cmd.Process.Kill()
-			<-d.exited
+			_ = d.cmd.Process.Signal(syscall.SIGINT)
+			select {
+			case <-d.exited:
+			case <-time.After(45 * time.Second):
+				_ = d.cmd.Process.Kill()
+				<-d.exited
+			}
 		}
 		if t.Failed() {
 			t.Logf("devnet output:\n%s", d.Output())

@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 // transactions per second.
 func BenchmarkDevnetThroughput(b *testing.B) {
 	bin := testnet.Binary(b)
-	dir := filepath.Join(b.TempDir(), "devnet")
+	dir := filepath.Join(testnet.TempDir(b), "devnet")
 	d := testnet.StartDevnet(b, bin, dir, "--validators", "4", "--base-port", strconv.Itoa(testnet.DevnetPorts(b, 4)), "--chain-id", "idos-bench")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/devnet"
 	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/module/idos"
@@ -79,8 +82,43 @@ type benchSetup struct {
 	userID   string
 }
 
-// newBenchSetup starts a node and creates a user through the inserter.
-func newBenchSetup(b *testing.B) *benchSetup {
+// devnetNode creates a 4-validator devnet whose genesis makes inserter an
+// inserter, runs it as `idosnode devnet` (four processes), and returns
+// node0's gateway URL once a block is committed.
+func devnetNode(b *testing.B, inserter string) string {
+	g := app.DefaultGenesis()
+	g.IDOS.Inserters = []string{inserter}
+	state, _ := g.Canonical()
+	dir := filepath.Join(testnet.TempDir(b), "devnet")
+	m, err := devnet.Create(devnet.Config{Dir: dir, Validators: 4, BasePort: testnet.DevnetPorts(b, 4),
+		ChainID: "idos-bench", AppState: state})
+	if err != nil {
+		b.Fatal(err)
+	}
+	testnet.StartDevnet(b, testnet.Binary(b), dir)
+	url := m.Nodes[0].GatewayURL()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if st, err := userclient.Status(context.Background(), url); err == nil && st.LatestBlockHeight >= 2 {
+			return url
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.Fatal("devnet did not start")
+	return ""
+}
+
+// networks are the two setups every benchmark runs on.
+var networks = []struct {
+	name  string
+	start func(b *testing.B, inserter string) string
+}{
+	{"single", benchNode},
+	{"devnet4", devnetNode},
+}
+
+// newBenchSetup starts a network and creates a user through the inserter.
+func newBenchSetup(b *testing.B, start func(*testing.B, string) string) *benchSetup {
 	ks := &userclient.Keystore{Dir: b.TempDir(), ScryptN: keystore.LightScryptN, ScryptP: keystore.LightScryptP}
 	ins, err := ks.Generate("inserter", auth.SchemeEd25519, "", rand.Reader)
 	if err != nil {
@@ -91,7 +129,7 @@ func newBenchSetup(b *testing.B) *benchSetup {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	s := &benchSetup{url: benchNode(b, ins.AccountID())}
+	s := &benchSetup{url: start(b, ins.AccountID())}
 	if s.inserter, err = userclient.Dial(ctx, s.url, ins, "", nil); err != nil {
 		b.Fatal(err)
 	}
@@ -117,7 +155,13 @@ var plaintext2K = make([]byte, 1496)
 // (challenge, signature, private query: two HTTP round trips) for a user
 // holding 5 credentials of 2 KB ciphertext, one client, sequential.
 func BenchmarkGetCredentials(b *testing.B) {
-	s := newBenchSetup(b)
+	for _, n := range networks {
+		b.Run(n.name, func(b *testing.B) { benchGetCredentials(b, n.start) })
+	}
+}
+
+func benchGetCredentials(b *testing.B, start func(*testing.B, string) string) {
+	s := newBenchSetup(b, start)
 	ctx := context.Background()
 	for range 5 {
 		if _, _, err := s.inserter.AddCredential(ctx, userclient.NewCredential{UserID: s.userID, To: s.user.Key.Encryption.Public,
@@ -148,7 +192,13 @@ func BenchmarkGetCredentials(b *testing.B) {
 // sync mode through the gateway by one goroutine per sender; the clock
 // stops when every sender's committed nonce is through.
 func BenchmarkAddCredential2K(b *testing.B) {
-	s := newBenchSetup(b)
+	for _, n := range networks {
+		b.Run(n.name, func(b *testing.B) { benchAddCredential2K(b, n.start) })
+	}
+}
+
+func benchAddCredential2K(b *testing.B, start func(*testing.B, string) string) {
+	s := newBenchSetup(b, start)
 	ctx := context.Background()
 	const delegates, perSender = 3, 1000
 	senders := []*userclient.Client{s.inserter}
@@ -232,4 +282,10 @@ func BenchmarkAddCredential2K(b *testing.B) {
 		fmt.Printf("add_credential 2 KB: %d txs, submitted in %v, committed in %v: %.0f tx/s\n",
 			total, submitted.Round(time.Millisecond), committed.Round(time.Millisecond), float64(total)/committed.Seconds())
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testnet.Cleanup()
+	os.Exit(code)
 }
