@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -415,4 +416,79 @@ func TestBeforeFirstCommit(t *testing.T) {
 	if r := runBlock(t, a, 1, raw); r.TxResults[0].Code != CodeOK {
 		t.Fatalf("block 1: %s", r.TxResults[0].Log)
 	}
+}
+
+// The mempool may hold a sender's transactions out of nonce order, with
+// gaps. The proposer puts each sender's nonces in order in the positions
+// its transactions had, stops a sender at a gap, and so builds a block in
+// which every transaction executes.
+func TestPrepareProposalOrdersNonces(t *testing.T) {
+	a := newApp(t, t.TempDir())
+	defer a.Close()
+	initChain(t, a)
+	runBlock(t, a, 1)
+	alice, bob := edAccount(21), edAccount(22)
+	var atx, btx [][]byte
+	for i := range 4 {
+		atx = append(atx, build(t, alice, "kv.put", kv.PutPayload{Key: "k", Value: fmt.Sprint(i)}))
+	}
+	for i := range 2 {
+		btx = append(btx, build(t, bob, "kv.put", kv.PutPayload{Key: "k", Value: fmt.Sprint(i)}))
+	}
+	// Mempool order: A1 B0 A0 A3 B1 A1(again); A2 is missing.
+	mempool := [][]byte{atx[1], btx[0], atx[0], atx[3], btx[1], atx[1]}
+	res, err := a.PrepareProposal(context.Background(), &abci.RequestPrepareProposal{Txs: mempool, MaxTxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]byte{atx[0], btx[0], atx[1], btx[1]}
+	if len(res.Txs) != len(want) {
+		t.Fatalf("proposal has %d txs, want %d", len(res.Txs), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(res.Txs[i], want[i]) {
+			t.Fatalf("proposal tx %d is not the expected one", i)
+		}
+	}
+	for i, r := range runBlock(t, a, 2, res.Txs...).TxResults {
+		if r.Code != CodeOK {
+			t.Errorf("tx %d of the proposal failed: %s", i, r.Log)
+		}
+	}
+}
+
+// CheckTx tolerates a sender's transactions arriving out of order on
+// recheck, and lets a sender fill a gap, but never admits two transactions
+// with one nonce or a nonce already used.
+func TestCheckTxNonceSet(t *testing.T) {
+	a := newApp(t, t.TempDir())
+	defer a.Close()
+	initChain(t, a)
+	runBlock(t, a, 1)
+	acc := edAccount(23)
+	var txs [][]byte
+	for i := range 4 {
+		txs = append(txs, build(t, acc, "kv.put", kv.PutPayload{Key: "k", Value: fmt.Sprint(i)}))
+	}
+	other := edAccount(23)
+	other.Nonce = 1
+	sameNonce := build(t, other, "kv.put", kv.PutPayload{Key: "k", Value: "other"})
+	check := func(name string, raw []byte, typ abci.CheckTxType, want uint32) {
+		t.Helper()
+		res, err := a.CheckTx(context.Background(), &abci.RequestCheckTx{Tx: raw, Type: typ})
+		if err != nil || res.Code != want {
+			t.Errorf("%s: code %d (%v) %s, want %d", name, res.Code, err, res.Log, want)
+		}
+	}
+	check("nonce 0", txs[0], abci.CheckTxType_New, CodeOK)
+	check("nonce 2 skips 1", txs[2], abci.CheckTxType_New, CodeBadNonce)
+	check("nonce 1", txs[1], abci.CheckTxType_New, CodeOK)
+	check("another tx with nonce 1", sameNonce, abci.CheckTxType_New, CodeBadNonce)
+	runBlock(t, a, 2, txs[0])
+	// Recheck in the mempool's (wrong) order: 1 is kept; a later recheck
+	// of an out-of-order nonce is kept too.
+	check("recheck 0 (committed)", txs[0], abci.CheckTxType_Recheck, CodeBadNonce)
+	check("recheck 3 before 2", txs[3], abci.CheckTxType_Recheck, CodeOK)
+	check("recheck 1", txs[1], abci.CheckTxType_Recheck, CodeOK)
+	check("new 2 fills the gap", txs[2], abci.CheckTxType_New, CodeOK)
 }

@@ -10,17 +10,33 @@ import (
 	"github.com/idos-network/idos-node/node/tx"
 )
 
-// checkState is the mempool's view: the next nonce of every sender with
-// transactions in the mempool, on top of committed state, and a cache of
-// signatures already verified.
+// checkState is the mempool's view of each sender with transactions in the
+// mempool: its committed next nonce and the nonces it has pending. It is
+// rebuilt after every block by CometBFT's recheck of the mempool.
+//
+// CometBFT's mempool does not keep one sender's transactions in nonce order
+// (gossip takes several paths, and rechecks run in list order), so the
+// rules tolerate order and only refuse what can never commit:
+//   - a new transaction is admitted if its nonce is not used yet, not
+//     already pending, and at most one past the highest pending nonce;
+//   - on recheck, a transaction stays unless its nonce is used or another
+//     pending transaction already holds it.
+//
+// The proposer then puts each sender's nonces in order (PrepareProposal).
 type checkState struct {
 	mu      sync.Mutex
-	pending map[string]uint64
+	senders map[string]*senderState
+}
+
+type senderState struct {
+	committed uint64          // next nonce in committed state
+	pending   map[uint64]bool // nonces of this sender in the mempool
+	top       uint64          // highest pending nonce + 1, or committed
 }
 
 func (c *checkState) reset() {
 	c.mu.Lock()
-	c.pending = make(map[string]uint64)
+	c.senders = make(map[string]*senderState)
 	c.mu.Unlock()
 }
 
@@ -70,9 +86,9 @@ func (a *App) verify(t *tx.Tx, hash [32]byte) (string, error) {
 }
 
 // CheckTx admits a transaction to the mempool if it decodes, is for this
-// chain, names a known action, is signed by its sender, and carries the
-// sender's next nonce counting the sender's transactions already in the
-// mempool. On recheck after a block, only the nonce is checked again.
+// chain, names a known action, is signed by its sender, and its nonce can
+// still commit (see checkState). Signatures verified once are cached, so a
+// recheck after a block costs a decode and a map lookup.
 func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	reject := func(code uint32, r *abci.ExecTxResult) (*abci.ResponseCheckTx, error) {
 		return &abci.ResponseCheckTx{Code: code, Codespace: Codespace, Log: r.Log}, nil
@@ -102,18 +118,28 @@ func (a *App) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.Resp
 
 	a.check.mu.Lock()
 	defer a.check.mu.Unlock()
-	// Before block 1 commits, the accounts table exists only in the
-	// writer's open transaction, and every account starts at nonce 0.
-	next, ok := a.check.pending[account]
-	if !ok && committed {
-		next, err = nextNonce(ctx, a.db.Reader(), account)
-		if err != nil {
-			return nil, err
+	st, ok := a.check.senders[account]
+	if !ok {
+		// Before block 1 commits, the accounts table exists only in the
+		// writer's open transaction, and every account starts at nonce 0.
+		var next uint64
+		if committed {
+			if next, err = nextNonce(ctx, a.db.Reader(), account); err != nil {
+				return nil, err
+			}
 		}
+		st = &senderState{committed: next, pending: map[uint64]bool{}, top: next}
+		a.check.senders[account] = st
 	}
-	if t.Nonce != next {
-		return reject(CodeBadNonce, fail(CodeBadNonce, "nonce %d for %s, expected %d", t.Nonce, account, next))
+	switch {
+	case t.Nonce < st.committed:
+		return reject(CodeBadNonce, fail(CodeBadNonce, "nonce %d for %s is used; the next is %d", t.Nonce, account, st.committed))
+	case st.pending[t.Nonce]:
+		return reject(CodeBadNonce, fail(CodeBadNonce, "nonce %d for %s is already pending", t.Nonce, account))
+	case req.Type == abci.CheckTxType_New && t.Nonce > st.top:
+		return reject(CodeBadNonce, fail(CodeBadNonce, "nonce %d for %s is ahead; expected at most %d", t.Nonce, account, st.top))
 	}
-	a.check.pending[account] = next + 1
+	st.pending[t.Nonce] = true
+	st.top = max(st.top, t.Nonce+1)
 	return &abci.ResponseCheckTx{Code: CodeOK, GasWanted: 1}, nil
 }

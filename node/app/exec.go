@@ -1,9 +1,11 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"modernc.org/sqlite"
@@ -13,18 +15,84 @@ import (
 	"github.com/idos-network/idos-node/node/tx"
 )
 
-// PrepareProposal keeps the mempool's transactions in order, drops those that
-// do not decode or are over the size limit, and stops at the block's byte
-// budget.
-func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
+// PrepareProposal builds this validator's block from the mempool's
+// transactions. It drops bytes that do not decode, transactions for another
+// chain or with a bad signature, and puts each sender's transactions in
+// nonce order, keeping only the run that continues from the sender's
+// committed nonce: CometBFT's mempool does not keep one sender's
+// transactions in order, and a nonce out of order would fail in the block
+// and be dropped from every mempool, breaking the sender's later
+// transactions. Senders stay interleaved as the mempool had them: each
+// sender's transactions take the positions its transactions had, in nonce
+// order. The block stops at its byte budget.
+//
+// This runs on the proposer only; its result is checked by every validator
+// in ProcessProposal and executed deterministically, so it may read
+// committed state and caches freely.
+func (a *App) PrepareProposal(ctx context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
 	maxTx := a.maxTxBytes()
-	var total int64
-	txs := make([][]byte, 0, len(req.Txs))
-	for _, raw := range req.Txs {
+	a.mu.RLock()
+	chainID, committed := a.chainID, a.hasHeight
+	a.mu.RUnlock()
+
+	type cand struct {
+		raw   []byte
+		nonce uint64
+	}
+	type sender struct {
+		slots []int // positions in req.Txs, ascending
+		txs   []cand
+	}
+	senders := map[string]*sender{}
+	for i, raw := range req.Txs {
 		if len(raw) > maxTx {
 			continue
 		}
-		if _, err := tx.Decode(raw); err != nil {
+		t, err := tx.Decode(raw)
+		if err != nil || t.ChainID != chainID {
+			continue
+		}
+		ident, err := a.verify(t, tx.Hash(raw))
+		if err != nil {
+			continue
+		}
+		acct := module.Sender{Scheme: t.Scheme, Identifier: ident}.AccountID()
+		s := senders[acct]
+		if s == nil {
+			s = &sender{}
+			senders[acct] = s
+		}
+		s.slots = append(s.slots, i)
+		s.txs = append(s.txs, cand{raw, t.Nonce})
+	}
+	// Per sender, the contiguous run of nonces from the committed one.
+	chosen := make([][]byte, len(req.Txs))
+	for acct, s := range senders { // each sender is independent; order does not matter
+		var next uint64
+		if committed {
+			var err error
+			if next, err = nextNonce(ctx, a.db.Reader(), acct); err != nil {
+				return nil, err
+			}
+		}
+		slices.SortStableFunc(s.txs, func(x, y cand) int { return cmp.Compare(x.nonce, y.nonce) })
+		k := 0
+		for _, c := range s.txs {
+			if c.nonce < next {
+				continue // used, or a second transaction with the same nonce
+			}
+			if c.nonce > next {
+				break // a gap: the rest cannot execute yet
+			}
+			chosen[s.slots[k]] = c.raw
+			k++
+			next++
+		}
+	}
+	var total int64
+	txs := make([][]byte, 0, len(req.Txs))
+	for _, raw := range chosen {
+		if raw == nil {
 			continue
 		}
 		if total+int64(len(raw)) > req.MaxTxBytes {
