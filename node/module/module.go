@@ -5,8 +5,10 @@
 package module
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -52,6 +54,24 @@ type Action func(env *Env, payload []byte) error
 // Query answers a read against one consistent snapshot of committed state.
 // The result is encoded as JSON.
 type Query func(ctx context.Context, snap *sql.Tx, data []byte) (any, error)
+
+// Decode parses a JSON payload or query strictly: unknown fields and
+// trailing data are refused, and empty input means {}. Every module decodes
+// with it, so one payload has one meaning everywhere.
+func Decode(data []byte, v any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		data = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidPayload, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: trailing data after JSON value", ErrInvalidPayload)
+	}
+	return nil
+}
 
 // ValidatorUpdate is a change of one validator's voting power; power 0
 // removes it. Keys are ed25519 public keys (CometBFT's validator key type).

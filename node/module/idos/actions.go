@@ -151,7 +151,7 @@ func linkWallet(env *module.Env, userID string, w WalletInput) error {
 
 func addUser(env *module.Env, payload []byte) error {
 	var p AddUserPayload
-	if err := decode(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	if err := checkID("user_id", p.UserID); err != nil {
@@ -177,7 +177,7 @@ func addUser(env *module.Env, payload []byte) error {
 
 func addWallet(env *module.Env, payload []byte) error {
 	var p AddWalletPayload
-	if err := decode(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	if err := checkID("user_id", p.UserID); err != nil {
@@ -191,7 +191,7 @@ func addWallet(env *module.Env, payload []byte) error {
 
 func removeWallet(env *module.Env, payload []byte) error {
 	var p RemoveWalletPayload
-	if err := decode(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	user, err := mustBeUser(env)
@@ -216,7 +216,7 @@ func removeWallet(env *module.Env, payload []byte) error {
 
 func addCredential(env *module.Env, payload []byte) error {
 	var p AddCredentialPayload
-	if err := decode(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	if err := errors.Join(checkID("credential_id", p.CredentialID), checkID("user_id", p.UserID),
@@ -253,7 +253,7 @@ func ownCredential(env *module.Env, id string) (user string, err error) {
 
 func editCredential(env *module.Env, payload []byte) error {
 	var p EditCredentialPayload
-	if err := decode(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	if err := errors.Join(checkKey32("encryptor_public_key", p.EncryptorPublicKey), checkCiphertext("content", p.Content),
@@ -288,7 +288,7 @@ var ErrLocked = errors.New("locked by an access grant")
 
 func removeCredential(env *module.Env, payload []byte) error {
 	var p RemoveCredentialPayload
-	if err := decode(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	if _, err := ownCredential(env, p.CredentialID); err != nil {
@@ -318,7 +318,7 @@ func removeCredential(env *module.Env, payload []byte) error {
 
 func shareCredential(env *module.Env, payload []byte) error {
 	var p ShareCredentialPayload
-	if err := decode(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	if err := errors.Join(checkID("credential_id", p.CredentialID), checkID("copy_id", p.CopyID), checkID("grant_id", p.GrantID),
@@ -355,7 +355,7 @@ func shareCredential(env *module.Env, payload []byte) error {
 
 func revokeGrant(env *module.Env, payload []byte) error {
 	var p RevokeGrantPayload
-	if err := decode(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	user, err := mustBeUser(env)
@@ -388,7 +388,7 @@ func revokeGrant(env *module.Env, payload []byte) error {
 
 func addAttribute(env *module.Env, payload []byte) error {
 	var p AddAttributePayload
-	if err := decode(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	if err := errors.Join(checkID("attribute_id", p.AttributeID), checkText("name", p.Name, MaxFieldBytes, true),
@@ -409,7 +409,7 @@ func addAttribute(env *module.Env, payload []byte) error {
 
 func removeAttribute(env *module.Env, payload []byte) error {
 	var p RemoveAttributePayload
-	if err := decode(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	user, err := mustBeUser(env)
@@ -437,7 +437,7 @@ func mustBeInserter(env *module.Env) (string, error) {
 
 func addDelegate(env *module.Env, payload []byte) error {
 	var p DelegatePayload
-	if err := decode(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	if err := checkAccountID("delegate", p.Delegate); err != nil {
@@ -456,7 +456,7 @@ func addDelegate(env *module.Env, payload []byte) error {
 
 func removeDelegate(env *module.Env, payload []byte) error {
 	var p DelegatePayload
-	if err := decode(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	me, err := mustBeInserter(env)

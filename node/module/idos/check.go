@@ -1,9 +1,7 @@
 package idos
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -26,23 +24,6 @@ var (
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", module.ErrInvalidPayload, fmt.Sprintf(format, args...))
-}
-
-// decode parses a JSON payload strictly: unknown fields and trailing data
-// are refused.
-func decode(data []byte, v any) error {
-	if len(bytes.TrimSpace(data)) == 0 {
-		data = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return invalid("%v", err)
-	}
-	if dec.More() {
-		return invalid("trailing data after JSON object")
-	}
-	return nil
 }
 
 // checkID requires a lowercase RFC 4122 UUID: clients choose IDs, so the

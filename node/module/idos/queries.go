@@ -106,7 +106,7 @@ func scanGrant(r *sql.Rows, g *Grant) error {
 }
 
 func getUser(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
-	if err := decode(data, &struct{}{}); err != nil {
+	if err := module.Decode(data, &struct{}{}); err != nil {
 		return nil, err
 	}
 	id, err := callerUser(ctx, snap, caller)
@@ -120,7 +120,7 @@ func getUser(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byt
 }
 
 func getWallets(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
-	if err := decode(data, &struct{}{}); err != nil {
+	if err := module.Decode(data, &struct{}{}); err != nil {
 		return nil, err
 	}
 	id, err := callerUser(ctx, snap, caller)
@@ -133,7 +133,7 @@ func getWallets(ctx context.Context, snap *sql.Tx, caller module.Sender, data []
 }
 
 func getCredentials(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
-	if err := decode(data, &struct{}{}); err != nil {
+	if err := module.Decode(data, &struct{}{}); err != nil {
 		return nil, err
 	}
 	id, err := callerUser(ctx, snap, caller)
@@ -148,7 +148,7 @@ func getCredentials(ctx context.Context, snap *sql.Tx, caller module.Sender, dat
 // grant on it (the shared copy).
 func getCredential(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
 	var req GetCredentialRequest
-	if err := decode(data, &req); err != nil {
+	if err := module.Decode(data, &req); err != nil {
 		return nil, err
 	}
 	cs, err := collect(ctx, snap, scanCredential, `SELECT `+credentialColumns+` FROM idos_credentials WHERE id = ?`, req.CredentialID)
@@ -174,7 +174,7 @@ func getCredential(ctx context.Context, snap *sql.Tx, caller module.Sender, data
 }
 
 func getAttributes(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
-	if err := decode(data, &struct{}{}); err != nil {
+	if err := module.Decode(data, &struct{}{}); err != nil {
 		return nil, err
 	}
 	id, err := callerUser(ctx, snap, caller)
@@ -187,7 +187,7 @@ func getAttributes(ctx context.Context, snap *sql.Tx, caller module.Sender, data
 }
 
 func getGrantsOwned(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
-	if err := decode(data, &struct{}{}); err != nil {
+	if err := module.Decode(data, &struct{}{}); err != nil {
 		return nil, err
 	}
 	id, err := callerUser(ctx, snap, caller)
@@ -198,7 +198,7 @@ func getGrantsOwned(ctx context.Context, snap *sql.Tx, caller module.Sender, dat
 }
 
 func getGrantsReceived(ctx context.Context, snap *sql.Tx, caller module.Sender, data []byte) (any, error) {
-	if err := decode(data, &struct{}{}); err != nil {
+	if err := module.Decode(data, &struct{}{}); err != nil {
 		return nil, err
 	}
 	return collect(ctx, snap, scanGrant, `SELECT `+grantColumns+` FROM idos_grants WHERE grantee = ? ORDER BY id`, caller.AccountID())

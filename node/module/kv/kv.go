@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -68,19 +67,6 @@ func Module() module.Module {
 	}
 }
 
-// decodeStrict decodes JSON into v, refusing unknown fields and trailing data.
-func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %v", module.ErrInvalidPayload, err)
-	}
-	if dec.More() {
-		return fmt.Errorf("%w: trailing data after JSON object", module.ErrInvalidPayload)
-	}
-	return nil
-}
-
 func checkText(field, s string, max int) error {
 	switch {
 	case len(s) > max:
@@ -95,7 +81,7 @@ func checkText(field, s string, max int) error {
 
 func put(env *module.Env, payload []byte) error {
 	var p PutPayload
-	if err := decodeStrict(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	if p.Key == "" {
@@ -113,7 +99,7 @@ func put(env *module.Env, payload []byte) error {
 
 func del(env *module.Env, payload []byte) error {
 	var p DeletePayload
-	if err := decodeStrict(payload, &p); err != nil {
+	if err := module.Decode(payload, &p); err != nil {
 		return err
 	}
 	res, err := env.DB.ExecContext(env.Ctx, `DELETE FROM kv WHERE owner = ? AND key = ?`, env.Sender.AccountID(), p.Key)
@@ -128,7 +114,7 @@ func del(env *module.Env, payload []byte) error {
 
 func get(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 	var r GetRequest
-	if err := decodeStrict(data, &r); err != nil {
+	if err := module.Decode(data, &r); err != nil {
 		return nil, err
 	}
 	e := Entry{Owner: r.Owner, Key: r.Key}

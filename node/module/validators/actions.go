@@ -1,9 +1,7 @@
 package validators
 
 import (
-	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	"github.com/idos-network/idos-node/node/module"
@@ -25,21 +23,9 @@ type RemovePayload struct {
 	Validator string `json:"validator"`
 }
 
-func decode(payload []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %v", module.ErrInvalidPayload, err)
-	}
-	if dec.More() {
-		return fmt.Errorf("%w: trailing data after JSON object", module.ErrInvalidPayload)
-	}
-	return nil
-}
-
 // join opens a join request for the sender.
 func join(env *module.Env, payload []byte) error {
-	if err := decode(payload, &JoinPayload{}); err != nil {
+	if err := module.Decode(payload, &JoinPayload{}); err != nil {
 		return err
 	}
 	key, err := senderKey(env)
@@ -69,7 +55,7 @@ func join(env *module.Env, payload []byte) error {
 // the candidate once approvals reach the threshold.
 func approve(env *module.Env, payload []byte) error {
 	var a ApprovePayload
-	if err := decode(payload, &a); err != nil {
+	if err := module.Decode(payload, &a); err != nil {
 		return err
 	}
 	candidate, err := parseKey("candidate", a.Candidate)
@@ -106,7 +92,7 @@ func approve(env *module.Env, payload []byte) error {
 
 // leave takes the sender out of the validator set.
 func leave(env *module.Env, payload []byte) error {
-	if err := decode(payload, &LeavePayload{}); err != nil {
+	if err := module.Decode(payload, &LeavePayload{}); err != nil {
 		return err
 	}
 	key, err := senderKey(env)
@@ -130,7 +116,7 @@ func leave(env *module.Env, payload []byte) error {
 // remove proposes, or approves, the removal of another validator.
 func remove(env *module.Env, payload []byte) error {
 	var rp RemovePayload
-	if err := decode(payload, &rp); err != nil {
+	if err := module.Decode(payload, &rp); err != nil {
 		return err
 	}
 	target, err := parseKey("validator", rp.Validator)

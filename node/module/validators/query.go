@@ -1,10 +1,11 @@
 package validators
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/idos-network/idos-node/node/module"
 )
 
 // Validator is one member of the set, as the list query shows it.
@@ -47,15 +48,8 @@ type RequestsResult struct {
 	Requests []Request `json:"requests"`
 }
 
-func decodeQuery(data []byte, v any) error {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil
-	}
-	return decode(data, v)
-}
-
 func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
-	if err := decodeQuery(data, &struct{}{}); err != nil {
+	if err := module.Decode(data, &struct{}{}); err != nil {
 		return nil, err
 	}
 	res := ListResult{Validators: []Validator{}}
@@ -83,7 +77,7 @@ func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 
 func requests(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 	var q RequestsQuery
-	if err := decodeQuery(data, &q); err != nil {
+	if err := module.Decode(data, &q); err != nil {
 		return nil, err
 	}
 	var total int64
