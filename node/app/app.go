@@ -85,6 +85,9 @@ type blockState struct {
 	height  int64
 	appHash [32]byte
 	genesis bool // the open transaction holds InitChain's writes, not yet a block
+	// afterGenesis: the finalized block shares its transaction with
+	// InitChain's writes (block 1).
+	afterGenesis bool
 }
 
 var _ abci.Application = (*App)(nil)

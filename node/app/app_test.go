@@ -492,3 +492,36 @@ func TestCheckTxNonceSet(t *testing.T) {
 	check("recheck 1", txs[1], abci.CheckTxType_Recheck, CodeOK)
 	check("new 2 fills the gap", txs[2], abci.CheckTxType_New, CodeOK)
 }
+
+// FinalizeBlock called again for the same height before Commit starts over
+// from committed state and gives the same result; for block 1, whose
+// transaction also holds InitChain's writes, it refuses instead of running
+// on an empty schema.
+func TestFinalizeAgainBeforeCommit(t *testing.T) {
+	a := newApp(t, t.TempDir())
+	defer a.Close()
+	initChain(t, a)
+	ctx := context.Background()
+	req1 := &abci.RequestFinalizeBlock{Height: 1, Time: genesisTime}
+	if _, err := a.FinalizeBlock(ctx, req1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.FinalizeBlock(ctx, req1); err == nil {
+		t.Fatal("block 1 re-executed after its genesis writes were rolled back")
+	}
+
+	b := newApp(t, t.TempDir())
+	defer b.Close()
+	initChain(t, b)
+	runBlock(t, b, 1)
+	raw := build(t, edAccount(31), "kv.put", kv.PutPayload{Key: "k", Value: "v"})
+	req2 := &abci.RequestFinalizeBlock{Height: 2, Txs: [][]byte{raw}, Time: genesisTime.Add(2 * time.Second)}
+	first, err := b.FinalizeBlock(ctx, req2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.FinalizeBlock(ctx, req2)
+	if err != nil || !bytes.Equal(first.AppHash, again.AppHash) || again.TxResults[0].Code != CodeOK {
+		t.Fatalf("re-execution: %v, app hash %X vs %X", err, again.AppHash, first.AppHash)
+	}
+}

@@ -145,10 +145,16 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	case a.block.open:
 		// FinalizeBlock again without Commit (CometBFT may re-execute
 		// after a failed commit): start over from committed state.
+		afterGenesis := a.block.afterGenesis
 		if err := a.db.Rollback(ctx); err != nil {
 			return nil, err
 		}
 		a.block = blockState{}
+		if afterGenesis {
+			// The rollback took InitChain's writes with it; only a
+			// restart (app height 0, InitChain again) can redo them.
+			return nil, fmt.Errorf("app: block %d re-executed before its commit; restart the node to apply genesis again", req.Height)
+		}
 		fallthrough
 	default:
 		if req.Height != prevHeight+1 {
@@ -197,7 +203,7 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 		a.block = blockState{}
 		return nil, err
 	}
-	a.block = blockState{open: true, height: req.Height, appHash: hash}
+	a.block = blockState{open: true, height: req.Height, appHash: hash, afterGenesis: prevHeight == 0}
 	a.log.Debug("block finalized", "height", req.Height, "txs", len(req.Txs), "changes", cs.Len(),
 		"app_hash", fmt.Sprintf("%X", hash[:]))
 	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash[:], ValidatorUpdates: updates}, nil
