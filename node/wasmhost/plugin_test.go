@@ -1,0 +1,309 @@
+package wasmhost
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idos-network/idos-node/node/auth"
+)
+
+// RFC 8032 section 7.1, TEST 1 (empty message).
+var (
+	rfcPub = mustHex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+	rfcSig = mustHex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155" +
+		"5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+)
+
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestValidPluginEd25519(t *testing.T) {
+	r := newTestRuntime(t, Config{})
+	wasm := guest(t, guestVariant{})
+	p := register(t, r, guestVariant{})
+
+	if got, want := p.Hash(), sha256.Sum256(wasm); got != want {
+		t.Fatalf("Hash = %x, want %x", got, want)
+	}
+	want := Metadata{ABI: 1, Kind: "signature", Scheme: "test_ed25519", KeyType: "ed25519", AddressFormat: "lowercase hex of the 32-byte public key"}
+	if p.Metadata() != want || p.Name() != "test_ed25519" {
+		t.Fatalf("metadata %+v name %q", p.Metadata(), p.Name())
+	}
+
+	id, err := p.Verify(rfcPub, nil, rfcSig)
+	if err != nil {
+		t.Fatalf("RFC 8032 vector 1: %v", err)
+	}
+	// Same identifier as the native scheme.
+	native, _ := auth.DefaultRegistry().Lookup(auth.SchemeEd25519)
+	nativeID, err := native.Verify(rfcPub, nil, rfcSig)
+	if err != nil || id != nativeID {
+		t.Fatalf("plugin id %q, native %q (%v)", id, nativeID, err)
+	}
+
+	for i := range []int{0, 31, 63} {
+		bad := bytes.Clone(rfcSig)
+		bad[i] ^= 1
+		if _, err := p.Verify(rfcPub, nil, bad); !errors.Is(err, auth.ErrInvalidSignature) {
+			t.Fatalf("flipped bit %d: err = %v, want ErrInvalidSignature", i, err)
+		}
+	}
+	if _, err := p.Verify(rfcPub, []byte("x"), rfcSig); !errors.Is(err, auth.ErrInvalidSignature) {
+		t.Fatalf("other message: err = %v", err)
+	}
+	if _, err := p.Verify(rfcPub[:31], nil, rfcSig); !errors.Is(err, auth.ErrInvalidSigner) || !strings.Contains(err.Error(), "32 bytes") {
+		t.Fatalf("short signer: err = %v, want ErrInvalidSigner with the guest's text", err)
+	}
+
+	// A plugin joins the registry like a native scheme.
+	reg, err := auth.NewRegistry(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := reg.Lookup("test_ed25519"); err != nil || s != auth.Scheme(p) {
+		t.Fatalf("lookup: %v", err)
+	}
+}
+
+func TestRegisterRejects(t *testing.T) {
+	r := newTestRuntime(t, Config{})
+	cases := []struct {
+		v    guestVariant
+		want error
+		text string
+	}{
+		{guestVariant{mode: "abi2"}, ErrABIVersion, "ABI 2"},
+		{guestVariant{tags: "noverify"}, ErrMissingExport, "idos_verify"},
+		{guestVariant{tags: "badsig"}, ErrMissingExport, "idos_verify has type (i32) -> (i64)"},
+		{guestVariant{tags: "envimport"}, ErrForbiddenImport, "env.foo"},
+		{guestVariant{mode: "badjson"}, ErrBadMetadata, ""},
+		{guestVariant{mode: "badscheme"}, ErrBadMetadata, "Ed-25519"},
+		{guestVariant{mode: "badkeytype"}, ErrBadMetadata, "rsa"},
+		{guestVariant{mode: "unknownfield"}, ErrBadMetadata, "extra"},
+		{guestVariant{mode: "dupkey"}, ErrBadMetadata, "duplicate"},
+	}
+	for _, c := range cases {
+		t.Run(c.v.mode+c.v.tags, func(t *testing.T) {
+			_, err := r.Register(context.Background(), guest(t, c.v))
+			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.text) {
+				t.Fatalf("err = %v, want %v containing %q", err, c.want, c.text)
+			}
+		})
+	}
+	t.Run("garbage", func(t *testing.T) {
+		if _, err := r.Register(context.Background(), []byte("\x00asm garbage")); !errors.Is(err, ErrInvalidModule) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestParseMetadata(t *testing.T) {
+	ok := `{"abi":1,"kind":"signature","scheme":"eip191","key_type":"secp256k1","address_format":"EIP-55"}`
+	if _, err := parseMetadata([]byte(ok)); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{
+		``, `[]`, `null`, ok + ` {}`, ok + `x`,
+		`{"abi":1.0,"kind":"signature","scheme":"eip191","key_type":"secp256k1","address_format":"x"}`,
+		`{"abi":"1","kind":"signature","scheme":"eip191","key_type":"secp256k1","address_format":"x"}`,
+		`{"abi":2,"kind":"signature","scheme":"eip191","key_type":"secp256k1","address_format":"x"}`,
+		`{"abi":1,"kind":"driver","scheme":"eip191","key_type":"secp256k1","address_format":"x"}`,
+		`{"abi":1,"kind":"signature","scheme":"","key_type":"secp256k1","address_format":"x"}`,
+		`{"abi":1,"kind":"signature","scheme":"` + strings.Repeat("a", 33) + `","key_type":"secp256k1","address_format":"x"}`,
+		`{"abi":1,"kind":"signature","scheme":"eip191","key_type":"secp256k1","address_format":""}`,
+		`{"abi":1,"kind":"signature","scheme":"eip191","key_type":"secp256k1"}`,
+		`{"ABI":1,"kind":"signature","scheme":"eip191","key_type":"secp256k1","address_format":"x"}`,
+		"{\"abi\":1,\"kind\":\"signature\",\"scheme\":\"eip191\",\"key_type\":\"secp256k1\",\"address_format\":\"\xff\"}",
+	} {
+		if _, err := parseMetadata([]byte(bad)); !errors.Is(err, ErrBadMetadata) {
+			t.Errorf("%q: err = %v, want ErrBadMetadata", bad, err)
+		}
+	}
+}
+
+// TestHostileCalls runs every call-time attack of the hostile guest twice:
+// each must fail with the same classified error both times, and the plugin
+// must still verify correctly afterwards.
+func TestHostileCalls(t *testing.T) {
+	r := newTestRuntime(t, Config{})
+	p := register(t, r, guestVariant{mode: "hostile"})
+	cases := []struct {
+		cmd  string
+		want error
+	}{
+		{"panic", ErrTrap},
+		{"nil", ErrTrap},
+		{"bomb", ErrTrap},
+		{"recurse", ErrTrap},
+		{"hostoob", ErrTrap},
+		{"huge", ErrOutputTooLarge},
+		{"oob", ErrProtocol},
+		{"empty", ErrProtocol},
+		{"badstatus", ErrProtocol},
+		{"badutf8", ErrProtocol},
+	}
+	for _, c := range cases {
+		t.Run(c.cmd, func(t *testing.T) {
+			start := time.Now()
+			_, err1 := p.Verify(rfcPub, []byte(c.cmd), rfcSig)
+			elapsed := time.Since(start)
+			_, err2 := p.Verify(rfcPub, []byte(c.cmd), rfcSig)
+			if !errors.Is(err1, c.want) {
+				t.Fatalf("err = %v, want %v", err1, c.want)
+			}
+			if errors.Is(err1, auth.ErrInvalidSignature) || errors.Is(err1, auth.ErrInvalidSigner) {
+				t.Fatalf("a plugin fault must not look like a verdict: %v", err1)
+			}
+			if err2 == nil || err1.Error() != err2.Error() {
+				t.Fatalf("not deterministic:\n%v\n%v", err1, err2)
+			}
+			t.Logf("%s in %s: %v", c.cmd, elapsed, err1)
+			if _, err := p.Verify(rfcPub, nil, rfcSig); err != nil {
+				t.Fatalf("plugin broken after %s: %v", c.cmd, err)
+			}
+		})
+	}
+	t.Run("hostoob-is-bounds", func(t *testing.T) {
+		_, err := p.Verify(rfcPub, []byte("hostoob"), rfcSig)
+		if !errors.Is(err, errOutOfBounds) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("fresh-instance", func(t *testing.T) {
+		for range 3 {
+			if id, err := p.Verify(rfcPub, []byte("state"), rfcSig); err != nil || id != "1" {
+				t.Fatalf("state leaked between calls: %q %v", id, err)
+			}
+		}
+	})
+}
+
+func TestGuestLog(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r := newTestRuntime(t, Config{Logger: logger})
+	p := register(t, r, guestVariant{mode: "hostile"})
+	if id, err := p.Verify(rfcPub, []byte("log"), rfcSig); err != nil || id != "logged" {
+		t.Fatalf("%q %v", id, err)
+	}
+	// A panicking guest's stderr reaches the debug log.
+	if _, err := p.Verify(rfcPub, []byte("panic"), rfcSig); !errors.Is(err, ErrTrap) {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	for _, want := range []string{"hello from the guest", "plugin=test_ed25519", "guest panic"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func TestInfiniteLoopTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	r := newTestRuntime(t, Config{CallTimeout: timeout})
+	p := register(t, r, guestVariant{mode: "hostile"})
+	start := time.Now()
+	_, err := p.Verify(rfcPub, []byte("loop"), rfcSig)
+	elapsed := time.Since(start)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	if elapsed < timeout || elapsed > timeout+2*time.Second {
+		t.Fatalf("stopped after %s, want about %s", elapsed, timeout)
+	}
+	t.Logf("loop stopped after %s: %v", elapsed, err)
+	if _, err := p.Verify(rfcPub, nil, rfcSig); err != nil {
+		t.Fatalf("plugin broken after timeout: %v", err)
+	}
+}
+
+func TestConcurrentVerify(t *testing.T) {
+	r := newTestRuntime(t, Config{})
+	p := register(t, r, guestVariant{})
+	bad := bytes.Clone(rfcSig)
+	bad[10] ^= 0x80
+	const workers, rounds = 8, 10
+	type result struct {
+		id  string
+		err string
+	}
+	results := make([][]result, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range rounds {
+				sig := rfcSig
+				if i%2 == 1 {
+					sig = bad
+				}
+				id, err := p.Verify(rfcPub, nil, sig)
+				res := result{id: id}
+				if err != nil {
+					res.err = err.Error()
+				}
+				results[w] = append(results[w], res)
+			}
+		})
+	}
+	wg.Wait()
+	for w := range workers {
+		for i, res := range results[w] {
+			if res != results[0][i] {
+				t.Fatalf("worker %d round %d: %+v, worker 0: %+v", w, i, res, results[0][i])
+			}
+			if (i%2 == 0) != (res.err == "") {
+				t.Fatalf("round %d: %+v", i, res)
+			}
+		}
+	}
+}
+
+func TestCompilationCacheDir(t *testing.T) {
+	dir := t.TempDir()
+	wasm := guest(t, guestVariant{})
+	var times [2]time.Duration
+	for i := range times {
+		r := newTestRuntime(t, Config{CacheDir: dir})
+		start := time.Now()
+		p, err := r.Register(context.Background(), wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		times[i] = time.Since(start)
+		if _, err := p.Verify(rfcPub, nil, rfcSig); err != nil {
+			t.Fatal(err)
+		}
+		_ = r.Close(context.Background())
+	}
+	t.Logf("register cold %s, from cache %s", times[0], times[1])
+	if times[1] >= times[0] {
+		t.Fatalf("cached registration (%s) not faster than cold (%s)", times[1], times[0])
+	}
+}
