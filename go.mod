@@ -6,6 +6,7 @@ require (
 	github.com/cometbft/cometbft v0.38.26
 	github.com/ethereum/go-ethereum v1.17.10
 	github.com/google/uuid v1.6.0
+	github.com/mr-tron/base58 v1.3.0
 	github.com/prometheus/client_golang v1.21.0
 	github.com/spf13/viper v1.19.0
 	github.com/tetratelabs/wazero v1.12.0

@@ -138,7 +138,12 @@ func TestParseMetadata(t *testing.T) {
 // each must fail with the same classified error both times, and the plugin
 // must still verify correctly afterwards.
 func TestHostileCalls(t *testing.T) {
-	r := newTestRuntime(t, Config{})
+	// These attacks must fail by their own deterministic fault (trap, size,
+	// protocol), never by the local timeout, which is a safety net only. A
+	// generous timeout keeps the race detector's slowdown from turning a
+	// deep-recursion trap into a timeout; the infinite loop, the one case
+	// only the timeout stops, is tested separately.
+	r := newTestRuntime(t, Config{CallTimeout: 60 * time.Second})
 	p := register(t, r, guestVariant{mode: "hostile"})
 	cases := []struct {
 		cmd  string

@@ -1,0 +1,53 @@
+//go:build !wasip1
+
+package sigplugins_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/wasmhost"
+)
+
+// TestNodeHost registers each shipped plugin with the node's own runtime
+// (node/wasmhost) and runs the plugins' vectors through it, as a transaction
+// naming the scheme would.
+func TestNodeHost(t *testing.T) {
+	ctx := context.Background()
+	rt, err := wasmhost.NewRuntime(ctx, wasmhost.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	for _, p := range plugins {
+		t.Run(p.name, func(t *testing.T) {
+			plugin, err := rt.Register(ctx, readWasm(t, p.name))
+			if err != nil {
+				t.Fatalf("Register: %v", err)
+			}
+			defer plugin.Close(ctx)
+			if m := plugin.Metadata(); plugin.Name() != p.scheme || m.KeyType != p.keyType || m.ABI != 1 {
+				t.Fatalf("metadata = %+v", m)
+			}
+			for _, c := range p.calls {
+				id, err := plugin.Verify(mustHex(t, c.signer), mustHex(t, c.msg), mustHex(t, c.sig))
+				switch c.status {
+				case 0:
+					if err != nil || id != c.text {
+						t.Errorf("%s: Verify = %q, %v; want %q", c.name, id, err, c.text)
+					}
+				case 1:
+					if !errors.Is(err, auth.ErrInvalidSignature) || id != "" {
+						t.Errorf("%s: Verify = %q, %v; want an invalid signature", c.name, id, err)
+					}
+				case 2:
+					if !errors.Is(err, auth.ErrInvalidSigner) || id != "" {
+						t.Errorf("%s: Verify = %q, %v; want an invalid signer", c.name, id, err)
+					}
+				}
+			}
+		})
+	}
+}
