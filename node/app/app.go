@@ -23,12 +23,17 @@ import (
 	"sync"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
 
+	"github.com/idos-network/idos-node/node/apphash"
 	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/changeset"
+	"github.com/idos-network/idos-node/node/commitment"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/module/validators"
+	"github.com/idos-network/idos-node/node/readproof"
 	"github.com/idos-network/idos-node/node/sqlstate"
 )
 
@@ -45,6 +50,9 @@ type Config struct {
 	Modules []module.Module
 	// Schemes verifies signatures; nil means auth.DefaultRegistry().
 	Schemes *auth.Registry
+	// KeepVersions is how many recent heights stay provable (state trie
+	// versions kept in memory); 0 means DefaultKeepVersions.
+	KeepVersions int
 }
 
 // DefaultModules are the modules of a standard node.
@@ -63,9 +71,13 @@ type App struct {
 	actions map[string]module.Action
 	queries map[string]module.Query
 	private map[string]module.PrivateQuery
+	scopes  map[string]module.Scope
 
 	// Consensus connection only.
 	block blockState
+	trie  *commitment.Trie // the committed state trie
+
+	versions versions // recent committed trie versions, for reads
 
 	mu        sync.RWMutex // guards the committed fields below
 	chainID   string
@@ -73,6 +85,10 @@ type App struct {
 	height    int64
 	appHash   [32]byte
 	hasHeight bool // height and appHash are set (InitChain has committed)
+	// tables are the state tables by name, as of the last commit;
+	// privateTables are those the public proof endpoints refuse.
+	tables        map[string]*changeset.Table
+	privateTables map[string]bool
 
 	check    checkState
 	sigCache verifiedCache
@@ -85,6 +101,7 @@ type blockState struct {
 	height  int64
 	appHash [32]byte
 	genesis bool // the open transaction holds InitChain's writes, not yet a block
+	trie    *commitment.Trie // the state trie after the open block
 	// afterGenesis: the finalized block shares its transaction with
 	// InitChain's writes (block 1).
 	afterGenesis bool
@@ -99,8 +116,11 @@ var internalSchema = []string{
 		height INTEGER PRIMARY KEY,
 		changeset_hash BLOB NOT NULL,
 		changes INTEGER NOT NULL,
-		app_hash BLOB NOT NULL
+		app_hash BLOB NOT NULL,
+		state_root BLOB NOT NULL
 	) STRICT, WITHOUT ROWID`,
+	// The leaves of the state trie (docs/spec/commitment.md).
+	`CREATE TABLE IF NOT EXISTS _idos_leaves (key BLOB PRIMARY KEY, value_hash BLOB NOT NULL) STRICT, WITHOUT ROWID`,
 }
 
 // accountsSchema holds every sender's next nonce; it is state.
@@ -118,6 +138,14 @@ func New(cfg Config) (*App, error) {
 		actions: map[string]module.Action{},
 		queries: map[string]module.Query{},
 		private: map[string]module.PrivateQuery{},
+		scopes:  map[string]module.Scope{},
+		trie:    commitment.Empty(),
+
+		privateTables: map[string]bool{},
+	}
+	a.versions.keep = int64(cfg.KeepVersions)
+	if a.versions.keep <= 0 {
+		a.versions.keep = DefaultKeepVersions
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -150,6 +178,12 @@ func New(cfg Config) (*App, error) {
 				return nil, fmt.Errorf("app: private query %q registered twice", name)
 			}
 			a.private[name] = q
+		}
+		for name, sc := range m.Scopes {
+			a.scopes[name] = sc
+		}
+		for _, t := range m.PrivateTables {
+			a.privateTables[t] = true
 		}
 	}
 	a.check.reset()
@@ -186,13 +220,32 @@ func (a *App) loadCommitted(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if !meta.hasHeight {
+		return nil
+	}
+	params, err := ParseGenesis(meta.genesis)
+	if err != nil {
+		return err
+	}
+	t, err := rebuildTrie(ctx, a.db.Reader(), meta.stateRoot)
+	if err != nil {
+		return err
+	}
+	a.trie = t
+	a.versions.add(meta.height, t)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if meta.hasHeight {
-		a.chainID, a.height, a.appHash, a.hasHeight = meta.chainID, meta.height, meta.appHash, true
-		a.params, err = ParseGenesis(meta.genesis)
+	a.chainID, a.height, a.appHash, a.hasHeight, a.params = meta.chainID, meta.height, meta.appHash, true, params
+	a.setTables()
+	return nil
+}
+
+// setTables snapshots the state tables for readers. Callers hold mu.
+func (a *App) setTables() {
+	a.tables = map[string]*changeset.Table{}
+	for _, tb := range a.db.Tables() {
+		a.tables[tb.Name] = tb
 	}
-	return err
 }
 
 type metaRow struct {
@@ -200,6 +253,7 @@ type metaRow struct {
 	genesis   []byte
 	height    int64
 	appHash   [32]byte
+	stateRoot []byte
 	hasHeight bool
 }
 
@@ -236,6 +290,8 @@ func readMeta(ctx context.Context, q querier) (metaRow, error) {
 				return m, fmt.Errorf("app: corrupt meta app_hash")
 			}
 			copy(m.appHash[:], v)
+		case "state_root":
+			m.stateRoot = v
 		}
 	}
 	return m, rows.Err()
@@ -248,6 +304,18 @@ func (a *App) writeMeta(ctx context.Context, kv ...any) error {
 			kv[i], kv[i+1]); err != nil {
 			return fmt.Errorf("app: write meta: %w", err)
 		}
+	}
+	return nil
+}
+
+// recordBlock writes the inputs and result of app_hash(height), which read
+// proofs quote (docs/spec/read-proofs.md).
+func (a *App) recordBlock(ctx context.Context, height int64, csHash [32]byte, changes int, hash, root [32]byte) error {
+	_, err := a.db.ExecContext(ctx,
+		`INSERT INTO _idos_blocks (height, changeset_hash, changes, app_hash, state_root) VALUES (?, ?, ?, ?, ?)`,
+		height, csHash[:], changes, hash[:], root[:])
+	if err != nil {
+		return fmt.Errorf("app: record block %d: %w", height, err)
 	}
 	return nil
 }
@@ -330,17 +398,25 @@ func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.
 	if err != nil {
 		return fail(err)
 	}
+	trie, err := a.applyCommitment(ctx, commitment.Empty(), cs)
+	if err != nil {
+		return fail(err)
+	}
 	// Hash the parsed state re-encoded, not the file's bytes: CometBFT
 	// re-indents app_state when it writes genesis.json, and two files with
 	// the same content must give the same chain.
-	hash := AppHash(0, GenesisDigest(canonical, schema), cs.Hash())
+	csHash, root := cs.Hash(), trie.Root()
+	hash := apphash.Block(0, apphash.GenesisDigest(canonical, schema), csHash, root)
 	if err := a.writeMeta(ctx, "chain_id", []byte(req.ChainId), "genesis", canonical); err != nil {
+		return fail(err)
+	}
+	if err := a.recordBlock(ctx, 0, csHash, cs.Len(), hash, root); err != nil {
 		return fail(err)
 	}
 	a.mu.Lock()
 	a.chainID, a.params, a.appHash = req.ChainId, params, hash
 	a.mu.Unlock()
-	a.block = blockState{open: true, height: 0, appHash: hash, genesis: true}
+	a.block = blockState{open: true, height: 0, appHash: hash, genesis: true, trie: trie}
 	a.log.Info("genesis applied", "chain_id", req.ChainId, "app_hash", fmt.Sprintf("%X", hash[:]))
 	return &abci.ResponseInitChain{AppHash: hash[:]}, nil
 }
@@ -374,11 +450,17 @@ func (a *App) Commit(ctx context.Context, _ *abci.RequestCommit) (*abci.Response
 	if !a.block.open || a.block.genesis {
 		return nil, errors.New("app: Commit without a finalized block")
 	}
+	// Readers may see the new height as soon as SQLite commits, so its
+	// trie version must be there first.
+	a.versions.add(a.block.height, a.block.trie)
 	if err := a.db.Commit(ctx); err != nil {
+		a.versions.drop(a.block.height)
 		return nil, err
 	}
+	a.trie = a.block.trie
 	a.mu.Lock()
 	a.height, a.appHash, a.hasHeight = a.block.height, a.block.appHash, true
+	a.setTables()
 	a.mu.Unlock()
 	a.block = blockState{}
 	// CometBFT rechecks the mempool after Commit; the pending nonces are
@@ -418,9 +500,24 @@ func (a *App) Query(ctx context.Context, req *abci.RequestQuery) (*abci.Response
 		return respond(CodeUnknownAction, nil, fmt.Errorf("query path %q must be /<name>", req.Path))
 	}
 	name := req.Path[1:]
-	if name == "account" {
+	switch name {
+	case "account":
 		next, err := nextNonce(ctx, snap, string(req.Data))
 		return respond(CodeOK, AccountInfo{ID: string(req.Data), NextNonce: next}, err)
+	case "proof":
+		var pr ProofRequest
+		if err := module.Decode(req.Data, &pr); err != nil {
+			return respond(CodeActionFailed, nil, err)
+		}
+		sc, err := a.scopeOfKey(pr)
+		var b *readproof.Bundle
+		if err == nil {
+			b, err = a.bundle(ctx, snap, meta.height, sc)
+		}
+		if code, ok := readCode(err); ok {
+			return respond(code, b, err)
+		}
+		return nil, err
 	}
 	q, ok := a.queries[name]
 	if !ok {
@@ -428,12 +525,58 @@ func (a *App) Query(ctx context.Context, req *abci.RequestQuery) (*abci.Response
 	}
 	v, err := q(ctx, snap, req.Data)
 	if err != nil {
-		if errors.Is(err, module.ErrNotFound) || errors.Is(err, module.ErrInvalidPayload) {
-			return respond(CodeActionFailed, nil, err)
+		if code, ok := readCode(err); ok {
+			return respond(code, nil, err)
 		}
 		return nil, err
 	}
-	return respond(CodeOK, v, nil)
+	if !req.Prove {
+		return respond(CodeOK, v, nil)
+	}
+	b, err := a.proveQuery(ctx, snap, meta.height, name, nil, req.Data)
+	if err != nil {
+		if code, ok := readCode(err); ok {
+			return respond(code, nil, err)
+		}
+		return nil, err
+	}
+	res, err := respond(CodeOK, v, nil)
+	if err != nil {
+		return nil, err
+	}
+	bj, err := json.Marshal(b)
+	if err != nil {
+		return nil, err
+	}
+	res.ProofOps = &cmtcrypto.ProofOps{Ops: []cmtcrypto.ProofOp{{Type: ProofOpType, Key: b.Key, Data: bj}}}
+	return res, nil
+}
+
+// readCode maps the errors a read may report to its caller to a result
+// code; ok is false for failures of the node itself.
+func readCode(err error) (code uint32, ok bool) {
+	switch {
+	case err == nil:
+		return CodeOK, true
+	case errors.Is(err, module.ErrForbidden):
+		return CodeForbidden, true
+	case errors.Is(err, module.ErrNotFound), errors.Is(err, module.ErrInvalidPayload), errors.Is(err, errNoProof):
+		return CodeActionFailed, true
+	}
+	return 0, false
+}
+
+// proveQuery builds the proof of a query's answer from the query's scope.
+func (a *App) proveQuery(ctx context.Context, snap *sql.Tx, height int64, name string, caller *module.Sender, data []byte) (*readproof.Bundle, error) {
+	scope, ok := a.scopes[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: query %s has no proof", errNoProof, name)
+	}
+	sc, err := scope(ctx, snap, caller, data)
+	if err != nil {
+		return nil, err
+	}
+	return a.bundle(ctx, snap, height, sc)
 }
 
 // ReadResult is the answer of a read: the JSON value, or a code and message
@@ -443,13 +586,18 @@ type ReadResult struct {
 	Code   uint32 // CodeOK, CodeNotReady, CodeUnknownAction, CodeActionFailed, CodeForbidden
 	Log    string
 	Value  json.RawMessage
+	// Proof proves Value's rows when the read asked for it.
+	Proof *readproof.Bundle
 }
 
 // PrivateQuery runs a private query for an authenticated caller against one
 // snapshot of committed state. The caller's identity must have been
 // verified (the gateway's signed challenge). Errors are failures of the node,
 // not of the request.
-func (a *App) PrivateQuery(ctx context.Context, name string, caller module.Sender, data []byte) (ReadResult, error) {
+//
+// With prove, the answer comes with the proof of its rows (the query's
+// scope), from the same snapshot.
+func (a *App) PrivateQuery(ctx context.Context, name string, caller module.Sender, data []byte, prove bool) (ReadResult, error) {
 	q, ok := a.private[name]
 	if !ok {
 		return ReadResult{Code: CodeUnknownAction, Log: fmt.Sprintf("unknown private query %q", name)}, nil
@@ -469,15 +617,16 @@ func (a *App) PrivateQuery(ctx context.Context, name string, caller module.Sende
 		return res, nil
 	}
 	v, err := q(ctx, snap, caller, data)
-	switch {
-	case errors.Is(err, module.ErrForbidden):
-		res.Code, res.Log = CodeForbidden, err.Error()
+	if err == nil && prove {
+		res.Proof, err = a.proveQuery(ctx, snap, meta.height, name, &caller, data)
+	}
+	if err != nil {
+		code, ok := readCode(err)
+		if !ok {
+			return ReadResult{}, err
+		}
+		res.Code, res.Log, res.Proof = code, err.Error(), nil
 		return res, nil
-	case errors.Is(err, module.ErrNotFound) || errors.Is(err, module.ErrInvalidPayload):
-		res.Code, res.Log = CodeActionFailed, err.Error()
-		return res, nil
-	case err != nil:
-		return ReadResult{}, err
 	}
 	res.Value, err = json.Marshal(v)
 	return res, err

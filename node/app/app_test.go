@@ -130,7 +130,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "93b52ffc28f7db964d5e69bed062d564dc3918f837816b88f3315769e2d15ca1"
+	const pinned = "aa3759f153f14a4a87ab2931bdac32e4213bc8b2926b67686abb88397ed4fd35"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}

@@ -11,6 +11,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/idos-network/idos-node/node/apphash"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/tx"
 )
@@ -137,11 +138,12 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	a.mu.RLock()
 	prevHeight, prevHash, chainID := a.height, a.appHash, a.chainID
 	a.mu.RUnlock()
+	base := a.trie
 
 	switch {
 	case a.block.open && a.block.genesis && req.Height == 1:
 		// Block 1 continues InitChain's transaction.
-		prevHeight, prevHash = 0, a.block.appHash
+		prevHeight, prevHash, base = 0, a.block.appHash, a.block.trie
 	case a.block.open:
 		// FinalizeBlock again without Commit (CometBFT may re-execute
 		// after a failed commit): start over from committed state.
@@ -192,18 +194,23 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 		a.block = blockState{}
 		return nil, err
 	}
-	csHash := cs.Hash()
-	hash := AppHash(uint64(req.Height), prevHash, csHash)
-	if err := a.writeMeta(ctx, "height", u64(req.Height), "app_hash", hash[:]); err == nil {
-		_, err = a.db.ExecContext(ctx, `INSERT INTO _idos_blocks (height, changeset_hash, changes, app_hash) VALUES (?, ?, ?, ?)`,
-			req.Height, csHash[:], cs.Len(), hash[:])
+	trie, err := a.applyCommitment(ctx, base, cs)
+	if err != nil {
+		a.db.Rollback(ctx)
+		a.block = blockState{}
+		return nil, err
+	}
+	csHash, root := cs.Hash(), trie.Root()
+	hash := apphash.Block(uint64(req.Height), prevHash, csHash, root)
+	if err := a.writeMeta(ctx, "height", u64(req.Height), "app_hash", hash[:], "state_root", root[:]); err == nil {
+		err = a.recordBlock(ctx, req.Height, csHash, cs.Len(), hash, root)
 	}
 	if err != nil {
 		a.db.Rollback(ctx)
 		a.block = blockState{}
 		return nil, err
 	}
-	a.block = blockState{open: true, height: req.Height, appHash: hash, afterGenesis: prevHeight == 0}
+	a.block = blockState{open: true, height: req.Height, appHash: hash, afterGenesis: prevHeight == 0, trie: trie}
 	a.log.Debug("block finalized", "height", req.Height, "txs", len(req.Txs), "changes", cs.Len(),
 		"app_hash", fmt.Sprintf("%X", hash[:]))
 	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: hash[:], ValidatorUpdates: updates}, nil

@@ -82,9 +82,17 @@ type Record struct {
 	// Changed holds the changed columns of an OpUpdate, by ascending
 	// position.
 	Changed []Column
+	// Row is the whole row after the block, every column by position,
+	// for OpInsert and OpUpdate; nil for OpDelete. It is not encoded: it
+	// lets the state commitment hash whole rows without reading them back.
+	Row []any
 
 	key []byte // EncodeKey of the primary key, for ordering
 }
+
+// EncodedKey returns EncodeKey of the record's primary key, as the tracker
+// computed it (nil for a Record built by hand).
+func (r *Record) EncodedKey() []byte { return r.key }
 
 // Changeset is the ordered list of a block's net row changes.
 type Changeset struct {

@@ -170,3 +170,37 @@ func BenchmarkEncodeHashPerRow(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
 }
+
+func TestDecodeKey(t *testing.T) {
+	keys := [][]any{
+		nil,
+		{int64(1)},
+		{int64(-5), "alice", []byte{0, 1, 0xff}, nil},
+		{"", []byte{}, "a\x00b"},
+		{int64(math.MinInt64), int64(math.MaxInt64)},
+	}
+	for _, k := range keys {
+		enc, err := EncodeKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeKey(enc)
+		if err != nil {
+			t.Fatalf("DecodeKey(%x): %v", enc, err)
+		}
+		if len(got) != len(k) {
+			t.Fatalf("DecodeKey(%x) = %v, want %v", enc, got, k)
+		}
+		for i := range k {
+			if !valuesEqual(got[i], k[i]) {
+				t.Fatalf("DecodeKey(%x)[%d] = %#v, want %#v", enc, i, got[i], k[i])
+			}
+		}
+	}
+	for _, bad := range []string{"01", "0100000000000000", "02616263", "026100", "0261000100", "09", "0300"} {
+		b, _ := hex.DecodeString(bad)
+		if vals, err := DecodeKey(b); err == nil {
+			t.Errorf("DecodeKey(%s) = %v, want an error", bad, vals)
+		}
+	}
+}

@@ -176,7 +176,7 @@ func (s *rowState) record() (Record, bool) {
 	tb := s.table
 	switch {
 	case !s.hasBefore && s.hasAfter:
-		return Record{Op: OpInsert, Table: tb.Name, Values: s.after, key: s.key}, true
+		return Record{Op: OpInsert, Table: tb.Name, Values: s.after, Row: s.after, key: s.key}, true
 	case s.hasBefore && !s.hasAfter:
 		return Record{Op: OpDelete, Table: tb.Name, Values: tb.pkValues(s.before), key: s.key}, true
 	case s.hasBefore && s.hasAfter:
@@ -189,7 +189,7 @@ func (s *rowState) record() (Record, bool) {
 		if len(changed) == 0 {
 			return Record{}, false
 		}
-		return Record{Op: OpUpdate, Table: tb.Name, Values: tb.pkValues(s.after), Changed: changed, key: s.key}, true
+		return Record{Op: OpUpdate, Table: tb.Name, Values: tb.pkValues(s.after), Changed: changed, Row: s.after, key: s.key}, true
 	}
 	return Record{}, false
 }

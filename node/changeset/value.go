@@ -119,3 +119,67 @@ func appendEscaped(dst, b []byte) []byte {
 	}
 	return append(dst, 0x00, 0x00)
 }
+
+// DecodeKey is the inverse of EncodeKey: it returns the key values (nil,
+// int64, string or []byte) in order. It is strict: an encoding is accepted
+// only if EncodeKey of the result gives back exactly b, so every accepted
+// input has one meaning. A node uses it to turn a key a client asks about
+// back into a primary-key lookup.
+func DecodeKey(b []byte) ([]any, error) {
+	var vals []any
+	for i := 0; i < len(b); {
+		tag := b[i]
+		i++
+		switch tag {
+		case tagNull:
+			vals = append(vals, nil)
+		case tagInteger:
+			if len(b)-i < 8 {
+				return nil, fmt.Errorf("changeset: key: INTEGER at byte %d is truncated", i-1)
+			}
+			vals = append(vals, int64(binary.BigEndian.Uint64(b[i:])^(1<<63)))
+			i += 8
+		case tagText, tagBlob:
+			var raw []byte
+			for {
+				if len(b)-i < 2 {
+					return nil, fmt.Errorf("changeset: key: %s without its terminator", tagName(tag))
+				}
+				c := b[i]
+				if c != 0x00 {
+					raw = append(raw, c)
+					i++
+					continue
+				}
+				if b[i+1] == 0xFF {
+					raw = append(raw, 0x00)
+					i += 2
+					continue
+				}
+				if b[i+1] != 0x00 {
+					return nil, fmt.Errorf("changeset: key: bad escape 00 %02x at byte %d", b[i+1], i)
+				}
+				i += 2
+				break
+			}
+			if tag == tagText {
+				vals = append(vals, string(raw))
+			} else {
+				if raw == nil {
+					raw = []byte{}
+				}
+				vals = append(vals, raw)
+			}
+		default:
+			return nil, fmt.Errorf("changeset: key: unknown value tag %#x at byte %d", tag, i-1)
+		}
+	}
+	return vals, nil
+}
+
+func tagName(tag byte) string {
+	if tag == tagText {
+		return "TEXT"
+	}
+	return "BLOB"
+}

@@ -11,9 +11,11 @@
 //     prefix, nothing omitted and nothing added.
 //
 // Verification (verify.go, proof.go) is pure: no I/O, no clock, only SHA-256.
-// The tree (tree.go) keeps content-addressed nodes behind the Store interface,
-// so every root written stays provable until its nodes are pruned, and it is
-// updated one block at a time with Apply.
+// The trie (tree.go) lives in memory as immutable, persistent versions
+// (Trie): Apply makes the next version from one block's updates and shares
+// every unchanged node with the previous one, so recent versions stay
+// provable for as long as the node keeps them. The node stores only the
+// leaves and rebuilds the trie with Build at startup.
 package commitment
 
 import (
@@ -49,13 +51,13 @@ var (
 	// ErrBadKey: a key is longer than MaxKeyLen, or a table name is empty
 	// or contains NUL.
 	ErrBadKey = errors.New("commitment: invalid key")
-	// ErrBadUpdate: a batch holds the same key twice, or an invalid key.
+	// ErrBadUpdate: a batch holds the same key twice, or an invalid key;
+	// or Build got entries that are not strictly ascending.
 	ErrBadUpdate = errors.New("commitment: invalid update batch")
-	// ErrCorruptNode: the store returned bytes that are not a node.
-	ErrCorruptNode = errors.New("commitment: corrupt node in store")
-	// ErrNodeNotFound: the store has no node with the requested hash (a
-	// pruned or unknown root).
-	ErrNodeNotFound = errors.New("commitment: node not found")
+	// ErrBadRow: bytes given to DecodeRow are not the EncodeRow encoding of
+	// any row, so a stored or received row cannot be trusted to hash to
+	// the value hash it claims.
+	ErrBadRow = errors.New("commitment: malformed row encoding")
 )
 
 // MaxKeyLen bounds the length of a key in bytes, so that every bit position
@@ -165,6 +167,66 @@ func EncodeRow(values []any) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+// DecodeRow is the strict inverse of EncodeRow: it accepts exactly the
+// encodings EncodeRow produces, so a row read back (from the node's leaf
+// table, or from a read proof) re-encodes to the same bytes and therefore
+// to the same value hash. Values come back as nil, int64, string or []byte
+// (a zero-length BLOB as an empty, non-nil []byte, so it stays distinct
+// from NULL); BLOB bytes are copied, never aliasing b.
+//
+// Every error wraps ErrBadRow: input shorter than its header or than a
+// value's length says, an unknown value tag, or bytes left over after the
+// counted columns. TEXT is not checked for UTF-8 because EncodeRow does not
+// check it either, and the inverse must accept every encoding it makes.
+func DecodeRow(b []byte) ([]any, error) {
+	if len(b) < 2 {
+		return nil, fmt.Errorf("%w: %d bytes, no column count", ErrBadRow, len(b))
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	b = b[2:]
+	if n > len(b) { // every value takes at least its tag byte
+		return nil, fmt.Errorf("%w: %d columns in %d bytes", ErrBadRow, n, len(b))
+	}
+	values := make([]any, n)
+	for i := range values {
+		if len(b) < 1 {
+			return nil, fmt.Errorf("%w: column %d missing", ErrBadRow, i)
+		}
+		tag := b[0]
+		b = b[1:]
+		switch tag {
+		case valNull:
+		case valInteger:
+			if len(b) < 8 {
+				return nil, fmt.Errorf("%w: column %d: short INTEGER", ErrBadRow, i)
+			}
+			values[i] = int64(binary.BigEndian.Uint64(b))
+			b = b[8:]
+		case valText, valBlob:
+			if len(b) < 4 {
+				return nil, fmt.Errorf("%w: column %d: short length", ErrBadRow, i)
+			}
+			l := uint64(binary.BigEndian.Uint32(b))
+			b = b[4:]
+			if l > uint64(len(b)) {
+				return nil, fmt.Errorf("%w: column %d: %d bytes announced, %d left", ErrBadRow, i, l, len(b))
+			}
+			if tag == valText {
+				values[i] = string(b[:l])
+			} else {
+				values[i] = append([]byte{}, b[:l]...)
+			}
+			b = b[l:]
+		default:
+			return nil, fmt.Errorf("%w: column %d: unknown tag %#02x", ErrBadRow, i, tag)
+		}
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes after %d columns", ErrBadRow, len(b), n)
+	}
+	return values, nil
 }
 
 // RowHash returns SHA-256(EncodeRow(values)), the value hash of a row's

@@ -22,14 +22,14 @@ func FuzzVerify(f *testing.F) {
 	fuzzOnce.Do(func() { fuzzFix = newFixture(f) })
 	fx := fuzzFix
 	for _, k := range []string{"user/alice/2", "user/alice/9", "user/alice", "", "\x00"} {
-		p, _, _, err := fx.tr.Prove(fx.root, []byte(k))
+		p, _, _, err := fx.cur.Prove([]byte(k))
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(p.Encode(), []byte(k), []byte(k))
 	}
 	for _, pfx := range []string{"user/alice/", "user/", "user/dave/", ""} {
-		_, p, err := fx.tr.ProveRange(fx.root, []byte(pfx))
+		_, p, err := fx.cur.ProveRange([]byte(pfx))
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -2,24 +2,88 @@ package commitment
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
-	"sync"
 )
 
-// Store keeps trie nodes by hash. Nodes are content-addressed and never
-// change, so a store shared by several roots keeps all of them provable; a
-// node is removed only by pruning (see Apply).
+// This file is the node's side: the trie itself, held in memory as a
+// persistent (path-copying) tree of immutable nodes. An Apply copies only
+// the nodes on changed paths and shares every other node with the version
+// it started from, so keeping a recent version alive costs only the nodes
+// that changed since, and dropping a version is dropping its *Trie: the
+// garbage collector frees what no kept version reaches. The inner nodes are
+// never stored; the node keeps its leaves (key, value hash) in a sorted
+// table and rebuilds the trie with Build at startup.
+
+// node is a trie node. It is never modified once made, which is what lets
+// versions share it and readers use it without locks.
 //
-// The tree never modifies a slice it passed to Put or got from Get, so a
-// store may keep and return them without copying. Get of an unknown hash
-// must return an error wrapping ErrNodeNotFound.
-type Store interface {
-	Get(hash []byte) ([]byte, error)
-	Put(hash, node []byte) error
+// A node does not hold its own hash: its parent holds it, in h (and the
+// Trie holds the root's). A walk down then reads each sibling's hash from
+// the node it is already at, instead of from the sibling itself, which is
+// a cache miss at nearly every level below the top of a large trie: both
+// Apply (rehashing a changed path) and the provers (collecting siblings)
+// walk down one side and need the other side's hash.
+//
+// A leaf is a node with nil children; h[0] is its value hash and key its
+// key (a private copy). An inner node's key is the key of its leftmost
+// leaf (the same slice, not a copy): it tells Apply the path prefix all
+// leaves below share, so a key that diverges above the node is recognised
+// without walking down.
+//
+// win holds the last four key bytes before the node's bit (see window), so
+// that Apply can usually check that a key shares the node's path prefix
+// without reading the leftmost leaf's key, another cache miss per level.
+type node struct {
+	h           [2]Hash // inner: the hashes of left and right; leaf: h[0] is the value hash
+	left, right *node
+	key         []byte
+	bit         uint32 // inner only: the path bit it branches on
+	win         uint32 // inner only: window(k, bit) for a key k below
+}
+
+func (n *node) isLeaf() bool { return n.left == nil }
+
+// subtree is a node with its hash, as a parent (or a Trie) refers to it.
+// n is nil for the empty subtree.
+type subtree struct {
+	n *node
+	h Hash
+}
+
+// newLeaf copies key, so the trie never aliases memory the caller might
+// change.
+func newLeaf(key []byte, vh *Hash) subtree {
+	n := &node{key: bytes.Clone(key)}
+	n.h[0] = *vh
+	return subtree{n, leafHash(n.key, vh)}
+}
+
+// newInner makes the node branching at bit over l and r with rep as its
+// key (the key of l's leftmost leaf); win must be window(k, bit) for some
+// key k under it (all of them agree there).
+func newInner(bit int, l, r *subtree, rep []byte, win uint32) subtree {
+	n := &node{h: [2]Hash{l.h, r.h}, left: l.n, right: r.n, key: rep, bit: uint32(bit), win: win}
+	return subtree{n, innerHash(bit, &l.h, &r.h)}
+}
+
+// window returns key bytes j-3..j as a big-endian word (0 where a byte is
+// absent), where j = (bit-1)/9 is the byte holding path bit bit-1: the last
+// path bits before bit.
+func window(key []byte, bit int) uint32 {
+	if bit <= 0 {
+		return 0
+	}
+	j1 := (bit - 1) / 9
+	var w uint32
+	for j := j1 - 3; j <= j1; j++ {
+		w <<= 8
+		if j >= 0 && j < len(key) {
+			w |= uint32(key[j])
+		}
+	}
+	return w
 }
 
 // Update is one change of a batch: put (Key, ValueHash), or delete Key.
@@ -35,255 +99,246 @@ func Put(key []byte, valueHash Hash) Update { return Update{Key: key, ValueHash:
 // Del returns the update that removes key (a no-op if it is absent).
 func Del(key []byte) Update { return Update{Key: key, Delete: true} }
 
-// Tree reads and writes the trie in a Store. It holds no root: every call
-// names the root it works on, so any root still in the store can be read,
-// proven or updated. A Tree is safe for concurrent reads if its Store is;
-// Apply must not run concurrently with pruning of the same nodes.
-type Tree struct {
-	store Store
-}
-
-// NewTree returns a tree over the store.
-func NewTree(s Store) *Tree { return &Tree{store: s} }
-
-// Stored node encodings. The hashed part of a node is its leading bytes:
+// Trie is one version of the trie. It is immutable: Apply returns a new
+// version and leaves the receiver as it was, so a reader may prove against
+// a version (for example the last committed block's) while the writer
+// builds the next, with no lock. Versions share their unchanged nodes.
 //
-//	leaf:  0x00 | key length u32 | key | value hash 32        (all hashed)
-//	inner: 0x01 | bit u32 | left 32 | right 32                 (hashed: 69 bytes)
-//	       | rep length u32 | rep                              (not hashed)
-//
-// rep, the key of the leftmost leaf below an inner node, tells Apply the
-// path prefix all leaves below share (its first bit bits) without walking
-// down. It is a function of the node's hash (a subtree's leaves are fixed by
-// its hash), so equal hashes always store equal bytes.
-type node struct {
-	leaf  bool
-	key   []byte // leaf key, or rep of an inner node
-	vh    Hash   // leaf only
-	bit   int    // inner only
-	left  Hash   // inner only
-	right Hash   // inner only
+// A nil *Trie and the zero Trie are the empty trie, like Empty().
+type Trie struct {
+	root subtree // root.n is nil when empty
+	n    int
 }
 
-func (t *Tree) load(h Hash) (node, error) {
-	b, err := t.store.Get(h[:])
-	if err != nil {
-		return node{}, fmt.Errorf("commitment: load node %x: %w", h[:8], err)
+// Empty returns the trie with no leaves, whose root is EmptyRoot: the
+// starting point of a new chain.
+func Empty() *Trie { return &Trie{} }
+
+// Root returns the root hash: the commitment to the set of (key, value
+// hash) pairs, independent of how it was reached.
+func (t *Trie) Root() Hash {
+	if t == nil || t.root.n == nil {
+		return EmptyRoot
 	}
-	n, ok := decodeNode(b)
-	if !ok {
-		return node{}, fmt.Errorf("%w: %x", ErrCorruptNode, h[:8])
-	}
-	return n, nil
+	return t.root.h
 }
 
-func decodeNode(b []byte) (node, bool) {
-	if len(b) < 5 {
-		return node{}, false
+// Len returns the number of leaves, which lets the node check a rebuilt
+// trie against the row count of its leaf table.
+func (t *Trie) Len() int {
+	if t == nil {
+		return 0
 	}
-	switch b[0] {
-	case tagLeaf:
-		kl := int(binary.BigEndian.Uint32(b[1:5]))
-		if kl > MaxKeyLen || len(b) != 5+kl+32 {
-			return node{}, false
+	return t.n
+}
+
+func (t *Trie) top() subtree {
+	if t == nil {
+		return subtree{}
+	}
+	return t.root
+}
+
+// Build returns the trie of the entries in O(n), for rebuilding the trie at
+// startup from the node's sorted leaf table. The entries must be strictly
+// ascending by key (bytewise, the order of the leaf table's primary key) and
+// each key at most MaxKeyLen bytes; otherwise Build returns an error
+// wrapping ErrBadUpdate, because a table out of order means the caller's
+// storage is not what it thinks, and a silently re-sorted rebuild would hide
+// that. Keys are copied.
+func Build(entries []Entry) (*Trie, error) {
+	if len(entries) == 0 {
+		return Empty(), nil
+	}
+	items := make([]subtree, len(entries))
+	for i := range entries {
+		k := entries[i].Key
+		if len(k) > MaxKeyLen {
+			return nil, fmt.Errorf("%w: entry %d: key of %d bytes", ErrBadUpdate, i, len(k))
 		}
-		n := node{leaf: true, key: b[5 : 5+kl]}
-		copy(n.vh[:], b[5+kl:])
-		return n, true
-	case tagInner:
-		if len(b) < innerLen+4 {
-			return node{}, false
+		if i > 0 && bytes.Compare(entries[i-1].Key, k) >= 0 {
+			return nil, fmt.Errorf("%w: entry %d: key %x not after %x", ErrBadUpdate, i, k, entries[i-1].Key)
 		}
-		rl := int(binary.BigEndian.Uint32(b[innerLen:]))
-		if rl > MaxKeyLen || len(b) != innerLen+4+rl {
-			return node{}, false
-		}
-		n := node{bit: int(binary.BigEndian.Uint32(b[1:5])), key: b[innerLen+4:]}
-		copy(n.left[:], b[5:37])
-		copy(n.right[:], b[37:69])
-		return n, true
+		items[i] = newLeaf(k, &entries[i].ValueHash)
 	}
-	return node{}, false
+	return &Trie{root: build(items), n: len(entries)}, nil
 }
 
-// item is a subtree during Apply: its hash and the key of its leftmost leaf
-// (nil while unknown, for an untouched right child).
-type item struct {
-	key  []byte
-	hash Hash
-}
-
-type applier struct {
-	t       *Tree
-	orphans []Hash
-	err     error // first Store.Put failure
-}
-
-// Apply applies a batch of updates to the tree with the given root and
-// returns the new root and the orphans: the hashes of the nodes reachable
-// from root that are not reachable from the new root, each once, in the
-// (deterministic) order the batch visited them.
-//
-// The result depends only on root and the set of updates, not on their
-// order: the batch is sorted by key first, and the trie of a key set is
-// unique. A key may appear at most once per batch (ErrBadUpdate). Deleting
+// Apply returns the version after one batch of puts and deletes; t is not
+// changed. The result depends only on t and the set of updates, not on
+// their order (the batch is sorted by key first, and the trie of a key set
+// is unique). A key may appear at most once per batch, and a key is at most
+// MaxKeyLen bytes (ErrBadUpdate, and t stays the current version). Deleting
 // an absent key and putting an unchanged value are no-ops.
 //
-// New nodes are written with Store.Put as they are made; a node that comes
-// back (a row deleted and re-inserted with the same value) is Put again.
-// Pruning: the orphans of the Apply at height H are nodes that only roots
-// before H still reach. A store records for each node the height of its
-// latest Put; once root H-1 need not be provable any more, it deletes each
-// orphan of H whose latest Put is at or before H. A node re-created after H
-// is live again and survives.
-func (t *Tree) Apply(root Hash, updates []Update) (Hash, []Hash, error) {
+// Apply walks down once, splitting the sorted batch at each node's bit,
+// makes new nodes only on changed paths and hashes each of them once,
+// bottom-up. The caller's keys are copied, never retained.
+func (t *Trie) Apply(updates []Update) (*Trie, error) {
 	ups := slices.Clone(updates)
 	for i := range ups {
 		if len(ups[i].Key) > MaxKeyLen {
-			return root, nil, fmt.Errorf("%w: key of %d bytes", ErrBadUpdate, len(ups[i].Key))
+			return nil, fmt.Errorf("%w: key of %d bytes", ErrBadUpdate, len(ups[i].Key))
 		}
 	}
 	slices.SortFunc(ups, func(a, b Update) int { return bytes.Compare(a.Key, b.Key) })
 	for i := 1; i < len(ups); i++ {
 		if bytes.Equal(ups[i-1].Key, ups[i].Key) {
-			return root, nil, fmt.Errorf("%w: key %x twice", ErrBadUpdate, ups[i].Key)
+			return nil, fmt.Errorf("%w: key %x twice", ErrBadUpdate, ups[i].Key)
 		}
 	}
-	a := &applier{t: t}
-	var res item
-	var ok bool
-	var err error
-	if root == EmptyRoot {
-		res, ok, err = a.buildPuts(ups, nil)
-	} else {
-		res, ok, err = a.apply(root, ups)
+	var a applier
+	root := t.top()
+	if len(ups) > 0 {
+		if root.n == nil {
+			root = a.buildPuts(ups, nil)
+		} else {
+			root = a.apply(root, ups, -1)
+		}
 	}
-	if err == nil {
-		err = a.err
-	}
-	if err != nil {
-		return root, nil, err
-	}
-	if !ok {
-		res.hash = EmptyRoot
-	}
-	return res.hash, a.orphans, nil
+	return &Trie{root: root, n: t.Len() + a.delta}, nil
 }
 
-// apply applies ups (sorted, non-empty) to the subtree h; ok is false when
-// the subtree becomes empty.
-func (a *applier) apply(h Hash, ups []Update) (item, bool, error) {
-	n, err := a.t.load(h)
-	if err != nil {
-		return item{}, false, err
-	}
-	if n.leaf {
-		return a.applyLeaf(h, &n, ups)
-	}
-	return a.applyInner(h, &n, ups)
+// applier carries one Apply's count of leaves added minus leaves removed.
+type applier struct {
+	delta int
 }
 
-func (a *applier) applyLeaf(h Hash, n *node, ups []Update) (item, bool, error) {
+// apply applies ups (sorted, non-empty) to the non-empty subtree s and
+// returns the new subtree: empty if no leaf is left, s itself (the same
+// node) if nothing changed.
+//
+// pb is the bit of the parent that routed ups here (-1 at the root): every
+// key in ups agrees with s's leaves up to and including that path bit.
+func (a *applier) apply(s subtree, ups []Update, pb int) subtree {
+	if s.n.isLeaf() {
+		return a.applyLeaf(s, ups)
+	}
+	return a.applyInner(s, ups, pb)
+}
+
+func (a *applier) applyLeaf(s subtree, ups []Update) subtree {
+	n := s.n
 	pos, found := slices.BinarySearchFunc(ups, n.key, func(u Update, k []byte) int { return bytes.Compare(u.Key, k) })
-	old := item{key: n.key, hash: h}
 	if found {
 		u := &ups[pos]
 		switch {
 		case u.Delete:
-			a.orphans = append(a.orphans, h)
+			a.delta--
 			return a.buildPuts(ups[:pos], ups[pos+1:])
-		case u.ValueHash != n.vh:
-			a.orphans = append(a.orphans, h)
+		case u.ValueHash != n.h[0]:
+			a.delta-- // replaced by the new leaf that buildPuts counts
 			return a.buildPuts(ups, nil)
 		}
-		// Unchanged value, other keys too: keep the old leaf node.
-		return a.buildAround(ups[:pos], &old, ups[pos+1:])
+		// Unchanged value: keep the old leaf, place the others around it.
+		return a.buildAround(ups[:pos], s, ups[pos+1:])
 	}
-	return a.buildAround(ups[:pos], &old, ups[pos:])
+	return a.buildAround(ups[:pos], s, ups[pos:])
 }
 
-func (a *applier) applyInner(h Hash, n *node, ups []Update) (item, bool, error) {
-	inside := func(k []byte) bool { return critBit(k, n.key) >= n.bit }
+// inside reports whether key lies under the inner node n: it shares the
+// first n.bit path bits of n's leaves. The caller guarantees that key
+// already agrees with them up to and including path bit pb (the bit of the
+// parent that routed key here; -1 at the root), so only the bits strictly
+// between pb and n.bit need checking. When those lie in the last four bytes
+// before n.bit, n.win answers without touching the leftmost leaf's key.
+func inside(key []byte, n *node, pb int) bool {
+	b := int(n.bit)
+	if pb+1 >= b {
+		return true // no bits skipped between the parent and n
+	}
+	j1, j0 := (b-1)/9, (pb+1)/9
+	if j0+3 < j1 {
+		return critBit(key, n.key) >= b
+	}
+	// The marker bit 9j of every byte j <= j1 whose marker is checked says
+	// the key has byte j; n's leaves have all of them. (If 9*j1 <= pb the
+	// key agreed at that marker already, so it has byte j1.)
+	if 9*j1 > pb && len(key) <= j1 {
+		return false
+	}
+	var mask uint32
+	for j := j0; j <= j1; j++ {
+		// The data bits 9j+k (k = 1..8, bit 8-k of byte j) in (pb, b).
+		klo, khi := max(1, pb+1-9*j), min(8, b-1-9*j)
+		if klo <= khi {
+			mask |= (1<<(khi-klo+1) - 1) << (8 - khi) << (8 * (j1 - j))
+		}
+	}
+	return (window(key, b)^n.win)&mask == 0
+}
+
+func (a *applier) applyInner(s subtree, ups []Update, pb int) subtree {
+	n := s.n
 	lo, hi := 0, len(ups)
-	if !inside(ups[0].Key) || !inside(ups[len(ups)-1].Key) {
+	if !inside(ups[0].Key, n, pb) || !inside(ups[hi-1].Key, n, pb) {
 		// Some keys leave this subtree's path prefix: they are absent from
-		// the tree (deletes are no-ops) or new leaves above this node. The
+		// the trie (deletes are no-ops) or new leaves above this node. The
 		// keys inside are contiguous in key order.
-		lo = slices.IndexFunc(ups, func(u Update) bool { return inside(u.Key) })
+		lo = slices.IndexFunc(ups, func(u Update) bool { return inside(u.Key, n, pb) })
 		if lo < 0 {
 			lo = sort.Search(len(ups), func(i int) bool { return bytes.Compare(ups[i].Key, n.key) > 0 })
 			hi = lo
 		} else {
 			hi = lo + 1
-			for hi < len(ups) && inside(ups[hi].Key) {
+			for hi < len(ups) && inside(ups[hi].Key, n, pb) {
 				hi++
 			}
 		}
 	}
-	s, sok := item{key: n.key, hash: h}, true
 	if sub := ups[lo:hi]; len(sub) > 0 {
-		j := sort.Search(len(sub), func(i int) bool { return bitAt(sub[i].Key, n.bit) == 1 })
-		l, lok := item{key: n.key, hash: n.left}, true
-		r, rok := item{hash: n.right}, true
-		var err error
+		bit := int(n.bit)
+		j := sort.Search(len(sub), func(i int) bool { return bitAt(sub[i].Key, bit) == 1 })
+		l, r := subtree{n.left, n.h[0]}, subtree{n.right, n.h[1]}
 		if j > 0 {
-			if l, lok, err = a.apply(n.left, sub[:j]); err != nil {
-				return item{}, false, err
-			}
+			l = a.apply(l, sub[:j], bit)
 		}
 		if j < len(sub) {
-			if r, rok, err = a.apply(n.right, sub[j:]); err != nil {
-				return item{}, false, err
-			}
+			r = a.apply(r, sub[j:], bit)
 		}
-		if !lok || !rok || l.hash != n.left || r.hash != n.right {
-			a.orphans = append(a.orphans, h)
-			switch {
-			case lok && rok:
-				s = a.mkInner(n.bit, &l, &r)
-			case lok:
-				s = l
-			case rok:
-				s = r
-				if s.key == nil { // the untouched right child is all that is left
-					rn, err := a.t.load(r.hash)
-					if err != nil {
-						return item{}, false, err
-					}
-					s.key = rn.key
-				}
-			default:
-				sok = false
+		switch {
+		case l.n == n.left && r.n == n.right: // nothing changed below: keep s
+		case l.n != nil && r.n != nil:
+			rep := n.key // the same leftmost leaf as n, unless the left side changed
+			if l.n != n.left {
+				rep = l.n.key
 			}
+			// Same bit as n, and its leaves are a subset of n's: n.win holds.
+			s = newInner(bit, &l, &r, rep, n.win)
+		case l.n != nil:
+			s = l
+		default:
+			s = r // empty when both sides became empty
 		}
 	}
-	if !sok {
+	if s.n == nil {
 		return a.buildPuts(ups[:lo], ups[hi:])
 	}
-	return a.buildAround(ups[:lo], &s, ups[hi:])
+	return a.buildAround(ups[:lo], s, ups[hi:])
 }
 
-// buildAround builds the subtree of mid (a subtree with its leftmost key)
-// and the puts of before and after, which lie outside mid's path prefix on
-// either side. Deletes there are of absent keys and are ignored.
-func (a *applier) buildAround(before []Update, mid *item, after []Update) (item, bool, error) {
+// buildAround returns the subtree of mid and the puts of before and after,
+// which lie outside mid's path prefix on either side. Deletes there are of
+// absent keys and are ignored.
+func (a *applier) buildAround(before []Update, mid subtree, after []Update) subtree {
 	if !hasPut(before) && !hasPut(after) {
-		return *mid, true, nil
+		return mid
 	}
-	items := make([]item, 0, len(before)+1+len(after))
+	items := make([]subtree, 0, len(before)+1+len(after))
 	items = a.appendPuts(items, before)
-	items = append(items, *mid)
+	items = append(items, mid)
 	items = a.appendPuts(items, after)
-	return a.build(items), true, nil
+	return build(items)
 }
 
-// buildPuts builds the subtree of the puts of two sorted runs.
-func (a *applier) buildPuts(x, y []Update) (item, bool, error) {
-	items := a.appendPuts(a.appendPuts(make([]item, 0, len(x)+len(y)), x), y)
+// buildPuts returns the subtree of the puts of two sorted runs, empty if
+// there are none.
+func (a *applier) buildPuts(x, y []Update) subtree {
+	items := a.appendPuts(a.appendPuts(make([]subtree, 0, len(x)+len(y)), x), y)
 	if len(items) == 0 {
-		return item{}, false, nil
+		return subtree{}
 	}
-	return a.build(items), true, nil
+	return build(items)
 }
 
 func hasPut(ups []Update) bool {
@@ -295,219 +350,139 @@ func hasPut(ups []Update) bool {
 	return false
 }
 
-func (a *applier) appendPuts(items []item, ups []Update) []item {
+func (a *applier) appendPuts(items []subtree, ups []Update) []subtree {
 	for i := range ups {
 		if !ups[i].Delete {
-			items = append(items, a.mkLeaf(ups[i].Key, &ups[i].ValueHash))
+			items = append(items, newLeaf(ups[i].Key, &ups[i].ValueHash))
+			a.delta++
 		}
 	}
 	return items
 }
 
 // build returns the trie over items: non-empty, in key order, each a leaf
-// or a subtree whose path prefix no other item shares. The root branches at
-// the first bit where the first and last items differ.
-func (a *applier) build(items []item) item {
-	if len(items) == 1 {
-		return items[0]
+// or a subtree whose path prefix no other item shares.
+//
+// It runs in O(len(items)) with one pass and a stack. The branching bits of
+// the trie are exactly the critical bits d(i) between neighbours i-1 and i,
+// and a subtree's root branches at the smallest d in its range (which is
+// unique there): the trie is the Cartesian tree of the d's. The stack holds
+// the right spine's inner nodes still waiting for their right child, as
+// (left child, bit) with bits increasing upwards; a new neighbour bit d
+// completes every waiting node with a larger bit.
+func build(items []subtree) subtree {
+	type pending struct {
+		left subtree
+		bit  int
+		win  uint32
 	}
-	c := critBit(items[0].key, items[len(items)-1].key)
-	i := sort.Search(len(items), func(i int) bool { return bitAt(items[i].key, c) == 1 })
-	l, r := a.build(items[:i]), a.build(items[i:])
-	return a.mkInner(c, &l, &r)
-}
-
-func (a *applier) mkLeaf(key []byte, vh *Hash) item {
-	enc := appendLeaf(make([]byte, 0, 5+len(key)+32), key, vh)
-	h := Hash(sha256.Sum256(enc))
-	a.put(h, enc)
-	return item{key: enc[5 : 5+len(key)], hash: h}
-}
-
-func (a *applier) mkInner(bit int, l, r *item) item {
-	enc := make([]byte, innerLen, innerLen+4+len(l.key))
-	enc[0] = tagInner
-	binary.BigEndian.PutUint32(enc[1:5], uint32(bit))
-	copy(enc[5:37], l.hash[:])
-	copy(enc[37:69], r.hash[:])
-	enc = binary.BigEndian.AppendUint32(enc, uint32(len(l.key)))
-	enc = append(enc, l.key...)
-	h := Hash(sha256.Sum256(enc[:innerLen]))
-	a.put(h, enc)
-	return item{key: enc[innerLen+4:], hash: h}
-}
-
-// put writes a new node. The first failure is kept and returned by Apply;
-// the build carries on with results that are then discarded.
-func (a *applier) put(h Hash, enc []byte) {
-	if a.err != nil {
-		return
+	var buf [16]pending // deep enough for realistic keys; append grows past it
+	stack := buf[:0]
+	cur := items[0]
+	for i := 1; i < len(items); i++ {
+		d := critBit(items[i-1].n.key, items[i].n.key)
+		for len(stack) > 0 && stack[len(stack)-1].bit > d {
+			top := &stack[len(stack)-1]
+			cur = newInner(top.bit, &top.left, &cur, top.left.n.key, top.win)
+			stack = stack[:len(stack)-1]
+		}
+		stack = append(stack, pending{cur, d, window(items[i].n.key, d)})
+		cur = items[i]
 	}
-	if err := a.t.store.Put(h[:], enc); err != nil {
-		a.err = fmt.Errorf("commitment: store node %x: %w", h[:8], err)
+	for i := len(stack) - 1; i >= 0; i-- {
+		cur = newInner(stack[i].bit, &stack[i].left, &cur, stack[i].left.n.key, stack[i].win)
 	}
+	return cur
 }
 
 // --- reads and proofs ------------------------------------------------------
 
-// search follows the first qlen path bits of q from root down to the first
-// node that is a leaf or branches at or beyond bit qlen, and returns the
-// steps taken, that node and its hash. root must not be EmptyRoot.
-func (t *Tree) search(root Hash, q []byte, qlen int) ([]Step, node, Hash, error) {
-	var steps []Step
-	h := root
-	for {
-		n, err := t.load(h)
-		if err != nil {
-			return nil, node{}, h, err
-		}
-		if n.leaf || n.bit >= qlen {
-			return steps, n, h, nil
-		}
-		if bitAt(q, n.bit) == 0 {
-			steps = append(steps, Step{Bit: uint32(n.bit), Sibling: n.right})
-			h = n.left
+// search follows the first qlen path bits of q from s down to the first
+// node that is a leaf or branches at or beyond bit qlen, appending the
+// steps, and returns that node with its hash.
+func search(steps []Step, s subtree, q []byte, qlen int) ([]Step, subtree) {
+	n, h := s.n, s.h
+	for !n.isLeaf() && int(n.bit) < qlen {
+		if bitAt(q, int(n.bit)) == 0 {
+			steps = append(steps, Step{Bit: n.bit, Sibling: n.h[1]})
+			n, h = n.left, n.h[0]
 		} else {
-			steps = append(steps, Step{Bit: uint32(n.bit), Sibling: n.left})
-			h = n.right
+			steps = append(steps, Step{Bit: n.bit, Sibling: n.h[0]})
+			n, h = n.right, n.h[1]
 		}
 	}
+	return steps, subtree{n, h}
 }
 
-// leftmost descends from n (with hash h) to its leftmost leaf, appending
-// the steps, and returns the proof ending at that leaf.
-func (t *Tree) leftmost(steps []Step, n node) (Proof, error) {
-	for !n.leaf {
-		steps = append(steps, Step{Bit: uint32(n.bit), Sibling: n.right})
-		var err error
-		if n, err = t.load(n.left); err != nil {
-			return Proof{}, err
+// leftmost descends from n to its leftmost leaf, appending the steps, and
+// returns the proof ending at that leaf.
+func leftmost(steps []Step, n *node) Proof {
+	for !n.isLeaf() {
+		steps = append(steps, Step{Bit: n.bit, Sibling: n.h[1]})
+		n = n.left
+	}
+	return Proof{Steps: steps, Terminal: TerminalLeaf, Leaf: Entry{Key: bytes.Clone(n.key), ValueHash: n.h[0]}}
+}
+
+// Get returns the value hash of key, and whether it is present.
+func (t *Trie) Get(key []byte) (Hash, bool) {
+	n := t.top().n
+	if n == nil {
+		return Hash{}, false
+	}
+	for !n.isLeaf() {
+		if bitAt(key, int(n.bit)) == 0 {
+			n = n.left
+		} else {
+			n = n.right
 		}
 	}
-	return Proof{Steps: steps, Terminal: TerminalLeaf, Leaf: Entry{Key: bytes.Clone(n.key), ValueHash: n.vh}}, nil
+	if bytes.Equal(n.key, key) {
+		return n.h[0], true
+	}
+	return Hash{}, false
 }
 
-// Get returns the value hash of key in the tree with the given root.
-func (t *Tree) Get(root Hash, key []byte) (Hash, bool, error) {
-	if root == EmptyRoot {
-		return Hash{}, false, nil
-	}
-	_, n, _, err := t.search(root, key, pathLen(key))
-	if err != nil {
-		return Hash{}, false, err
-	}
-	if n.leaf && bytes.Equal(n.key, key) {
-		return n.vh, true, nil
-	}
-	return Hash{}, false, nil
-}
-
-// Prove returns a proof about key in the tree with the given root: if found,
-// a membership proof of (key, valueHash) for VerifyMembership; otherwise a
-// non-membership proof for VerifyNonMembership.
-func (t *Tree) Prove(root Hash, key []byte) (p Proof, valueHash Hash, found bool, err error) {
+// Prove returns a proof about key: if found, a membership proof of (key,
+// valueHash) for VerifyMembership; otherwise a non-membership proof for
+// VerifyNonMembership. A key over MaxKeyLen is refused (ErrBadKey), since
+// no verifier would accept a proof about it.
+func (t *Trie) Prove(key []byte) (p Proof, valueHash Hash, found bool, err error) {
 	if len(key) > MaxKeyLen {
 		return Proof{}, Hash{}, false, fmt.Errorf("%w: key of %d bytes", ErrBadKey, len(key))
 	}
-	if root == EmptyRoot {
+	root := t.top()
+	if root.n == nil {
 		return Proof{}, Hash{}, false, nil
 	}
-	steps, n, _, err := t.search(root, key, pathLen(key))
-	if err != nil {
-		return Proof{}, Hash{}, false, err
+	steps, s := search(make([]Step, 0, 32), root, key, pathLen(key))
+	if n := s.n; n.isLeaf() && bytes.Equal(n.key, key) {
+		return Proof{Steps: steps}, n.h[0], true, nil
 	}
-	if n.leaf && bytes.Equal(n.key, key) {
-		return Proof{Steps: steps}, n.vh, true, nil
-	}
-	p, err = t.leftmost(steps, n)
-	return p, Hash{}, false, err
+	return leftmost(steps, s.n), Hash{}, false, nil
 }
 
 // ProveRange returns every leaf whose key starts with prefix, in key order,
-// and the proof for VerifyRange.
-func (t *Tree) ProveRange(root Hash, prefix []byte) ([]Entry, Proof, error) {
+// and the proof for VerifyRange. The entries' keys are copies.
+func (t *Trie) ProveRange(prefix []byte) ([]Entry, Proof, error) {
 	if len(prefix) > MaxKeyLen {
 		return nil, Proof{}, fmt.Errorf("%w: prefix of %d bytes", ErrBadKey, len(prefix))
 	}
-	if root == EmptyRoot {
+	root := t.top()
+	if root.n == nil {
 		return nil, Proof{}, nil
 	}
-	steps, n, h, err := t.search(root, prefix, prefixLen(prefix))
-	if err != nil {
-		return nil, Proof{}, err
+	steps, s := search(make([]Step, 0, 32), root, prefix, prefixLen(prefix))
+	if !bytes.HasPrefix(s.n.key, prefix) {
+		return nil, leftmost(steps, s.n), nil
 	}
-	if !bytes.HasPrefix(n.key, prefix) {
-		p, err := t.leftmost(steps, n)
-		return nil, p, err
-	}
-	var entries []Entry
-	if entries, err = t.collect(entries, n); err != nil {
-		return nil, Proof{}, err
-	}
-	return entries, Proof{Steps: steps, Terminal: TerminalSubtree, Subtree: h}, nil
+	return collect(nil, s.n), Proof{Steps: steps, Terminal: TerminalSubtree, Subtree: s.h}, nil
 }
 
 // collect appends the leaves below n in key order.
-func (t *Tree) collect(dst []Entry, n node) ([]Entry, error) {
-	if n.leaf {
-		return append(dst, Entry{Key: bytes.Clone(n.key), ValueHash: n.vh}), nil
+func collect(dst []Entry, n *node) []Entry {
+	if n.isLeaf() {
+		return append(dst, Entry{Key: bytes.Clone(n.key), ValueHash: n.h[0]})
 	}
-	for _, c := range [2]Hash{n.left, n.right} {
-		cn, err := t.load(c)
-		if err != nil {
-			return nil, err
-		}
-		if dst, err = t.collect(dst, cn); err != nil {
-			return nil, err
-		}
-	}
-	return dst, nil
-}
-
-// MemStore is a Store in memory, for tests and tools.
-type MemStore struct {
-	mu    sync.RWMutex
-	nodes map[Hash][]byte
-}
-
-// NewMemStore returns an empty MemStore.
-func NewMemStore() *MemStore { return &MemStore{nodes: make(map[Hash][]byte)} }
-
-// Get returns the node with the hash; the slice must not be modified.
-func (m *MemStore) Get(hash []byte) ([]byte, error) {
-	if len(hash) != len(Hash{}) {
-		return nil, fmt.Errorf("%w: hash of %d bytes", ErrNodeNotFound, len(hash))
-	}
-	m.mu.RLock()
-	b, ok := m.nodes[Hash(hash)]
-	m.mu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("%w: %x", ErrNodeNotFound, hash[:8])
-	}
-	return b, nil
-}
-
-// Put stores the node under its hash; it keeps node without copying.
-func (m *MemStore) Put(hash, node []byte) error {
-	if len(hash) != len(Hash{}) {
-		return fmt.Errorf("commitment: hash of %d bytes", len(hash))
-	}
-	m.mu.Lock()
-	m.nodes[Hash(hash)] = node
-	m.mu.Unlock()
-	return nil
-}
-
-// Delete removes a node (pruning).
-func (m *MemStore) Delete(hash Hash) {
-	m.mu.Lock()
-	delete(m.nodes, hash)
-	m.mu.Unlock()
-}
-
-// Len returns the number of nodes stored.
-func (m *MemStore) Len() int {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return len(m.nodes)
+	return collect(collect(dst, n.left), n.right)
 }

@@ -8,12 +8,13 @@ import (
 	"testing"
 )
 
-// fixture is a tree of 500 random keys plus a handful of known ones.
+// fixture is a trie of 500 random keys plus a handful of known ones, and
+// the version after one more update.
 type fixture struct {
-	tr    *Tree
-	root  Hash
-	other Hash // the root after one more update
-	m     ref
+	cur, next *Trie
+	root      Hash
+	other     Hash // the root after one more update
+	m         ref
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -26,24 +27,38 @@ func newFixture(t testing.TB) *fixture {
 	for _, k := range []string{"user/alice/1", "user/alice/2", "user/alice/3", "user/bob/1", "user/alice"} {
 		m[k] = randHash(r)
 	}
-	f := &fixture{tr: NewTree(NewMemStore()), m: m}
+	f := &fixture{m: m}
 	var ups []Update
 	for _, e := range m.sorted() {
 		ups = append(ups, Put(e.Key, e.ValueHash))
 	}
 	var err error
-	if f.root, _, err = f.tr.Apply(EmptyRoot, ups); err != nil {
+	if f.cur, err = Empty().Apply(ups); err != nil {
 		t.Fatal(err)
 	}
-	if f.other, _, err = f.tr.Apply(f.root, []Update{Put([]byte("user/carol/1"), Hash{9})}); err != nil {
+	if f.next, err = f.cur.Apply([]Update{Put([]byte("user/carol/1"), Hash{9})}); err != nil {
 		t.Fatal(err)
 	}
+	f.root, f.other = f.cur.Root(), f.next.Root()
 	return f
+}
+
+// at returns the version with the given root.
+func (f *fixture) at(t testing.TB, root Hash) *Trie {
+	t.Helper()
+	switch root {
+	case f.root:
+		return f.cur
+	case f.other:
+		return f.next
+	}
+	t.Fatalf("fixture has no version with root %x", root)
+	return nil
 }
 
 func (f *fixture) prove(t testing.TB, root Hash, key string) (Proof, Hash) {
 	t.Helper()
-	p, vh, _, err := f.tr.Prove(root, []byte(key))
+	p, vh, _, err := f.at(t, root).Prove([]byte(key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +67,7 @@ func (f *fixture) prove(t testing.TB, root Hash, key string) (Proof, Hash) {
 
 func (f *fixture) proveRange(t testing.TB, root Hash, prefix string) ([]Entry, Proof) {
 	t.Helper()
-	es, p, err := f.tr.ProveRange(root, []byte(prefix))
+	es, p, err := f.at(t, root).ProveRange([]byte(prefix))
 	if err != nil {
 		t.Fatal(err)
 	}

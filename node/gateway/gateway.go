@@ -8,9 +8,10 @@
 //	GET  /v1/status             chain and sync status
 //	POST /v1/tx                 submit a signed transaction (async, sync, commit)
 //	GET  /v1/tx/{hash}          a committed transaction's result
-//	POST /v1/query/{name}       a public query (ABCI Query "/{name}")
+//	POST /v1/query/{name}       a public query (ABCI Query "/{name}"); ?prove=true adds its proof
+//	GET  /v1/proof              the proof of a key (?key=HEX) or a key range (?prefix=HEX) of a public table
 //	POST /v1/auth/challenge     a single-use challenge for a private read
-//	POST /v1/private/{name}     a private query, authenticated by a signed challenge
+//	POST /v1/private/{name}     a private query, authenticated by a signed challenge; ?prove=true adds its proof
 //	GET  /metrics               Prometheus metrics
 //
 // Every error answers {"error":{"code":"...","message":"..."}}; the code is
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 
@@ -53,12 +55,13 @@ type NodeClient interface {
 	BroadcastTxCommit(ctx context.Context, tx cmttypes.Tx) (*coretypes.ResultBroadcastTxCommit, error)
 	Tx(ctx context.Context, hash []byte, prove bool) (*coretypes.ResultTx, error)
 	ABCIQuery(ctx context.Context, path string, data cmtbytes.HexBytes) (*coretypes.ResultABCIQuery, error)
+	ABCIQueryWithOptions(ctx context.Context, path string, data cmtbytes.HexBytes, opts rpcclient.ABCIQueryOptions) (*coretypes.ResultABCIQuery, error)
 }
 
 // PrivateReader answers private queries for an authenticated caller;
 // (*app.App) implements it.
 type PrivateReader interface {
-	PrivateQuery(ctx context.Context, name string, caller module.Sender, data []byte) (app.ReadResult, error)
+	PrivateQuery(ctx context.Context, name string, caller module.Sender, data []byte, prove bool) (app.ReadResult, error)
 }
 
 // Config configures a Server.
@@ -193,6 +196,7 @@ func New(cfg Config) (*Server, error) {
 	s.handle("/v1/tx", http.MethodPost, s.submitTx)
 	s.handle("/v1/tx/{hash}", http.MethodGet, s.getTx)
 	s.handle("/v1/query/{name}", http.MethodPost, s.query)
+	s.handle("/v1/proof", http.MethodGet, s.proof)
 	s.handle("/v1/auth/challenge", http.MethodPost, s.challenge)
 	s.handle("/v1/private/{name}", http.MethodPost, s.private)
 	s.handle("/metrics", http.MethodGet, s.metrics.serve)

@@ -15,6 +15,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
 	"github.com/cometbft/cometbft/mempool"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	cmttypes "github.com/cometbft/cometbft/types"
@@ -63,6 +64,10 @@ func (f *fakeNode) ABCIQuery(context.Context, string, cmtbytes.HexBytes) (*coret
 	return &coretypes.ResultABCIQuery{Response: f.query}, nil
 }
 
+func (f *fakeNode) ABCIQueryWithOptions(ctx context.Context, path string, data cmtbytes.HexBytes, _ rpcclient.ABCIQueryOptions) (*coretypes.ResultABCIQuery, error) {
+	return f.ABCIQuery(ctx, path, data)
+}
+
 type fakeReader struct {
 	res    app.ReadResult
 	err    error
@@ -70,7 +75,7 @@ type fakeReader struct {
 	data   string
 }
 
-func (f *fakeReader) PrivateQuery(_ context.Context, _ string, caller module.Sender, data []byte) (app.ReadResult, error) {
+func (f *fakeReader) PrivateQuery(_ context.Context, _ string, caller module.Sender, data []byte, _ bool) (app.ReadResult, error) {
 	f.caller, f.data = caller, string(data)
 	return f.res, f.err
 }

@@ -181,6 +181,10 @@ func (s *Server) private(w http.ResponseWriter, r *http.Request) {
 	if !s.privateConfigured(w) {
 		return
 	}
+	prove, ok := proveParam(w, r)
+	if !ok {
+		return
+	}
 	var req PrivateRequest
 	if !decodeBody(w, r, &req, true) {
 		return
@@ -228,11 +232,11 @@ func (s *Server) private(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readCallTimeout)
 	defer cancel()
 	caller := module.Sender{Scheme: scheme.Name(), Identifier: id}
-	res, err := s.cfg.Reader.PrivateQuery(ctx, name, caller, data)
+	res, err := s.cfg.Reader.PrivateQuery(ctx, name, caller, data, prove)
 	if err != nil {
 		s.log.Error("gateway: private query failed", "query", name, "err", err)
 		writeError(w, http.StatusInternalServerError, ErrInternal, "private query failed")
 		return
 	}
-	s.answerRead(w, r, res.Code, "", res.Log, res.Height, res.Value)
+	s.answerRead(w, r, res.Code, "", res.Log, res.Height, res.Value, res.Proof)
 }

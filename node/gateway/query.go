@@ -6,8 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
+
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	rpcclient "github.com/cometbft/cometbft/rpc/client"
 
 	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/readproof"
 )
 
 // QueryResponse is the body of a successful public or private query.
@@ -15,6 +20,25 @@ type QueryResponse struct {
 	// Height is the committed block the answer reflects.
 	Height int64           `json:"height"`
 	Value  json.RawMessage `json:"value"`
+	// Proof proves the rows of Value against the app hash in header
+	// Height+1 (docs/spec/read-proofs.md); present when asked for with
+	// ?prove=true.
+	Proof *readproof.Bundle `json:"proof,omitempty"`
+}
+
+// proveParam reads the ?prove= flag; it answers 400 itself when the value
+// is not a boolean.
+func proveParam(w http.ResponseWriter, r *http.Request) (prove, ok bool) {
+	v := r.URL.Query().Get("prove")
+	if v == "" {
+		return false, true
+	}
+	prove, err := strconv.ParseBool(v)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, ErrBadRequest, fmt.Sprintf("prove=%q is not true or false", v))
+		return false, false
+	}
+	return prove, true
 }
 
 // AccountQuery is the body of POST /v1/query/account. The ABCI query takes
@@ -43,6 +67,10 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, ErrUnknownQuery, fmt.Sprintf("unknown query %q", name))
 		return
 	}
+	prove, ok := proveParam(w, r)
+	if !ok {
+		return
+	}
 	var data []byte
 	if name == "account" {
 		var q AccountQuery
@@ -62,17 +90,88 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readCallTimeout)
 	defer cancel()
-	res, err := s.cfg.Node.ABCIQuery(ctx, "/"+name, data)
+	res, err := s.cfg.Node.ABCIQueryWithOptions(ctx, "/"+name, data, rpcclient.ABCIQueryOptions{Prove: prove})
 	if err != nil {
 		s.log.Warn("gateway: ABCI query failed", "query", name, "err", err)
 		writeError(w, http.StatusServiceUnavailable, ErrUnavailable, "query unavailable")
 		return
 	}
-	s.answerRead(w, r, res.Response.Code, res.Response.Codespace, res.Response.Log, res.Response.Height, res.Response.Value)
+	var proof *readproof.Bundle
+	if prove && res.Response.Code == app.CodeOK {
+		if proof, err = bundleOf(res.Response.ProofOps); err != nil {
+			s.log.Error("gateway: application answered a bad proof", "query", name, "err", err)
+			writeError(w, http.StatusInternalServerError, ErrInternal, "invalid proof from the application")
+			return
+		}
+	}
+	s.answerRead(w, r, res.Response.Code, res.Response.Codespace, res.Response.Log, res.Response.Height, res.Response.Value, proof)
+}
+
+// bundleOf takes the read-proof bundle out of an ABCI Query's proof ops.
+func bundleOf(ops *cmtcrypto.ProofOps) (*readproof.Bundle, error) {
+	if ops == nil || len(ops.Ops) != 1 || ops.Ops[0].Type != app.ProofOpType {
+		return nil, fmt.Errorf("expected one %s proof op", app.ProofOpType)
+	}
+	var b readproof.Bundle
+	if err := json.Unmarshal(ops.Ops[0].Data, &b); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// proof serves GET /v1/proof?key=HEX or ?prefix=HEX: the bundle itself is
+// the body of a 200 answer.
+func (s *Server) proof(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Node == nil {
+		writeError(w, http.StatusServiceUnavailable, ErrUnavailable, "queries are not configured")
+		return
+	}
+	var req app.ProofRequest
+	q := r.URL.Query()
+	for name, dst := range map[string]*readproof.Hex{"key": &req.Key, "prefix": &req.Prefix} {
+		v := q.Get(name)
+		if v == "" {
+			continue
+		}
+		b, err := decodeHex(name, v, 0)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, ErrBadRequest, err.Error())
+			return
+		}
+		*dst = b
+	}
+	if (req.Key == nil) == (req.Prefix == nil) {
+		writeError(w, http.StatusBadRequest, ErrBadRequest, "give exactly one of key=HEX and prefix=HEX")
+		return
+	}
+	data, err := json.Marshal(req)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, ErrInternal, err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readCallTimeout)
+	defer cancel()
+	res, err := s.cfg.Node.ABCIQuery(ctx, "/proof", data)
+	if err != nil {
+		s.log.Warn("gateway: ABCI proof query failed", "err", err)
+		writeError(w, http.StatusServiceUnavailable, ErrUnavailable, "query unavailable")
+		return
+	}
+	if res.Response.Code == app.CodeOK {
+		if !json.Valid(res.Response.Value) {
+			writeError(w, http.StatusInternalServerError, ErrInternal, "invalid answer from the application")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.Write(res.Response.Value)
+		return
+	}
+	s.answerRead(w, r, res.Response.Code, res.Response.Codespace, res.Response.Log, res.Response.Height, nil, nil)
 }
 
 // answerRead maps the application's read codes to HTTP.
-func (s *Server) answerRead(w http.ResponseWriter, r *http.Request, code uint32, cs, log string, height int64, value []byte) {
+func (s *Server) answerRead(w http.ResponseWriter, r *http.Request, code uint32, cs, log string, height int64, value []byte, proof *readproof.Bundle) {
 	d := ErrorDetail{Message: log}
 	if code != app.CodeOK {
 		d.ABCICode, d.Codespace = code, codespace(cs)
@@ -85,7 +184,7 @@ func (s *Server) answerRead(w http.ResponseWriter, r *http.Request, code uint32,
 			writeError(w, http.StatusInternalServerError, ErrInternal, "invalid answer from the application")
 			return
 		}
-		writeJSON(w, http.StatusOK, QueryResponse{Height: height, Value: value})
+		writeJSON(w, http.StatusOK, QueryResponse{Height: height, Value: value, Proof: proof})
 		return
 	case app.CodeUnknownAction:
 		status, d.Code = http.StatusNotFound, ErrUnknownQuery

@@ -94,6 +94,18 @@ type Genesis struct {
 // caller may see; ErrForbidden and ErrNotFound are reported to the caller.
 type PrivateQuery func(ctx context.Context, snap *sql.Tx, caller Sender, data []byte) (any, error)
 
+// ReadScope is a set of rows: the row with primary key Key (Range false),
+// or every row whose primary key starts with the values Key (Range true).
+type ReadScope struct {
+	Table string
+	Key   []any // primary-key values in key order: all of them, or the leading ones of a range
+	Range bool
+}
+
+// Scope returns the ReadScope of a query's answer. It runs after the query
+// succeeded, on the same snapshot; caller is nil for a public query.
+type Scope func(ctx context.Context, snap *sql.Tx, caller *Sender, data []byte) (ReadScope, error)
+
 // ErrForbidden is returned by a private query the caller may not make.
 var ErrForbidden = errors.New("forbidden")
 
@@ -114,6 +126,13 @@ type Module struct {
 	// InitGenesis, if set, runs in InitChain after every module's schema
 	// exists. Env has no sender.
 	InitGenesis func(env *Env, g Genesis) error
+	// Scopes by query name (public or private): the rows a query's answer
+	// comes from, so the node can prove the answer against the app hash
+	// (docs/spec/read-proofs.md). A query without a scope has no proof.
+	Scopes map[string]Scope
+	// PrivateTables are read only through private queries: the public
+	// proof endpoints refuse their keys.
+	PrivateTables []string
 	// EndBlock, if set, runs after the block's transactions, in module
 	// order. It may write state; the validator updates it returns go to
 	// CometBFT (effective at height+2) and must be in a deterministic order.
@@ -150,6 +169,13 @@ func (m *Module) Validate() error {
 		}
 		if _, dup := m.Queries[name]; dup {
 			return fmt.Errorf("module %s: %q is both a public and a private query", m.Name, name)
+		}
+	}
+	for name := range m.Scopes {
+		_, pub := m.Queries[name]
+		_, priv := m.PrivateQueries[name]
+		if !pub && !priv {
+			return fmt.Errorf("module %s: scope for unknown query %q", m.Name, name)
 		}
 	}
 	return nil

@@ -20,6 +20,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/gateway"
+	"github.com/idos-network/idos-node/node/readproof"
 )
 
 // Error is a gateway error answer: the HTTP status and the body's error
@@ -139,8 +140,44 @@ func (c *Client) Tx(ctx context.Context, hash string) (*gateway.TxResponse, erro
 // Query runs a public query. data is marshalled to JSON unless it is a
 // json.RawMessage or []byte already; nil sends an empty body.
 func (c *Client) Query(ctx context.Context, name string, data any) (*gateway.QueryResponse, error) {
+	return c.query(ctx, name, data, false)
+}
+
+// QueryProven runs a public query with ?prove=true: the answer carries the
+// read-proof bundle of its rows, which the caller must verify
+// (readproof.Verify) before trusting the answer.
+func (c *Client) QueryProven(ctx context.Context, name string, data any) (*gateway.QueryResponse, error) {
+	return c.query(ctx, name, data, true)
+}
+
+func (c *Client) query(ctx context.Context, name string, data any, prove bool) (*gateway.QueryResponse, error) {
 	var out gateway.QueryResponse
-	if err := c.do(ctx, http.MethodPost, "/v1/query/"+url.PathEscape(name), rawBody(data), &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/v1/query/"+url.PathEscape(name)+proveSuffix(prove), rawBody(data), &out); err != nil {
+		return nil, err
+	}
+	if prove && out.Proof == nil {
+		return nil, fmt.Errorf("gwclient: %s: the gateway sent no proof", name)
+	}
+	return &out, nil
+}
+
+func proveSuffix(prove bool) string {
+	if prove {
+		return "?prove=true"
+	}
+	return ""
+}
+
+// Proof fetches the read-proof bundle of a row key (or its absence), or of
+// every row under prefix when key is nil, from GET /v1/proof. The bundle is
+// unverified.
+func (c *Client) Proof(ctx context.Context, key, prefix []byte) (*readproof.Bundle, error) {
+	q := "key=" + hex.EncodeToString(key)
+	if key == nil {
+		q = "prefix=" + hex.EncodeToString(prefix)
+	}
+	var out readproof.Bundle
+	if err := c.do(ctx, http.MethodGet, "/v1/proof?"+q, nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -193,6 +230,15 @@ func (c *Client) checkChallenge(ch *gateway.ChallengeResponse) error {
 // Private runs a private query as signer: it asks for a challenge, checks
 // the text, signs it and sends the query. data is as for Query; nil means {}.
 func (c *Client) Private(ctx context.Context, name string, signer auth.Signer, data any) (*gateway.QueryResponse, error) {
+	return c.private(ctx, name, signer, data, false)
+}
+
+// PrivateProven runs a private query with ?prove=true; see QueryProven.
+func (c *Client) PrivateProven(ctx context.Context, name string, signer auth.Signer, data any) (*gateway.QueryResponse, error) {
+	return c.private(ctx, name, signer, data, true)
+}
+
+func (c *Client) private(ctx context.Context, name string, signer auth.Signer, data any, prove bool) (*gateway.QueryResponse, error) {
 	ch, err := c.Challenge(ctx)
 	if err != nil {
 		return nil, err
@@ -217,8 +263,11 @@ func (c *Client) Private(ctx context.Context, name string, signer auth.Signer, d
 		Data: rawBody(data),
 	}
 	var out gateway.QueryResponse
-	if err := c.do(ctx, http.MethodPost, "/v1/private/"+url.PathEscape(name), req, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/v1/private/"+url.PathEscape(name)+proveSuffix(prove), req, &out); err != nil {
 		return nil, err
+	}
+	if prove && out.Proof == nil {
+		return nil, fmt.Errorf("gwclient: %s: the gateway sent no proof", name)
 	}
 	return &out, nil
 }

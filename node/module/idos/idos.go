@@ -38,7 +38,7 @@ var schema = []string{
 		created               INTEGER NOT NULL
 	) STRICT, WITHOUT ROWID`,
 	`CREATE TABLE idos_wallets (
-		id          TEXT PRIMARY KEY,
+		id          TEXT NOT NULL UNIQUE,
 		user_id     TEXT NOT NULL REFERENCES idos_users (id),
 		wallet_type TEXT NOT NULL,
 		address     TEXT NOT NULL,
@@ -46,11 +46,11 @@ var schema = []string{
 		message     TEXT NOT NULL,
 		signature   TEXT NOT NULL,
 		created     INTEGER NOT NULL,
-		UNIQUE (wallet_type, address)
+		UNIQUE (wallet_type, address),
+		PRIMARY KEY (user_id, id)
 	) STRICT, WITHOUT ROWID`,
-	`CREATE INDEX idos_wallets_by_user ON idos_wallets (user_id, id)`,
 	`CREATE TABLE idos_credentials (
-		id                     TEXT PRIMARY KEY,
+		id                     TEXT NOT NULL UNIQUE,
 		user_id                TEXT NOT NULL REFERENCES idos_users (id),
 		issuer_auth_public_key TEXT NOT NULL,
 		encryptor_public_key   TEXT NOT NULL,
@@ -58,31 +58,31 @@ var schema = []string{
 		public_notes           TEXT NOT NULL,
 		original_id            TEXT NOT NULL,
 		created                INTEGER NOT NULL,
-		updated                INTEGER NOT NULL
+		updated                INTEGER NOT NULL,
+		PRIMARY KEY (user_id, id)
 	) STRICT, WITHOUT ROWID`,
-	`CREATE INDEX idos_credentials_by_user ON idos_credentials (user_id, id)`,
 	`CREATE INDEX idos_credentials_by_original ON idos_credentials (original_id, id)`,
 	`CREATE TABLE idos_grants (
-		id            TEXT PRIMARY KEY,
+		id            TEXT NOT NULL UNIQUE,
 		owner_user_id TEXT NOT NULL REFERENCES idos_users (id),
 		grantee       TEXT NOT NULL,
 		data_id       TEXT NOT NULL,
 		locked_until  INTEGER NOT NULL,
 		content_hash  TEXT NOT NULL,
 		origin        TEXT NOT NULL,
-		created       INTEGER NOT NULL
+		created       INTEGER NOT NULL,
+		PRIMARY KEY (owner_user_id, id)
 	) STRICT, WITHOUT ROWID`,
-	`CREATE INDEX idos_grants_by_owner ON idos_grants (owner_user_id, id)`,
 	`CREATE INDEX idos_grants_by_grantee ON idos_grants (grantee, id)`,
 	`CREATE INDEX idos_grants_by_data ON idos_grants (data_id, id)`,
 	`CREATE TABLE idos_attributes (
-		id      TEXT PRIMARY KEY,
+		id      TEXT NOT NULL UNIQUE,
 		user_id TEXT NOT NULL REFERENCES idos_users (id),
 		name    TEXT NOT NULL,
 		value   TEXT NOT NULL,
-		created INTEGER NOT NULL
+		created INTEGER NOT NULL,
+		PRIMARY KEY (user_id, id)
 	) STRICT, WITHOUT ROWID`,
-	`CREATE INDEX idos_attributes_by_user ON idos_attributes (user_id, id)`,
 }
 
 // Genesis is app_state.idos.
@@ -130,6 +130,17 @@ func Module() module.Module {
 			"idos.get_grants_owned":    getGrantsOwned,
 			"idos.get_grants_received": getGrantsReceived,
 		},
+		// idos.get_grants_received has no scope: grants are keyed by
+		// owner, so "every grant to this grantee" is not a key prefix.
+		Scopes: map[string]module.Scope{
+			"idos.get_user":         userScope("idos_users", false),
+			"idos.get_wallets":      userScope("idos_wallets", true),
+			"idos.get_credentials":  userScope("idos_credentials", true),
+			"idos.get_credential":   credentialScope,
+			"idos.get_attributes":   userScope("idos_attributes", true),
+			"idos.get_grants_owned": userScope("idos_grants", true),
+		},
+		PrivateTables: []string{"idos_wallets", "idos_credentials", "idos_attributes", "idos_grants"},
 		InitGenesis: initGenesis,
 	}
 }

@@ -119,7 +119,7 @@ func (c *chainT) block(steps ...step) {
 func (c *chainT) read(by *party, name string, data any) (uint32, string) {
 	c.t.Helper()
 	b, _ := json.Marshal(data)
-	res, err := c.a.PrivateQuery(context.Background(), name, by.sender, b)
+	res, err := c.a.PrivateQuery(context.Background(), name, by.sender, b, false)
 	if err != nil {
 		c.t.Fatal(err)
 	}

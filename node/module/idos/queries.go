@@ -203,3 +203,30 @@ func getGrantsReceived(ctx context.Context, snap *sql.Tx, caller module.Sender, 
 	}
 	return collect(ctx, snap, scanGrant, `SELECT `+grantColumns+` FROM idos_grants WHERE grantee = ? ORDER BY id`, caller.AccountID())
 }
+
+// userScope is the caller's user row (range false) or every row of an
+// owner-keyed table under the caller's user (range true): the tables are
+// keyed (user_id, id) so that this is a key prefix, proven complete by one
+// range proof.
+func userScope(table string, rng bool) module.Scope {
+	return func(ctx context.Context, snap *sql.Tx, caller *module.Sender, _ []byte) (module.ReadScope, error) {
+		id, err := callerUser(ctx, snap, *caller)
+		if err != nil {
+			return module.ReadScope{}, err
+		}
+		return module.ReadScope{Table: table, Key: []any{id}, Range: rng}, nil
+	}
+}
+
+// credentialScope is the one credential row idos.get_credential read.
+func credentialScope(ctx context.Context, snap *sql.Tx, _ *module.Sender, data []byte) (module.ReadScope, error) {
+	var req GetCredentialRequest
+	if err := module.Decode(data, &req); err != nil {
+		return module.ReadScope{}, err
+	}
+	var user string
+	if err := snap.QueryRowContext(ctx, `SELECT user_id FROM idos_credentials WHERE id = ?`, req.CredentialID).Scan(&user); err != nil {
+		return module.ReadScope{}, err
+	}
+	return module.ReadScope{Table: "idos_credentials", Key: []any{user, req.CredentialID}}, nil
+}

@@ -64,7 +64,19 @@ func Module() module.Module {
 		Queries: map[string]module.Query{
 			"kv.get": get,
 		},
+		Scopes: map[string]module.Scope{
+			"kv.get": getScope,
+		},
 	}
+}
+
+// getScope is the one row kv.get reads.
+func getScope(_ context.Context, _ *sql.Tx, _ *module.Sender, data []byte) (module.ReadScope, error) {
+	var r GetRequest
+	if err := module.Decode(data, &r); err != nil {
+		return module.ReadScope{}, err
+	}
+	return module.ReadScope{Table: "kv", Key: []any{r.Owner, r.Key}}, nil
 }
 
 func checkText(field, s string, max int) error {
