@@ -130,7 +130,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "93b52ffc28f7db964d5e69bed062d564dc3918f837816b88f3315769e2d15ca1"
+	const pinned = "29a988810e54979216c0f2a8af039d04cda7a714b85b70b6a2490487f90c65b8"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}
