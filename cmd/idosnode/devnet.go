@@ -39,7 +39,8 @@ func devnetCommand() *cli.Command {
 			}
 			// Unset flags stay zero so that resuming compares only what the
 			// user actually asked for against the existing network.
-			cfg := devnet.Config{Dir: c.String("dir")}
+			// A new network starts with the bundled signature plugins.
+			cfg := devnet.Config{Dir: c.String("dir"), AppState: devnet.DefaultAppState()}
 			if c.IsSet("validators") {
 				cfg.Validators = c.Int("validators")
 				if cfg.Validators < 1 {

@@ -31,7 +31,7 @@ func newApp() *cli.App {
 			"records in SQLite. Create a node home with `init`, run it with `start`,\n" +
 			"or run a local multi-validator network with `devnet`. Manage the\n" +
 			"validator set with `validators`.",
-		Commands:        []*cli.Command{initCommand(), startCommand(), devnetCommand(), validatorsCommand(), sigCommand()},
+		Commands:        []*cli.Command{initCommand(), startCommand(), devnetCommand(), validatorsCommand(), pluginCommand(), sigCommand()},
 		HideHelpCommand: false,
 		// main prints the error once; cli would print usage for flag errors.
 		ExitErrHandler: func(*cli.Context, error) {},

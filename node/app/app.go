@@ -32,9 +32,11 @@ import (
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/kv"
+	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/readproof"
 	"github.com/idos-network/idos-node/node/sqlstate"
+	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
 // AppVersion is the application protocol version reported to CometBFT.
@@ -48,16 +50,22 @@ type Config struct {
 	Logger *slog.Logger
 	// Modules add state and actions; nil means DefaultModules().
 	Modules []module.Module
-	// Schemes verifies signatures; nil means auth.DefaultRegistry().
+	// Schemes verifies signatures; nil means auth.DefaultRegistry(). The
+	// app registers and unregisters signature plugins in it as chain state
+	// says (plugins.go).
 	Schemes *auth.Registry
 	// KeepVersions is how many recent heights stay provable (state trie
 	// versions kept in memory); 0 means DefaultKeepVersions.
 	KeepVersions int
+	// Wasm compiles signature plugins; nil: the app makes its own, caching
+	// compiled code in WasmCacheDir (empty: in memory only).
+	Wasm         *wasmhost.Runtime
+	WasmCacheDir string
 }
 
 // DefaultModules are the modules of a standard node.
 func DefaultModules() []module.Module {
-	return []module.Module{kv.Module(), validators.Module(), idos.Module()}
+	return []module.Module{kv.Module(), validators.Module(), idos.Module(), plugins.Module()}
 }
 
 // App is the ABCI application.
@@ -92,6 +100,7 @@ type App struct {
 
 	check    checkState
 	sigCache verifiedCache
+	plugins  pluginHost // consensus connection only
 }
 
 // blockState is the block being executed, between FinalizeBlock (or
@@ -198,12 +207,16 @@ func New(cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := a.startPlugins(ctx, cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
 // Close releases the state database. Uncommitted block writes are discarded;
 // CometBFT replays that block on the next start.
-func (a *App) Close() error { return a.db.Close() }
+func (a *App) Close() error { return errors.Join(a.closePlugins(), a.db.Close()) }
 
 func (a *App) loadCommitted(ctx context.Context) error {
 	if err := a.db.BeginBlock(ctx); err != nil {
@@ -390,6 +403,9 @@ func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.
 			return fail(fmt.Errorf("app: genesis of module %s: %w", m.Name, err))
 		}
 	}
+	if err := a.preparePlugins(ctx, a.db, 1); err != nil {
+		return fail(err)
+	}
 	schema, err := a.schemaDigest(ctx)
 	if err != nil {
 		return fail(err)
@@ -417,6 +433,9 @@ func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.
 	a.chainID, a.params, a.appHash = req.ChainId, params, hash
 	a.mu.Unlock()
 	a.block = blockState{open: true, height: 0, appHash: hash, genesis: true, trie: trie}
+	if err := a.applyPlugins(); err != nil {
+		return nil, err
+	}
 	a.log.Info("genesis applied", "chain_id", req.ChainId, "app_hash", fmt.Sprintf("%X", hash[:]))
 	return &abci.ResponseInitChain{AppHash: hash[:]}, nil
 }
@@ -458,6 +477,9 @@ func (a *App) Commit(ctx context.Context, _ *abci.RequestCommit) (*abci.Response
 		return nil, err
 	}
 	a.trie = a.block.trie
+	if err := a.applyPlugins(); err != nil {
+		return nil, err
+	}
 	a.mu.Lock()
 	a.height, a.appHash, a.hasHeight = a.block.height, a.block.appHash, true
 	a.setTables()

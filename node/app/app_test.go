@@ -130,7 +130,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "aa3759f153f14a4a87ab2931bdac32e4213bc8b2926b67686abb88397ed4fd35"
+	const pinned = "3e92b1704d662aa5ed80cebd31d45924670791d8650c0d96f3eac97cc4f601ef"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}

@@ -45,9 +45,30 @@ func (c *checkState) reset() {
 // signature verifies is a pure function of the transaction bytes and the
 // scheme, so the cache cannot change any result. Two generations bound its
 // size.
+//
+// The registry changes when a signature plugin activates or is removed
+// (pluginHost), and a signature verified before may not verify after; clear
+// then empties the cache and starts a new generation, and put drops a result
+// computed in an earlier generation (a CheckTx that raced the change).
 type verifiedCache struct {
 	mu       sync.Mutex
+	gen      uint64
 	cur, old map[[32]byte]string
+}
+
+// generation is the current generation, read before verifying.
+func (v *verifiedCache) generation() uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.gen
+}
+
+// clear forgets every verified signature.
+func (v *verifiedCache) clear() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.gen++
+	v.cur, v.old = nil, nil
 }
 
 const verifiedCacheGen = 100_000
@@ -62,9 +83,12 @@ func (v *verifiedCache) get(h [32]byte) (string, bool) {
 	return id, ok
 }
 
-func (v *verifiedCache) put(h [32]byte, id string) {
+func (v *verifiedCache) put(h [32]byte, id string, gen uint64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if gen != v.gen {
+		return
+	}
 	if v.cur == nil || len(v.cur) >= verifiedCacheGen {
 		v.old, v.cur = v.cur, make(map[[32]byte]string, 1024)
 	}
@@ -77,11 +101,12 @@ func (a *App) verify(t *tx.Tx, hash [32]byte) (string, error) {
 	if id, ok := a.sigCache.get(hash); ok {
 		return id, nil
 	}
+	gen := a.sigCache.generation()
 	id, err := t.Verify(a.schemes)
 	if err != nil {
 		return "", err
 	}
-	a.sigCache.put(hash, id)
+	a.sigCache.put(hash, id, gen)
 	return id, nil
 }
 

@@ -237,7 +237,8 @@ func (a *App) endBlock(ctx context.Context, env *blockEnv) ([]abci.ValidatorUpda
 	if len(updates) > 0 {
 		a.log.Info("validator set changes", "height", env.height, "updates", len(updates))
 	}
-	return updates, nil
+	// The signature plugins of the next height, swapped in at Commit.
+	return updates, a.preparePlugins(ctx, a.db, env.height+1)
 }
 
 type blockEnv struct {

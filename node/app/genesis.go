@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/idos-network/idos-node/node/module/idos"
+	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/tx"
 )
@@ -18,11 +19,15 @@ type GenesisState struct {
 	Validators validators.Params `json:"validators"`
 	// IDOS seeds the data model (initial inserters).
 	IDOS idos.Genesis `json:"idos"`
+	// Plugins are the rules of signature plugins and the plugins active
+	// from genesis.
+	Plugins plugins.Params `json:"plugins"`
 }
 
 // DefaultGenesis returns the genesis state of a new network.
 func DefaultGenesis() GenesisState {
-	return GenesisState{MaxTxBytes: tx.MaxTxBytes, Validators: validators.DefaultParams(), IDOS: idos.Genesis{Inserters: []string{}}}
+	return GenesisState{MaxTxBytes: tx.MaxTxBytes, Validators: validators.DefaultParams(), IDOS: idos.Genesis{Inserters: []string{}},
+		Plugins: plugins.DefaultParams()}
 }
 
 // DefaultGenesisState is the app_state written into a new genesis file.
@@ -61,6 +66,12 @@ func ParseGenesis(appState []byte) (GenesisState, error) {
 		g.IDOS.Inserters = []string{} // null and [] are the same genesis
 	}
 	if err := g.IDOS.Validate(); err != nil {
+		return g, fmt.Errorf("genesis app_state: %w", err)
+	}
+	if g.Plugins.Genesis == nil {
+		g.Plugins.Genesis = []plugins.GenesisPlugin{}
+	}
+	if err := g.Plugins.Validate(); err != nil {
 		return g, fmt.Errorf("genesis app_state: %w", err)
 	}
 	return g, nil

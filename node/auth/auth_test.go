@@ -121,3 +121,22 @@ func TestRegistryConcurrent(t *testing.T) {
 		t.Errorf("got %d schemes, want 10", n)
 	}
 }
+
+func TestUnregister(t *testing.T) {
+	r := DefaultRegistry()
+	if err := r.Unregister("nope"); !errors.Is(err, ErrUnknownScheme) {
+		t.Fatalf("unregister unknown: %v", err)
+	}
+	if err := r.Unregister(SchemeEIP191); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Lookup(SchemeEIP191); !errors.Is(err, ErrUnknownScheme) {
+		t.Fatalf("lookup after unregister: %v", err)
+	}
+	if err := r.Register(eip191Scheme{}); err != nil {
+		t.Fatalf("register again: %v", err)
+	}
+	if got := BuiltinSchemes(); len(got) != 2 || got[0] != SchemeEd25519 || got[1] != SchemeEIP191 {
+		t.Fatalf("BuiltinSchemes = %v", got)
+	}
+}

@@ -72,10 +72,11 @@ func DemoInserterAccount() string {
 	return auth.SchemeEIP191 + ":" + crypto.PubkeyToAddress(demoECDSA(DemoInserter).PublicKey).Hex()
 }
 
-// DemoAppState is the default genesis app_state with the demo inserter.
+// DemoAppState is DefaultAppState with the demo inserter.
 func DemoAppState() json.RawMessage {
 	g := app.DefaultGenesis()
 	g.IDOS.Inserters = []string{DemoInserterAccount()}
+	g.Plugins.Genesis = BundledPlugins()
 	b, err := g.Canonical()
 	if err != nil {
 		panic(err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/idos-network/idos-node/node/cmtlog"
 	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/home"
+	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
 // gatewayShutdownTimeout bounds how long in-flight gateway requests may
@@ -35,6 +37,7 @@ type Running struct {
 	node    *cmtnode.Node
 	client  *local.Local
 	gateway *gateway.Server
+	wasm    *wasmhost.Runtime
 	log     *slog.Logger
 
 	stopOnce sync.Once
@@ -82,9 +85,23 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 	// One registry for the app (transactions) and the gateway (read
 	// challenges), so both accept the same schemes.
 	schemes := auth.DefaultRegistry()
-	a, err := app.New(app.Config{DBPath: h.DBPath, Logger: logger.With("module", "app"),
-		Modules: opts.Modules, Schemes: schemes})
+	// One Wasm runtime checks proposed plugins and runs active ones, so a
+	// module compiles once; compiled code is cached beside the state, so
+	// a restart loads it without compiling again.
+	wasm, err := wasmhost.NewRuntime(ctx, wasmhost.Config{CacheDir: filepath.Join(filepath.Dir(h.DBPath), "wasm-cache"),
+		Logger: logger.With("module", "wasm")})
 	if err != nil {
+		return nil, err
+	}
+	r.wasm = wasm
+	modules := opts.Modules
+	if modules == nil {
+		modules = app.DefaultModulesWasm(wasm)
+	}
+	a, err := app.New(app.Config{DBPath: h.DBPath, Logger: logger.With("module", "app"),
+		Modules: modules, Schemes: schemes, Wasm: wasm})
+	if err != nil {
+		_ = wasm.Close(context.Background())
 		return nil, fmt.Errorf("open application state %s: %w", h.DBPath, err)
 	}
 	r.app = a
@@ -160,6 +177,9 @@ func (r *Running) Stop() error {
 			if err := r.app.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close application state: %w", err))
 			}
+		}
+		if r.wasm != nil {
+			errs = append(errs, r.wasm.Close(context.Background()))
 		}
 		r.stopErr = errors.Join(errs...)
 		if r.stopErr == nil {

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mr-tron/base58"
+
+	"github.com/idos-network/idos-node/internal/testnet"
+	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/module/kv"
+	"github.com/idos-network/idos-node/node/module/plugins"
+)
+
+// TestPluginByApproval adds a signature standard to a running 4-validator
+// network of real processes, without a restart: v0 proposes the solana
+// plugin with the CLI (not in genesis here), v1 (CLI) and v2 approve (30 of
+// 40 with the proposer's), it activates at the stated height, and a user's
+// transaction signed with a Solana key commits on every node with the same
+// app hashes. Then the plugin is removed the same way and a later
+// transaction under "solana" is refused.
+func TestPluginByApproval(t *testing.T) {
+	bin := testnet.Binary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	n := &vsNet{t: t, ctx: ctx, bin: bin, dir: filepath.Join(t.TempDir(), "net"), base: testnet.DevnetPorts(t, 4)}
+	start := time.Now()
+	n.create(4)
+	for _, v := range n.nodes {
+		n.start(v)
+	}
+	n.waitHeight(n.nodes, 2)
+	v0, v1, v2, v3 := n.nodes[0], n.nodes[1], n.nodes[2], n.nodes[3]
+	list := func() ([]plugins.Plugin, int64) {
+		var view pluginListView
+		out := n.cli(0, "plugin", "list", "--json", "--node", v3.rpc.Remote())
+		if err := json.Unmarshal([]byte(out), &view); err != nil {
+			t.Fatalf("plugin list --json: %v\n%s", err, out)
+		}
+		return view.Plugins, view.Height
+	}
+
+	// a. Propose (upload in chunks, then the proposal) and approve.
+	step := time.Now()
+	n.cli(0, "plugin", "propose", "--home", v0.home, "--activation-delay", "3", "../../sigplugins/solana/solana.wasm")
+	n.cli(0, "plugin", "approve", "--home", v1.home, "solana")
+	res, err := v2.vc.ApprovePlugin(ctx, v2.key, "solana")
+	if err != nil {
+		t.Fatalf("v2 approves: %v", err)
+	}
+	n.lastTx = max(n.lastTx, res.Height)
+	out := n.cli(1, "plugin", "approve", "--home", v3.home, "solana")
+	if !strings.Contains(out, "already decided") {
+		t.Errorf("a fourth approval: want the node's 'already decided', got:\n%s", out)
+	}
+	n.synced(v3)
+	ps, _ := list()
+	if len(ps) != 1 || ps[0].Status != plugins.StatusActive || ps[0].ActiveFrom != res.Height+3 {
+		t.Fatalf("after approval at %d: %+v", res.Height, ps)
+	}
+	activeFrom := ps[0].ActiveFrom
+	t.Logf("a. solana proposed and approved at height %d, active from %d, after %s", res.Height, activeFrom, time.Since(step).Round(time.Millisecond))
+	t.Logf("plugin list:\n%s", n.cli(0, "plugin", "list", "--node", v0.rpc.Remote()))
+
+	// b. A user's Solana-signed transaction commits on every node.
+	step = time.Now()
+	userKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{42}, 32))
+	user := client.NewAccount(auth.NewEd25519SignerAs("solana", userKey), vsChainID)
+	n.waitHeight(n.nodes, activeFrom-1) // committed activeFrom-1: the registry of activeFrom
+	raw, err := user.Build("kv.put", kv.PutPayload{Key: "chain", Value: "solana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := commitTx(ctx, t, v3.rpc, raw)
+	if h < activeFrom {
+		t.Fatalf("solana transaction committed at %d, before activation at %d", h, activeFrom)
+	}
+	n.lastTx = max(n.lastTx, h)
+	// The plugin's identifier of a key is its base58 address.
+	owner := "solana:" + base58.Encode(userKey.Public().(ed25519.PublicKey))
+	for _, v := range n.nodes {
+		n.synced(v)
+		got := query(ctx, t, v.rpc, "/kv.get", `{"owner":"`+owner+`","key":"chain"}`)
+		if !strings.Contains(got, `"value":"solana"`) {
+			t.Errorf("%s: kv.get = %s", v.name, got)
+		}
+	}
+	n.checkAppHashes()
+	t.Logf("b. solana-signed transaction committed at %d on every node after %s", h, time.Since(step).Round(time.Millisecond))
+
+	// c. Removal: v0 proposes, v1 and v2 approve; after the removal
+	// height the scheme is refused.
+	step = time.Now()
+	n.cli(0, "plugin", "remove", "--home", v0.home, "solana")
+	n.cli(0, "plugin", "remove", "--home", v1.home, "solana")
+	n.cli(0, "plugin", "remove", "--home", v2.home, "solana")
+	n.synced(v3)
+	ps, _ = list()
+	if ps[0].Status != plugins.StatusRemoved || ps[0].RemovedFrom == 0 {
+		t.Fatalf("after removal: %+v", ps)
+	}
+	n.waitHeight(n.nodes, ps[0].RemovedFrom-1)
+	raw, _ = user.Build("kv.put", kv.PutPayload{Key: "chain", Value: "again"})
+	r, err := v1.rpc.BroadcastTxSync(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Code != app.CodeUnauthorized || !strings.Contains(r.Log, `unknown signature scheme "solana"`) {
+		t.Errorf("solana transaction after removal: code %d %q, want %d unknown scheme", r.Code, r.Log, app.CodeUnauthorized)
+	}
+	t.Logf("c. solana removed from height %d after %s", ps[0].RemovedFrom, time.Since(step).Round(time.Millisecond))
+
+	top := n.minHeight(n.nodes)
+	n.waitHeight(n.nodes, top+1)
+	n.checkAppHashes()
+	for _, v := range n.nodes {
+		b, _ := os.ReadFile(v.proc.log)
+		for _, bad := range []string{"wrong Block.Header.AppHash", "does not match AppHash", "CONSENSUS FAILURE"} {
+			if bytes.Contains(b, []byte(bad)) {
+				t.Errorf("%s logged %q:\n%s", v.name, bad, tail(v.proc.log))
+			}
+		}
+		if !bytes.Contains(b, []byte("signature plugin activated")) || !bytes.Contains(b, []byte("signature plugin deactivated")) {
+			t.Errorf("%s did not log the activation and deactivation", v.name)
+		}
+	}
+	t.Logf("done after %s at height %d", time.Since(start).Round(time.Millisecond), n.checked)
+}

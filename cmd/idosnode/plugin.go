@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/home"
+	"github.com/idos-network/idos-node/node/module/plugins"
+	"github.com/idos-network/idos-node/node/valclient"
+	"github.com/idos-network/idos-node/node/wasmhost"
+)
+
+func pluginCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "plugin",
+		Usage: "propose, approve, remove, list and test signature plugins",
+		Description: "Signature plugins are chain state (docs/spec/plugins.md). A validator proposes a\n" +
+			"module (`propose`, which uploads it compressed in chunks first); validators\n" +
+			"approve it (`approve`); with at least the genesis threshold (2/3) of voting power\n" +
+			"before the proposal expires it becomes active at decision height + activation\n" +
+			"delay, on every node, without a restart. `remove` proposes or approves a\n" +
+			"removal, decided the same way. Transactions are signed with the home's\n" +
+			"validator key. `test` runs a module offline against vectors.\n" +
+			"Exit status: 0 ok, 1 refused or failed, 2 wrong command line.",
+		Subcommands: []*cli.Command{
+			pluginProposeCommand(),
+			pluginTxCommand("approve", "approve the pending proposal to add a scheme (validators only)",
+				func(ctx context.Context, c *valclient.Client, key ed25519.PrivateKey, name string) (valclient.Result, error) {
+					return c.ApprovePlugin(ctx, key, name)
+				}),
+			pluginTxCommand("remove", "propose, or approve a proposal, to remove an active scheme (validators only)",
+				func(ctx context.Context, c *valclient.Client, key ed25519.PrivateKey, name string) (valclient.Result, error) {
+					return c.RemovePlugin(ctx, key, name)
+				}),
+			pluginListCommand(),
+			pluginTestCommand(),
+		},
+		Action: func(c *cli.Context) error {
+			_ = cli.ShowSubcommandHelp(c)
+			if c.NArg() > 0 {
+				return usageErrorf("unknown plugin command %q", c.Args().First())
+			}
+			return usageErrorf("plugin: a command is required")
+		},
+	}
+}
+
+// homeKeyClient loads --home, its validator key and a client for it.
+func homeKeyClient(c *cli.Context, cmd string) (*valclient.Client, ed25519.PrivateKey, error) {
+	if c.String("home") == "" {
+		return nil, nil, usageErrorf("plugin %s: --home is required (it holds the signing key)", cmd)
+	}
+	h, err := home.Load(c.String("home"))
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := valclient.HomeKey(h)
+	if err != nil {
+		return nil, nil, err
+	}
+	vc, err := newValClient(c, h)
+	return vc, key, err
+}
+
+// readModule reads a module and registers it in a local Wasm host, as a
+// node would, to read its metadata.
+func readModule(ctx context.Context, path string) ([]byte, *wasmhost.Plugin, func(), error) {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, nil, usageErrorf("read module: %v", err)
+	}
+	rt, err := wasmhost.NewRuntime(ctx, wasmhost.Config{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	done := func() { _ = rt.Close(ctx) }
+	p, err := rt.Register(ctx, wasm)
+	if err != nil {
+		done()
+		return nil, nil, nil, fmt.Errorf("module %s refused: %w", path, err)
+	}
+	return wasm, p, done, nil
+}
+
+func pluginProposeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "propose",
+		Usage:     "upload a module and propose its scheme (validators only)",
+		UsageText: "idosnode plugin propose --home DIR [--node URL] [--activation-delay N] FILE.wasm",
+		Flags: []cli.Flag{validatorsHomeFlag(), nodeFlag(),
+			&cli.Int64Flag{Name: "activation-delay", Usage: "`N` blocks between the decision and activation (default and minimum: genesis activation_delay_blocks)"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErrorf("plugin propose needs exactly one argument, FILE.wasm")
+			}
+			if c.Int64("activation-delay") < 0 {
+				return usageErrorf("--activation-delay %d: want a number of blocks", c.Int64("activation-delay"))
+			}
+			vc, key, err := homeKeyClient(c, "propose")
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context, validatorsTimeout)
+			defer cancel()
+			wasm, p, done, err := readModule(ctx, c.Args().First())
+			if err != nil {
+				return err
+			}
+			defer done()
+			m := p.Metadata()
+			fmt.Fprintf(c.App.Writer, "scheme  %s (%s keys)\nsha256  %x\n", m.Scheme, m.KeyType, p.Hash())
+			res, err := vc.ProposePlugin(ctx, key, wasm, valclient.PluginMeta{Scheme: m.Scheme, KeyType: m.KeyType, AddressFormat: m.AddressFormat},
+				c.Int64("activation-delay"))
+			return printTxResult(c.App.Writer, res, err)
+		},
+	}
+}
+
+func pluginTxCommand(name, usage string, send func(context.Context, *valclient.Client, ed25519.PrivateKey, string) (valclient.Result, error)) *cli.Command {
+	return &cli.Command{
+		Name:      name,
+		Usage:     usage,
+		UsageText: "idosnode plugin " + name + " --home DIR [--node URL] SCHEME",
+		Flags:     []cli.Flag{validatorsHomeFlag(), nodeFlag()},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 || c.Args().First() == "" {
+				return usageErrorf("plugin %s needs exactly one argument, SCHEME", name)
+			}
+			vc, key, err := homeKeyClient(c, name)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context, validatorsTimeout)
+			defer cancel()
+			res, err := send(ctx, vc, key, c.Args().First())
+			return printTxResult(c.App.Writer, res, err)
+		},
+	}
+}
+
+// pluginListView is `plugin list --json`.
+type pluginListView struct {
+	Height  int64             `json:"height"`
+	Builtin []string          `json:"builtin"`
+	Plugins []plugins.Plugin  `json:"plugins"`
+	Pending []plugins.Request `json:"pending"`
+	Params  plugins.Params    `json:"params"`
+}
+
+func pluginListCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "list",
+		Usage:     "show the schemes: built-in and plugins (hash, status, heights), and open proposals",
+		UsageText: "idosnode plugin list (--home DIR | --node URL) [--json]",
+		Flags:     []cli.Flag{validatorsHomeFlag(), nodeFlag(), jsonFlag()},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("plugin list takes no arguments, got %v", c.Args().Slice())
+			}
+			vc, err := queryClient(c)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context, validatorsTimeout)
+			defer cancel()
+			l, h, err := vc.Plugins(ctx)
+			if err != nil {
+				return err
+			}
+			reqs, err := vc.PluginRequests(ctx, false)
+			if err != nil {
+				return err
+			}
+			v := pluginListView{Height: h, Builtin: l.Builtin, Plugins: l.Plugins, Pending: reqs.Requests, Params: l.Params}
+			if c.Bool("json") {
+				return writeJSON(c.App.Writer, v)
+			}
+			printPlugins(c.App.Writer, v)
+			return nil
+		},
+	}
+}
+
+// pluginState says what a plugin does at height h+1, the next block.
+func pluginState(p plugins.Plugin, h int64) string {
+	next := h + 1
+	switch {
+	case p.Status == plugins.StatusPending || p.Status == plugins.StatusExpired:
+		return p.Status
+	case p.ActiveFrom > next:
+		return fmt.Sprintf("active from %d", p.ActiveFrom)
+	case p.RemovedFrom != 0 && next >= p.RemovedFrom:
+		return "removed"
+	case p.RemovedFrom != 0:
+		return fmt.Sprintf("active until %d", p.RemovedFrom-1)
+	}
+	return "active"
+}
+
+func printPlugins(w io.Writer, v pluginListView) {
+	fmt.Fprintf(w, "height %d\n\n", v.Height)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCHEME\tKIND\tSTATE\tSHA256\tPROPOSED\tACTIVE_FROM\tREMOVED_FROM")
+	for _, b := range v.Builtin {
+		fmt.Fprintf(tw, "%s\tbuilt-in\tactive\t-\t-\t-\t-\n", b)
+	}
+	for _, p := range v.Plugins {
+		fmt.Fprintf(tw, "%s\tplugin\t%s\t%s\t%d\t%s\t%s\n", p.Scheme, pluginState(p, v.Height), p.SHA256[:16]+"…",
+			p.Proposed, heightOrDash(p.ActiveFrom), heightOrDash(p.RemovedFrom))
+	}
+	tw.Flush()
+	if len(v.Pending) > 0 {
+		fmt.Fprintln(w, "\nopen proposals:")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KIND\tSCHEME\tEXPIRES\tAPPROVED\tNEEDED")
+		t := v.Params.ApprovalThreshold
+		for _, r := range v.Pending {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d\t%d/%d of power\n", r.Kind, r.Scheme, r.Expires, r.ApprovedPower, r.TotalPower, t.Numerator, t.Denominator)
+		}
+		tw.Flush()
+	}
+}
+
+func heightOrDash(h int64) string {
+	if h == 0 {
+		return "-"
+	}
+	return fmt.Sprint(h)
+}
+
+// Vectors is the file `plugin test --vectors` reads (docs/spec/plugins.md).
+type Vectors struct {
+	Scheme  string   `json:"scheme"`
+	Vectors []Vector `json:"vectors"`
+}
+
+// Vector is one verification with its expected outcome: "valid" (with the
+// identifier, if given), "invalid_signature" or "invalid_signer".
+type Vector struct {
+	Name       string `json:"name"`
+	Signer     string `json:"signer"`
+	Message    string `json:"message"`
+	Signature  string `json:"signature"`
+	Expect     string `json:"expect"`
+	Identifier string `json:"identifier,omitempty"`
+}
+
+func pluginTestCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "test",
+		Usage:     "run a module offline against test vectors",
+		UsageText: "idosnode plugin test --vectors FILE.json MODULE.wasm",
+		Description: "Registers MODULE.wasm as a node would (ABI, imports, metadata) and runs every\n" +
+			"vector: hex signer, message and signature, and the expected outcome (valid,\n" +
+			"invalid_signature, invalid_signer). Prints one line per vector. Exit status 0\n" +
+			"when all pass, 1 when one fails or the module is refused, 2 on a bad command line\n" +
+			"or vectors file.",
+		Flags: []cli.Flag{&cli.StringFlag{Name: "vectors", Usage: "vectors `FILE.json`"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErrorf("plugin test needs exactly one argument, MODULE.wasm")
+			}
+			if c.String("vectors") == "" {
+				return usageErrorf("plugin test: --vectors is required")
+			}
+			vs, err := readVectors(c.String("vectors"))
+			if err != nil {
+				return err
+			}
+			ctx := context.Background()
+			_, p, done, err := readModule(ctx, c.Args().First())
+			if err != nil {
+				return err
+			}
+			defer done()
+			if vs.Scheme != "" && vs.Scheme != p.Name() {
+				return fmt.Errorf("the vectors are for scheme %q, the module implements %q", vs.Scheme, p.Name())
+			}
+			failed := runVectors(c.App.Writer, p, vs.Vectors)
+			fmt.Fprintf(c.App.Writer, "%d of %d vectors passed\n", len(vs.Vectors)-failed, len(vs.Vectors))
+			if failed > 0 {
+				return fmt.Errorf("%d vectors failed", failed)
+			}
+			return nil
+		},
+	}
+}
+
+func readVectors(path string) (Vectors, error) {
+	var vs Vectors
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return vs, usageErrorf("read vectors: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&vs); err != nil {
+		return vs, usageErrorf("vectors %s: %v", path, err)
+	}
+	if len(vs.Vectors) == 0 {
+		return vs, usageErrorf("vectors %s: no vectors", path)
+	}
+	for i, v := range vs.Vectors {
+		switch v.Expect {
+		case "valid", "invalid_signature", "invalid_signer":
+		default:
+			return vs, usageErrorf("vectors %s: vector %d (%s): expect %q, want valid, invalid_signature or invalid_signer", path, i, v.Name, v.Expect)
+		}
+		for _, f := range []string{v.Signer, v.Message, v.Signature} {
+			if _, err := hex.DecodeString(f); err != nil {
+				return vs, usageErrorf("vectors %s: vector %d (%s): %v", path, i, v.Name, err)
+			}
+		}
+	}
+	return vs, nil
+}
+
+// runVectors prints one line per vector and returns how many failed.
+func runVectors(w io.Writer, s auth.Scheme, vs []Vector) int {
+	failed := 0
+	for i, v := range vs {
+		signer, _ := hex.DecodeString(v.Signer)
+		msg, _ := hex.DecodeString(v.Message)
+		sig, _ := hex.DecodeString(v.Signature)
+		id, err := s.Verify(signer, msg, sig)
+		got := "valid"
+		switch {
+		case errors.Is(err, auth.ErrInvalidSignature):
+			got = "invalid_signature"
+		case errors.Is(err, auth.ErrInvalidSigner):
+			got = "invalid_signer"
+		case err != nil:
+			got = "error"
+		}
+		ok := got == v.Expect && (got != "valid" || v.Identifier == "" || id == v.Identifier)
+		status := "ok  "
+		if !ok {
+			status = "FAIL"
+			failed++
+		}
+		detail := got
+		if got == "valid" {
+			detail += " " + id
+		} else if err != nil {
+			detail += ": " + strings.TrimSpace(err.Error())
+		}
+		fmt.Fprintf(w, "%s %2d %s: %s (want %s)\n", status, i, v.Name, detail, v.Expect)
+	}
+	return failed
+}

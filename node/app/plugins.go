@@ -1,0 +1,186 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/plugins"
+	"github.com/idos-network/idos-node/node/wasmhost"
+)
+
+// pluginHost keeps the app's signature registry in step with the plugins
+// module's state (docs/spec/plugins.md, "Loading").
+//
+// The registry in force between Commit(H-1) and Commit(H) is the one for
+// height H: FinalizeBlock(H) verifies with it, and so do CheckTx,
+// PrepareProposal and ProcessProposal after Commit(H-1), whose transactions
+// are candidates for block H. At the end of FinalizeBlock(H) the set for
+// H+1 is computed from the block's state and every module it needs (also
+// those scheduled later) is compiled, so a failure halts the node before
+// Commit; Commit(H) then swaps the registry and clears the verified
+// signature cache. Only the consensus connection touches these fields.
+type pluginHost struct {
+	enabled  bool // the plugins module is one of the app's modules
+	cacheDir string
+	rt       *wasmhost.Runtime
+	ownRT    bool
+	// loaded holds compiled plugins by module hash. They are kept after
+	// unregistering: a CheckTx or gateway read may still be verifying
+	// with one.
+	loaded map[[32]byte]*wasmhost.Plugin
+	// registered: the schemes this app put into the registry.
+	registered map[string][32]byte
+	// next is the set prepared for the next height, applied at Commit.
+	next     map[string][32]byte
+	hasNext  bool
+	nextFrom int64
+}
+
+// startPlugins sets the host up and, on a node with committed state,
+// registers the plugins active at the next height before any block runs.
+func (a *App) startPlugins(ctx context.Context, cfg Config) error {
+	h := &a.plugins
+	h.cacheDir, h.rt = cfg.WasmCacheDir, cfg.Wasm
+	h.loaded = map[[32]byte]*wasmhost.Plugin{}
+	h.registered = map[string][32]byte{}
+	for _, m := range a.modules {
+		h.enabled = h.enabled || m.Name == "plugins"
+	}
+	a.mu.RLock()
+	committed, height := a.hasHeight, a.height
+	a.mu.RUnlock()
+	if !committed {
+		return nil
+	}
+	if err := a.preparePlugins(ctx, a.db.Reader(), height+1); err != nil {
+		return err
+	}
+	return a.applyPlugins()
+}
+
+// preparePlugins computes the plugin set for height h from q and compiles
+// every module that is active at h or scheduled after it.
+func (a *App) preparePlugins(ctx context.Context, q plugins.Querier, h int64) error {
+	p := &a.plugins
+	if !p.enabled {
+		return nil
+	}
+	sched, err := plugins.Schedule(ctx, q, h)
+	if err != nil {
+		return fmt.Errorf("plugins: read schedule: %w", err)
+	}
+	next := map[string][32]byte{}
+	for _, s := range sched {
+		if _, ok := p.loaded[s.Hash]; !ok {
+			if err := a.loadPlugin(ctx, q, s); err != nil {
+				return err
+			}
+		}
+		if s.ActiveAt(h) {
+			next[s.Scheme] = s.Hash
+		}
+	}
+	p.next, p.hasNext, p.nextFrom = next, true, h
+	return nil
+}
+
+func (a *App) loadPlugin(ctx context.Context, q plugins.Querier, s plugins.Scheduled) error {
+	p := &a.plugins
+	if p.rt == nil {
+		rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Config{CacheDir: p.cacheDir, Logger: a.log.With("component", "wasm")})
+		if err != nil {
+			return err
+		}
+		p.rt, p.ownRT = rt, true
+	}
+	wasm, err := plugins.ModuleBytes(ctx, q, s.Scheme)
+	if err != nil {
+		return fmt.Errorf("plugins: read module %s: %w", s.Scheme, err)
+	}
+	if sha256.Sum256(wasm) != s.Hash {
+		return fmt.Errorf("plugins: module of %s does not match its hash in state", s.Scheme)
+	}
+	pl, err := p.rt.Register(ctx, wasm)
+	if err != nil {
+		// It was checked when proposed; failing now is this node's
+		// problem, and going on would verify differently from the others.
+		return fmt.Errorf("plugins: load %s: %w", s.Scheme, err)
+	}
+	if pl.Name() != s.Scheme {
+		_ = pl.Close(ctx)
+		return fmt.Errorf("plugins: module stored as %s implements %s", s.Scheme, pl.Name())
+	}
+	p.loaded[s.Hash] = pl
+	a.log.Info("signature plugin loaded", "scheme", s.Scheme, "sha256", fmt.Sprintf("%x", s.Hash),
+		"active_from", s.ActiveFrom, "removed_from", s.RemovedFrom)
+	return nil
+}
+
+// applyPlugins makes the prepared set the registry's plugins and, if that
+// changed anything, clears the verified-signature cache.
+func (a *App) applyPlugins() error {
+	p := &a.plugins
+	if !p.hasNext {
+		return nil
+	}
+	p.hasNext = false
+	changed := false
+	for _, name := range slices.Sorted(maps.Keys(p.registered)) {
+		if h, ok := p.next[name]; ok && h == p.registered[name] {
+			continue
+		}
+		if err := a.schemes.Unregister(name); err != nil {
+			return fmt.Errorf("plugins: %w", err)
+		}
+		delete(p.registered, name)
+		changed = true
+		a.log.Info("signature plugin deactivated", "scheme", name, "height", p.nextFrom)
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.next)) {
+		if _, ok := p.registered[name]; ok {
+			continue
+		}
+		h := p.next[name]
+		if err := a.schemes.Register(p.loaded[h]); err != nil {
+			return fmt.Errorf("plugins: activate %s: %w", name, err)
+		}
+		p.registered[name] = h
+		changed = true
+		a.log.Info("signature plugin activated", "scheme", name, "height", p.nextFrom, "sha256", fmt.Sprintf("%x", h))
+	}
+	if changed {
+		a.sigCache.clear()
+	}
+	return nil
+}
+
+// closePlugins releases the compiled plugins and the runtime the app made.
+func (a *App) closePlugins() error {
+	p := &a.plugins
+	var err error
+	// A shared runtime is closed by its owner: closing one compiled
+	// module there would also take away the code of every other module
+	// compiled from the same bytes (wazero caches by module).
+	if p.ownRT && p.rt != nil {
+		err = p.rt.Close(context.Background())
+	}
+	p.loaded, p.rt = nil, nil
+	return err
+}
+
+// DefaultModulesWasm is DefaultModules with the plugins module checking
+// proposals in rt; give the app the same runtime (Config.Wasm) and each
+// module compiles once.
+func DefaultModulesWasm(rt *wasmhost.Runtime) []module.Module {
+	ms := DefaultModules()
+	for i := range ms {
+		if ms[i].Name == "plugins" {
+			ms[i] = plugins.New(plugins.Config{Runtime: rt})
+		}
+	}
+	return ms
+}

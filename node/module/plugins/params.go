@@ -1,0 +1,111 @@
+package plugins
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+)
+
+// Fraction is an exact ratio; thresholds are compared with integer cross
+// multiplication, never floats.
+type Fraction struct {
+	Numerator   int64 `json:"numerator"`
+	Denominator int64 `json:"denominator"`
+}
+
+// reached reports whether approved power is at least the threshold share of
+// total power.
+func (t Fraction) reached(approved, total int64) bool {
+	return approved*t.Denominator >= total*t.Numerator
+}
+
+// Params are the genesis parameters of signature plugins, in app_state
+// under "plugins".
+type Params struct {
+	// ProposalExpiryBlocks is how long a proposal (adding or removing a
+	// plugin) stays open: one made at height H can be approved at heights
+	// H .. H+ProposalExpiryBlocks-1. Unfinished uploads expire likewise.
+	ProposalExpiryBlocks int64 `json:"proposal_expiry_blocks"`
+	// ApprovalThreshold is the share of current voting power whose
+	// approvals decide a proposal ("at least").
+	ApprovalThreshold Fraction `json:"approval_threshold"`
+	// ActivationDelayBlocks is the default and the minimum number of blocks
+	// between the decision and the height at which it takes effect, so that
+	// every node has loaded the module before the first transaction uses
+	// it. A removal takes effect after exactly this many blocks.
+	ActivationDelayBlocks int64 `json:"activation_delay_blocks"`
+	// MaxModuleBytes caps a module, both compressed (what is uploaded) and
+	// decompressed.
+	MaxModuleBytes int64 `json:"max_module_bytes"`
+	// Genesis lists the plugins active from block 1.
+	Genesis []GenesisPlugin `json:"genesis"`
+}
+
+// GenesisPlugin is a plugin active from genesis: either a bundled module
+// named by Bundled (sigplugins.All) or the module bytes themselves in
+// Module (base64 in JSON). SHA256 (hex) pins the bytes in both cases, so a
+// node binary that bundles other bytes refuses the genesis.
+type GenesisPlugin struct {
+	Bundled string `json:"bundled,omitempty"`
+	Module  []byte `json:"module,omitempty"`
+	SHA256  string `json:"sha256"`
+}
+
+// Bounds.
+const (
+	maxDenominator     = 1000
+	maxActivationDelay = 1 << 20
+	maxModuleBytesCap  = 64 << 20
+)
+
+// DefaultParams: proposals stay open for 600 blocks, need 2/3 of voting
+// power, take effect 2 blocks after the decision; modules up to 8 MiB.
+func DefaultParams() Params {
+	return Params{
+		ProposalExpiryBlocks:  600,
+		ApprovalThreshold:     Fraction{2, 3},
+		ActivationDelayBlocks: 2,
+		MaxModuleBytes:        8 << 20,
+		Genesis:               []GenesisPlugin{},
+	}
+}
+
+// Validate checks the bounds and the form of the genesis list (the modules
+// themselves are checked by InitGenesis).
+func (p Params) Validate() error {
+	switch t := p.ApprovalThreshold; {
+	case p.ProposalExpiryBlocks < 1:
+		return fmt.Errorf("plugins: proposal_expiry_blocks %d must be at least 1", p.ProposalExpiryBlocks)
+	case t.Denominator < 1 || t.Denominator > maxDenominator || t.Numerator < 1 || t.Numerator > t.Denominator:
+		return fmt.Errorf("plugins: approval_threshold %d/%d must be in (0, 1] with denominator at most %d",
+			t.Numerator, t.Denominator, maxDenominator)
+	case p.ActivationDelayBlocks < 1 || p.ActivationDelayBlocks > maxActivationDelay:
+		return fmt.Errorf("plugins: activation_delay_blocks %d out of range (1..%d)", p.ActivationDelayBlocks, maxActivationDelay)
+	case p.MaxModuleBytes < 1 || p.MaxModuleBytes > maxModuleBytesCap:
+		return fmt.Errorf("plugins: max_module_bytes %d out of range (1..%d)", p.MaxModuleBytes, maxModuleBytesCap)
+	}
+	for i, g := range p.Genesis {
+		if (g.Bundled == "") == (len(g.Module) == 0) {
+			return fmt.Errorf("plugins: genesis[%d]: give exactly one of bundled and module", i)
+		}
+		if b, err := hex.DecodeString(g.SHA256); err != nil || len(b) != 32 || g.SHA256 != hex.EncodeToString(b) {
+			return fmt.Errorf("plugins: genesis[%d]: sha256 must be 64 lowercase hex characters", i)
+		}
+	}
+	return nil
+}
+
+// paramsFromAppState reads the "plugins" section of the canonical app_state
+// (already validated by the app).
+func paramsFromAppState(appState []byte) (Params, error) {
+	var s struct {
+		Plugins *Params `json:"plugins"`
+	}
+	if err := json.Unmarshal(appState, &s); err != nil {
+		return Params{}, fmt.Errorf("plugins: genesis: %w", err)
+	}
+	if s.Plugins == nil {
+		return DefaultParams(), nil
+	}
+	return *s.Plugins, s.Plugins.Validate()
+}

@@ -1,0 +1,189 @@
+// Package plugins makes signature plugins chain state: validators upload a
+// Wasm module (DEFLATE-compressed, in chunks), propose it under the scheme
+// name its metadata declares, and approve it; with approvals of at least the
+// genesis threshold of voting power before the proposal expires, the scheme
+// becomes active at a stated height (decision height + activation delay).
+// Removal is proposed and approved the same way. The module bytes and their
+// SHA-256 are in state; the node (node/app) loads and unloads the schemes
+// in its signature registry at those heights (docs/spec/plugins.md).
+//
+// Proposers and approvers are validators (the validators module's table),
+// signing with their ed25519 validator key.
+package plugins
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/wasmhost"
+)
+
+// Errors of rejected actions, wrapped with detail.
+var (
+	ErrNotValidator  = errors.New("not a validator")
+	ErrWrongScheme   = errors.New("plugin transactions are signed with an ed25519 validator key")
+	ErrNameTaken     = errors.New("scheme name taken")
+	ErrNoProposal    = errors.New("no such proposal")
+	ErrExpired       = errors.New("proposal expired")
+	ErrDecided       = errors.New("proposal already decided")
+	ErrDuplicate     = errors.New("duplicate")
+	ErrBadModule     = errors.New("module refused")
+	ErrUpload        = errors.New("bad upload")
+	ErrNotActive     = errors.New("no such active plugin")
+	ErrBadActivation = errors.New("bad activation delay")
+)
+
+// Proposal kinds.
+const (
+	KindAdd    = "add"
+	KindRemove = "remove"
+)
+
+// Plugin states (plugins.status). A plugin verifies signatures at height h
+// when active_from ≤ h and (removed_from = 0 or h < removed_from); status
+// says which decision was taken last.
+const (
+	StatusPending = "pending" // proposed, waiting for approvals
+	StatusActive  = "active"  // approved; verifies from active_from
+	StatusRemoved = "removed" // removal approved; stops at removed_from
+	StatusExpired = "expired" // the proposal was not approved in time
+)
+
+// Proposal states (plugin_requests.status).
+const (
+	RequestPending  = "pending"
+	RequestApproved = "approved"
+	RequestExpired  = "expired"
+)
+
+var schema = []string{
+	`CREATE TABLE plugin_params (
+		id                      INTEGER PRIMARY KEY CHECK (id = 1),
+		proposal_expiry_blocks  INTEGER NOT NULL,
+		threshold_num           INTEGER NOT NULL,
+		threshold_den           INTEGER NOT NULL,
+		activation_delay_blocks INTEGER NOT NULL,
+		max_module_bytes        INTEGER NOT NULL
+	) STRICT, WITHOUT ROWID`,
+	// One row per scheme name: the latest module proposed under it.
+	`CREATE TABLE plugins (
+		scheme           TEXT PRIMARY KEY,
+		module_hash      BLOB NOT NULL,
+		module           BLOB NOT NULL,
+		key_type         TEXT NOT NULL,
+		address_format   TEXT NOT NULL,
+		status           TEXT NOT NULL,
+		proposer         TEXT NOT NULL,
+		proposed         INTEGER NOT NULL,
+		activation_delay INTEGER NOT NULL,
+		active_from      INTEGER NOT NULL,
+		removed_from     INTEGER NOT NULL
+	) STRICT, WITHOUT ROWID`,
+	// One row per (kind, scheme): the latest proposal.
+	`CREATE TABLE plugin_requests (
+		kind     TEXT NOT NULL,
+		scheme   TEXT NOT NULL,
+		proposer TEXT NOT NULL,
+		created  INTEGER NOT NULL,
+		expires  INTEGER NOT NULL,
+		status   TEXT NOT NULL,
+		decided  INTEGER NOT NULL,
+		PRIMARY KEY (kind, scheme)
+	) STRICT, WITHOUT ROWID`,
+	`CREATE TABLE plugin_approvals (
+		kind     TEXT NOT NULL,
+		scheme   TEXT NOT NULL,
+		approver TEXT NOT NULL,
+		height   INTEGER NOT NULL,
+		PRIMARY KEY (kind, scheme, approver)
+	) STRICT, WITHOUT ROWID`,
+	// A validator's upload in progress: chunks of one compressed module,
+	// in order. One upload per validator at a time.
+	`CREATE TABLE plugin_uploads (
+		uploader    TEXT NOT NULL,
+		seq         INTEGER NOT NULL,
+		module_hash BLOB NOT NULL,
+		data        BLOB NOT NULL,
+		height      INTEGER NOT NULL,
+		PRIMARY KEY (uploader, seq)
+	) STRICT, WITHOUT ROWID`,
+}
+
+// Config configures the module.
+type Config struct {
+	// Runtime checks modules when they are proposed (and at genesis). Nil:
+	// the module creates its own on first use, compiling in memory.
+	// Sharing the node's runtime saves compiling a module twice.
+	Runtime *wasmhost.Runtime
+}
+
+// Module returns the plugins module with its own Wasm runtime.
+func Module() module.Module { return New(Config{}) }
+
+// New returns the plugins module.
+func New(cfg Config) module.Module {
+	c := &checker{rt: cfg.Runtime}
+	return module.Module{
+		Name:   "plugins",
+		Schema: schema,
+		Actions: map[string]module.Action{
+			"plugins.upload":  upload,
+			"plugins.propose": c.propose,
+			"plugins.approve": approve,
+			"plugins.remove":  remove,
+		},
+		Queries: map[string]module.Query{
+			"plugins.list":     list,
+			"plugins.requests": requests,
+		},
+		InitGenesis: c.initGenesis,
+		EndBlock:    endBlock,
+	}
+}
+
+// checker registers modules in a Wasm runtime to read and check their
+// metadata. Registration is deterministic: validation, the ABI version and
+// the metadata depend only on the bytes (see docs/spec/plugins.md for the
+// one local limit, the call timeout).
+type checker struct {
+	once  sync.Once
+	rt    *wasmhost.Runtime
+	ownRT bool
+	err   error
+}
+
+func (c *checker) check(ctx context.Context, wasm []byte) (wasmhost.Metadata, error) {
+	c.once.Do(func() {
+		if c.rt == nil {
+			c.rt, c.err = wasmhost.NewRuntime(context.Background(), wasmhost.Config{})
+			c.ownRT = true
+		}
+	})
+	if c.err != nil {
+		return wasmhost.Metadata{}, c.err
+	}
+	p, err := c.rt.Register(ctx, wasm)
+	if err != nil {
+		return wasmhost.Metadata{}, err
+	}
+	meta := p.Metadata()
+	if c.ownRT {
+		// In a shared runtime the node may use the same compiled code
+		// (wazero caches by module), so only a private one is released.
+		_ = p.Close(ctx)
+	}
+	return meta, nil
+}
+
+// builtin reports whether name is a native scheme of every node.
+func builtin(name string) bool {
+	for _, b := range auth.BuiltinSchemes() {
+		if b == name {
+			return true
+		}
+	}
+	return false
+}

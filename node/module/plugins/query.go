@@ -1,0 +1,151 @@
+package plugins
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/module"
+)
+
+// Plugin is one row of plugins.list.
+type Plugin struct {
+	Scheme          string `json:"scheme"`
+	SHA256          string `json:"sha256"`
+	Size            int64  `json:"size"`
+	KeyType         string `json:"key_type"`
+	AddressFormat   string `json:"address_format"`
+	Status          string `json:"status"`
+	Proposer        string `json:"proposer"`
+	Proposed        int64  `json:"proposed"`
+	ActivationDelay int64  `json:"activation_delay"`
+	// ActiveFrom is the first height at which the scheme verifies (0 while
+	// pending); RemovedFrom the first at which it no longer does (0 if not
+	// removed).
+	ActiveFrom  int64 `json:"active_from"`
+	RemovedFrom int64 `json:"removed_from"`
+}
+
+// ListResult is the answer of plugins.list.
+type ListResult struct {
+	// Builtin are the native schemes of every node.
+	Builtin []string `json:"builtin"`
+	Plugins []Plugin `json:"plugins"`
+	Params  Params   `json:"params"`
+}
+
+// Request is a proposal as plugins.requests shows it.
+type Request struct {
+	Kind          string   `json:"kind"`
+	Scheme        string   `json:"scheme"`
+	Proposer      string   `json:"proposer"`
+	Created       int64    `json:"created"`
+	Expires       int64    `json:"expires"`
+	Status        string   `json:"status"`
+	Decided       int64    `json:"decided"`
+	Approvals     []string `json:"approvals"`
+	ApprovedPower int64    `json:"approved_power"`
+	TotalPower    int64    `json:"total_power"`
+}
+
+// RequestsQuery is the data of plugins.requests.
+type RequestsQuery struct {
+	// All includes decided and expired proposals; the default is pending
+	// ones only.
+	All bool `json:"all"`
+}
+
+// RequestsResult is the answer of plugins.requests.
+type RequestsResult struct {
+	Requests []Request `json:"requests"`
+}
+
+func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
+	if err := module.Decode(data, &struct{}{}); err != nil {
+		return nil, err
+	}
+	res := ListResult{Builtin: auth.BuiltinSchemes(), Plugins: []Plugin{}}
+	p := &res.Params
+	if err := snap.QueryRowContext(ctx,
+		`SELECT proposal_expiry_blocks, threshold_num, threshold_den, activation_delay_blocks, max_module_bytes
+		 FROM plugin_params WHERE id = 1`).
+		Scan(&p.ProposalExpiryBlocks, &p.ApprovalThreshold.Numerator, &p.ApprovalThreshold.Denominator,
+			&p.ActivationDelayBlocks, &p.MaxModuleBytes); err != nil {
+		return nil, fmt.Errorf("plugins: params: %w", err)
+	}
+	p.Genesis = []GenesisPlugin{} // in the genesis file, not repeated here
+	rows, err := snap.QueryContext(ctx,
+		`SELECT scheme, module_hash, length(module), key_type, address_format, status, proposer, proposed,
+		   activation_delay, active_from, removed_from FROM plugins ORDER BY scheme`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pl Plugin
+		var hash []byte
+		if err := rows.Scan(&pl.Scheme, &hash, &pl.Size, &pl.KeyType, &pl.AddressFormat, &pl.Status, &pl.Proposer,
+			&pl.Proposed, &pl.ActivationDelay, &pl.ActiveFrom, &pl.RemovedFrom); err != nil {
+			return nil, err
+		}
+		pl.SHA256 = hex.EncodeToString(hash)
+		res.Plugins = append(res.Plugins, pl)
+	}
+	return res, rows.Err()
+}
+
+func requests(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
+	var q RequestsQuery
+	if err := module.Decode(data, &q); err != nil {
+		return nil, err
+	}
+	var total int64
+	if err := snap.QueryRowContext(ctx, `SELECT coalesce(sum(power), 0) FROM validators`).Scan(&total); err != nil {
+		return nil, err
+	}
+	rows, err := snap.QueryContext(ctx,
+		`SELECT kind, scheme, proposer, created, expires, status, decided FROM plugin_requests
+		 WHERE ? OR status = 'pending' ORDER BY kind, scheme`, q.All)
+	if err != nil {
+		return nil, err
+	}
+	res := RequestsResult{Requests: []Request{}}
+	for rows.Next() {
+		r := Request{Approvals: []string{}, TotalPower: total}
+		if err := rows.Scan(&r.Kind, &r.Scheme, &r.Proposer, &r.Created, &r.Expires, &r.Status, &r.Decided); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		res.Requests = append(res.Requests, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range res.Requests {
+		r := &res.Requests[i]
+		arows, err := snap.QueryContext(ctx,
+			`SELECT a.approver, coalesce(v.power, 0) FROM plugin_approvals a LEFT JOIN validators v ON v.pubkey = a.approver
+			 WHERE a.kind = ? AND a.scheme = ? ORDER BY a.approver`, r.Kind, r.Scheme)
+		if err != nil {
+			return nil, err
+		}
+		for arows.Next() {
+			var who string
+			var pw int64
+			if err := arows.Scan(&who, &pw); err != nil {
+				arows.Close()
+				return nil, err
+			}
+			r.Approvals = append(r.Approvals, who)
+			r.ApprovedPower += pw
+		}
+		arows.Close()
+		if err := arows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}

@@ -1,0 +1,154 @@
+package valclient
+
+import (
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"time"
+
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/module/plugins"
+)
+
+// Action and query names of the plugins module.
+const (
+	ActionPluginUpload  = "plugins.upload"
+	ActionPluginPropose = "plugins.propose"
+	ActionPluginApprove = "plugins.approve"
+	ActionPluginRemove  = "plugins.remove"
+	QueryPlugins        = "/plugins.list"
+	QueryPluginRequests = "/plugins.requests"
+)
+
+// PluginMeta is what a proposal states about the module; it must equal the
+// module's own metadata (read it with wasmhost).
+type PluginMeta struct {
+	Scheme, KeyType, AddressFormat string
+}
+
+// ProposePlugin uploads wasm in chunks (plugins.upload, sent back to back
+// with consecutive nonces) and then proposes it (plugins.propose), waiting
+// for the proposal's block. delay 0 means the genesis activation delay.
+func (c *Client) ProposePlugin(ctx context.Context, key ed25519.PrivateKey, wasm []byte, meta PluginMeta, delay int64) (Result, error) {
+	sum, chunks := plugins.UploadChunks(wasm, plugins.DefaultChunkSize)
+	nonce, err := c.NextNonce(ctx, key)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: read nonce: %w", ActionPluginUpload, err)
+	}
+	acc := client.NewAccount(auth.NewEd25519Signer(key), c.ChainID)
+	acc.Nonce = nonce
+	for _, ch := range chunks {
+		raw, err := acc.Build(ActionPluginUpload, ch)
+		if err != nil {
+			return Result{}, err
+		}
+		res, err := c.RPC.BroadcastTxSync(ctx, raw)
+		if err != nil {
+			return Result{}, fmt.Errorf("%s %d/%d: %w", ActionPluginUpload, ch.Index+1, len(chunks), err)
+		}
+		if res.Code != app.CodeOK {
+			return Result{}, &RejectedError{Action: ActionPluginUpload, Stage: "check", Code: res.Code, Codespace: res.Codespace,
+				Log: res.Log, Hash: fmt.Sprintf("%X", types.Tx(raw).Hash())}
+		}
+	}
+	raw, err := acc.Build(ActionPluginPropose, plugins.ProposePayload{Scheme: meta.Scheme, KeyType: meta.KeyType,
+		AddressFormat: meta.AddressFormat, SHA256: sum, ActivationDelay: delay})
+	if err != nil {
+		return Result{}, err
+	}
+	// Checking the module compiles it on every node (seconds for a Go
+	// plugin), which can outlast CometBFT's broadcast_tx_commit timeout;
+	// with a node that can look transactions up, wait for the result here.
+	if tl, ok := c.RPC.(txLookup); ok {
+		return c.broadcastAndPoll(ctx, tl, ActionPluginPropose, raw)
+	}
+	return c.broadcastCommit(ctx, ActionPluginPropose, raw)
+}
+
+// txLookup is the transaction lookup of *rpchttp.HTTP (the node's kv
+// indexer).
+type txLookup interface {
+	Tx(ctx context.Context, hash []byte, prove bool) (*ctypes.ResultTx, error)
+}
+
+// broadcastAndPoll sends raw with broadcast_tx_sync and polls for its
+// result until ctx ends.
+func (c *Client) broadcastAndPoll(ctx context.Context, tl txLookup, action string, raw []byte) (Result, error) {
+	sum := types.Tx(raw).Hash()
+	hash := fmt.Sprintf("%X", sum)
+	res, err := c.RPC.BroadcastTxSync(ctx, raw)
+	if err != nil {
+		return Result{Hash: hash}, fmt.Errorf("%s: broadcast_tx_sync: %w", action, err)
+	}
+	if res.Code != app.CodeOK {
+		return Result{Hash: hash}, &RejectedError{Action: action, Stage: "check", Code: res.Code, Codespace: res.Codespace, Log: res.Log, Hash: hash}
+	}
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return Result{Hash: hash}, fmt.Errorf("%s: waiting for the block: %w", action, ctx.Err())
+		case <-tick.C:
+		}
+		r, err := tl.Tx(ctx, sum, false)
+		if err != nil {
+			continue // not indexed yet
+		}
+		out := Result{Hash: hash, Height: r.Height, Log: r.TxResult.Log}
+		if r.TxResult.Code != app.CodeOK {
+			return out, &RejectedError{Action: action, Stage: "exec", Code: r.TxResult.Code, Codespace: r.TxResult.Codespace, Log: r.TxResult.Log, Hash: hash, Height: r.Height}
+		}
+		return out, nil
+	}
+}
+
+// broadcastCommit sends raw and waits for its block.
+func (c *Client) broadcastCommit(ctx context.Context, action string, raw []byte) (Result, error) {
+	hash := fmt.Sprintf("%X", types.Tx(raw).Hash())
+	res, err := c.RPC.BroadcastTxCommit(ctx, raw)
+	if err != nil {
+		return Result{Hash: hash}, fmt.Errorf("%s: broadcast_tx_commit: %w", action, err)
+	}
+	if res.CheckTx.Code != app.CodeOK {
+		return Result{Hash: hash}, &RejectedError{Action: action, Stage: "check", Code: res.CheckTx.Code, Codespace: res.CheckTx.Codespace, Log: res.CheckTx.Log, Hash: hash}
+	}
+	out := Result{Hash: hash, Height: res.Height, Log: res.TxResult.Log}
+	if res.TxResult.Code != app.CodeOK {
+		return out, &RejectedError{Action: action, Stage: "exec", Code: res.TxResult.Code, Codespace: res.TxResult.Codespace, Log: res.TxResult.Log, Hash: hash, Height: res.Height}
+	}
+	return out, nil
+}
+
+// ApprovePlugin approves the pending proposal to add scheme.
+func (c *Client) ApprovePlugin(ctx context.Context, key ed25519.PrivateKey, scheme string) (Result, error) {
+	return c.Submit(ctx, key, ActionPluginApprove, plugins.SchemePayload{Scheme: scheme})
+}
+
+// RemovePlugin proposes removing scheme, or approves the open proposal.
+func (c *Client) RemovePlugin(ctx context.Context, key ed25519.PrivateKey, scheme string) (Result, error) {
+	return c.Submit(ctx, key, ActionPluginRemove, plugins.SchemePayload{Scheme: scheme})
+}
+
+// Plugins reads the plugin list and the height it reflects.
+func (c *Client) Plugins(ctx context.Context) (plugins.ListResult, int64, error) {
+	var l plugins.ListResult
+	h, err := c.query(ctx, QueryPlugins, nil, &l)
+	return l, h, err
+}
+
+// PluginRequests reads the proposals (pending only unless all).
+func (c *Client) PluginRequests(ctx context.Context, all bool) (plugins.RequestsResult, error) {
+	var r plugins.RequestsResult
+	data := []byte(`{}`)
+	if all {
+		data = []byte(`{"all":true}`)
+	}
+	_, err := c.query(ctx, QueryPluginRequests, data, &r)
+	return r, err
+}
