@@ -214,3 +214,26 @@ func TestCorruptLeavesRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Only the last KeepVersions heights keep a trie version; reads of the
+// latest height always find theirs.
+func TestKeepVersions(t *testing.T) {
+	a, err := New(Config{DBPath: filepath.Join(t.TempDir(), "state.sqlite"), KeepVersions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	initChain(t, a)
+	for h := int64(1); h <= 5; h++ {
+		runBlock(t, a, h)
+	}
+	for h, want := range map[int64]bool{3: false, 4: true, 5: true} {
+		if got := a.versions.get(h) != nil; got != want {
+			t.Errorf("version of height %d kept: %v, want %v", h, got, want)
+		}
+	}
+	prefix, _ := commitment.TablePrefix("validators")
+	if b, res := proofQuery(t, a, ProofRequest{Prefix: prefix}); b == nil || b.Height != 5 {
+		t.Fatalf("proof at the latest height: %+v %d %s", b, res.Code, res.Log)
+	}
+}

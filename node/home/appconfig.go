@@ -19,6 +19,10 @@ type AppConfig struct {
 	LogLevel string `json:"log_level"`
 	// LogFormat is text or json.
 	LogFormat string `json:"log_format"`
+	// ProofVersions is how many recent heights keep a state trie version
+	// in memory for read proofs (docs/spec/read-proofs.md); 0 means the
+	// app's default. Each version costs only the nodes that changed.
+	ProofVersions int `json:"proof_versions,omitempty"`
 }
 
 // Default application settings.
@@ -41,6 +45,9 @@ func DefaultAppConfig() AppConfig {
 func (c AppConfig) Validate() error {
 	if _, _, err := net.SplitHostPort(c.GatewayListenAddr); err != nil {
 		return fmt.Errorf("gateway_listen_addr %q: want host:port: %w", c.GatewayListenAddr, err)
+	}
+	if c.ProofVersions < 0 {
+		return fmt.Errorf("proof_versions %d: want 0 (default) or more", c.ProofVersions)
 	}
 	if err := ValidateLogLevel(c.LogLevel); err != nil {
 		return err

@@ -99,7 +99,7 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 		modules = app.DefaultModulesWasm(wasm)
 	}
 	a, err := app.New(app.Config{DBPath: h.DBPath, Logger: logger.With("module", "app"),
-		Modules: modules, Schemes: schemes, Wasm: wasm})
+		Modules: modules, Schemes: schemes, Wasm: wasm, KeepVersions: h.App.ProofVersions})
 	if err != nil {
 		_ = wasm.Close(context.Background())
 		return nil, fmt.Errorf("open application state %s: %w", h.DBPath, err)
