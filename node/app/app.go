@@ -109,7 +109,7 @@ type blockState struct {
 	open    bool // the SQLite block transaction holds a finalized block or the genesis
 	height  int64
 	appHash [32]byte
-	genesis bool // the open transaction holds InitChain's writes, not yet a block
+	genesis bool             // the open transaction holds InitChain's writes, not yet a block
 	trie    *commitment.Trie // the state trie after the open block
 	// afterGenesis: the finalized block shares its transaction with
 	// InitChain's writes (block 1).

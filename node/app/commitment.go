@@ -324,4 +324,3 @@ func selectRows(ctx context.Context, snap *sql.Tx, tb *changeset.Table, pk []any
 	slices.SortFunc(out, func(x, y provenRow) int { return bytes.Compare(x.key, y.key) })
 	return out, nil
 }
-

@@ -141,7 +141,7 @@ func Module() module.Module {
 			"idos.get_grants_owned": userScope("idos_grants", true),
 		},
 		PrivateTables: []string{"idos_wallets", "idos_credentials", "idos_attributes", "idos_grants"},
-		InitGenesis: initGenesis,
+		InitGenesis:   initGenesis,
 	}
 }
 
