@@ -12,10 +12,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/idos-network/idos-node/sdk-wasm/wasmbuild"
 	"github.com/idos-network/idos-node/sdk-wasm/wasmtest"
+	"github.com/idos-network/idos-node/sigplugins/internal/vectors"
 )
 
 // A call and its expected result; the vectors are the plugins' own (see
@@ -27,10 +29,15 @@ type call struct {
 	text             string // "" for status != 0: any non-empty reason
 }
 
-var plugins = []struct {
+type pluginSpec struct {
 	name, scheme, keyType string
 	calls                 []call
-}{
+	// vectorFile, if set, holds more calls: the cases for scheme in a
+	// generated <plugin>/testdata/vectors.json (see its gen.mjs).
+	vectorFile string
+}
+
+var plugins = []pluginSpec{
 	{
 		name: "eip191", scheme: "eip191_wasm", keyType: "secp256k1",
 		calls: []call{
@@ -69,6 +76,27 @@ var plugins = []struct {
 				2, ""},
 		},
 	},
+	// NEAR NEP-413 signMessage (near-api-js), XRPL (ripple-keypairs),
+	// Stellar raw and SEP-53 (stellar-base, SEP-53's own test cases).
+	{name: "nep413", scheme: "nep413", keyType: "ed25519", vectorFile: "nep413/testdata/vectors.json"},
+	{name: "xrpl", scheme: "xrpl", keyType: "secp256k1", vectorFile: "xrpl/testdata/vectors.json"},
+	{name: "stellar", scheme: "stellar", keyType: "ed25519", vectorFile: "stellar/testdata/vectors.json"},
+	{name: "stellar_sep53", scheme: "stellar_sep53", keyType: "ed25519", vectorFile: "stellar/testdata/vectors.json"},
+}
+
+// allCalls is p's inline calls followed by its generated vectors.
+func (p pluginSpec) allCalls(t *testing.T) []call {
+	t.Helper()
+	out := slices.Clone(p.calls)
+	if p.vectorFile != "" {
+		for _, c := range vectors.Cases(t, p.vectorFile, p.scheme) {
+			out = append(out, call{c.Name, hex.EncodeToString(c.Signer), hex.EncodeToString(c.Msg), hex.EncodeToString(c.Sig), c.Status, c.Identifier})
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no calls", p.name)
+	}
+	return out
 }
 
 func mustHex(t *testing.T, s string) []byte {
@@ -134,7 +162,7 @@ func TestABI(t *testing.T) {
 			if m["abi"] != 1.0 || m["kind"] != "signature" || m["scheme"] != p.scheme || m["key_type"] != p.keyType {
 				t.Fatalf("metadata = %s", meta)
 			}
-			for _, c := range p.calls {
+			for _, c := range p.allCalls(t) {
 				st, text, err := h.Verify(ctx, mustHex(t, c.signer), mustHex(t, c.msg), mustHex(t, c.sig))
 				if err != nil {
 					t.Fatalf("%s: %v", c.name, err)
