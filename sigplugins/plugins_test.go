@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/idos-network/idos-node/sdk-wasm/wasmbuild"
@@ -27,10 +28,15 @@ type call struct {
 	text             string // "" for status != 0: any non-empty reason
 }
 
-var plugins = []struct {
+type plugin struct {
 	name, scheme, keyType string
 	calls                 []call
-}{
+	// vectors, if set, is the plugin's generated testdata/vectors.json,
+	// whose every vector is also run (see vectorCalls).
+	vectors bool
+}
+
+var plugins = []plugin{
 	{
 		name: "eip191", scheme: "eip191_wasm", keyType: "secp256k1",
 		calls: []call{
@@ -69,6 +75,46 @@ var plugins = []struct {
 				2, ""},
 		},
 	},
+	// The generated vectors (testdata/gen.mjs, the ecosystems' own libraries)
+	// are the calls of these plugins.
+	{name: "eip712", scheme: "eip712", keyType: "secp256k1", vectors: true},
+	{name: "adr036", scheme: "adr036", keyType: "secp256k1", vectors: true},
+	{name: "bip137", scheme: "bip137", keyType: "secp256k1", vectors: true},
+}
+
+// allCalls is p.calls plus, for plugins with generated vectors, every vector
+// of <name>/testdata/vectors.json (signer, message and signature in hex,
+// status, identifier: the format the three generators share).
+func (p plugin) allCalls(t *testing.T) []call {
+	t.Helper()
+	calls := append([]call(nil), p.calls...)
+	if p.vectors {
+		b, err := os.ReadFile(filepath.Join(p.name, "testdata", "vectors.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f struct {
+			Vectors []struct {
+				Name, Signer, Message, Signature, Identifier string
+				Status                                       byte
+			}
+		}
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range f.Vectors {
+			calls = append(calls, call{v.Name, v.Signer, v.Message, v.Signature, v.Status, v.Identifier})
+		}
+	}
+	if len(calls) < 4 {
+		t.Fatalf("%s: only %d calls", p.name, len(calls))
+	}
+	for _, st := range []byte{0, 1, 2} {
+		if !slices.ContainsFunc(calls, func(c call) bool { return c.status == st }) {
+			t.Fatalf("%s: no call with status %d", p.name, st)
+		}
+	}
+	return calls
 }
 
 func mustHex(t *testing.T, s string) []byte {
@@ -134,7 +180,7 @@ func TestABI(t *testing.T) {
 			if m["abi"] != 1.0 || m["kind"] != "signature" || m["scheme"] != p.scheme || m["key_type"] != p.keyType {
 				t.Fatalf("metadata = %s", meta)
 			}
-			for _, c := range p.calls {
+			for _, c := range p.allCalls(t) {
 				st, text, err := h.Verify(ctx, mustHex(t, c.signer), mustHex(t, c.msg), mustHex(t, c.sig))
 				if err != nil {
 					t.Fatalf("%s: %v", c.name, err)
