@@ -12,10 +12,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/idos-network/idos-node/sdk-wasm/wasmbuild"
 	"github.com/idos-network/idos-node/sdk-wasm/wasmtest"
+	"github.com/idos-network/idos-node/sigplugins/internal/vectors"
 )
 
 // A call and its expected result; the vectors are the plugins' own (see
@@ -27,10 +29,16 @@ type call struct {
 	text             string // "" for status != 0: any non-empty reason
 }
 
-var plugins = []struct {
+type pluginSpec struct {
 	name, scheme, keyType string
 	calls                 []call
-}{
+	// vectorFile, if set, holds more calls: the cases for scheme in a
+	// generated <plugin>/testdata/vectors.json (see its gen.mjs and
+	// vectorCalls).
+	vectorFile string
+}
+
+var plugins = []pluginSpec{
 	{
 		name: "eip191", scheme: "eip191_wasm", keyType: "secp256k1",
 		calls: []call{
@@ -69,6 +77,75 @@ var plugins = []struct {
 				2, ""},
 		},
 	},
+	// The generated vectors (testdata/gen.mjs, the ecosystems' own
+	// libraries) are the calls of these plugins: EIP-712 (ethers,
+	// eth-sig-util), ADR-036 (Keplr, CosmJS), BIP-137 (bitcoinjs-message),
+	// NEAR NEP-413 signMessage (near-api-js), XRPL (ripple-keypairs),
+	// Stellar raw and SEP-53 (stellar-base, SEP-53's own test cases).
+	{name: "eip712", scheme: "eip712", keyType: "secp256k1", vectorFile: "eip712/testdata/vectors.json"},
+	{name: "adr036", scheme: "adr036", keyType: "secp256k1", vectorFile: "adr036/testdata/vectors.json"},
+	{name: "bip137", scheme: "bip137", keyType: "secp256k1", vectorFile: "bip137/testdata/vectors.json"},
+	{name: "nep413", scheme: "nep413", keyType: "ed25519", vectorFile: "nep413/testdata/vectors.json"},
+	{name: "xrpl", scheme: "xrpl", keyType: "secp256k1", vectorFile: "xrpl/testdata/vectors.json"},
+	{name: "stellar", scheme: "stellar", keyType: "ed25519", vectorFile: "stellar/testdata/vectors.json"},
+	{name: "stellar_sep53", scheme: "stellar_sep53", keyType: "ed25519", vectorFile: "stellar/testdata/vectors.json"},
+}
+
+// allCalls is p's inline calls followed by its generated vectors. Every
+// plugin must have at least four calls and at least one of each status.
+func (p pluginSpec) allCalls(t *testing.T) []call {
+	t.Helper()
+	out := slices.Clone(p.calls)
+	if p.vectorFile != "" {
+		out = append(out, vectorCalls(t, p.vectorFile, p.scheme)...)
+	}
+	if len(out) < 4 {
+		t.Fatalf("%s: only %d calls", p.name, len(out))
+	}
+	for _, st := range []byte{0, 1, 2} {
+		if !slices.ContainsFunc(out, func(c call) bool { return c.status == st }) {
+			t.Fatalf("%s: no call with status %d", p.name, st)
+		}
+	}
+	return out
+}
+
+// vectorCalls returns the cases for scheme in a generated vectors.json. The
+// generators write one of two layouts:
+//   - "cases" (nep413, xrpl, stellar; internal/vectors): each case names its
+//     scheme, so one file can serve several plugins (stellar, stellar_sep53);
+//     keys signer, msg, sig.
+//   - "vectors" (eip712, adr036, bip137): one scheme per file; keys signer,
+//     message, signature.
+//
+// Both write the byte strings in hex, status 0/1/2, and identifier.
+func vectorCalls(t *testing.T, path, scheme string) []call {
+	t.Helper()
+	var f struct {
+		Cases   []vectors.Case `json:"cases"`
+		Vectors []struct {
+			Name       string `json:"name"`
+			Signer     string `json:"signer"`
+			Message    string `json:"message"`
+			Signature  string `json:"signature"`
+			Status     byte   `json:"status"`
+			Identifier string `json:"identifier"`
+		} `json:"vectors"`
+	}
+	vectors.Load(t, path, &f)
+	var out []call
+	for _, c := range f.Cases {
+		if c.Scheme == scheme {
+			out = append(out, call{c.Name, hex.EncodeToString(c.Signer), hex.EncodeToString(c.Msg), hex.EncodeToString(c.Sig), c.Status, c.Identifier})
+		}
+	}
+	for _, v := range f.Vectors {
+		out = append(out, call{v.Name, v.Signer, v.Message, v.Signature, v.Status, v.Identifier})
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no cases for scheme %q", path, scheme)
+	}
+	return out
 }
 
 func mustHex(t *testing.T, s string) []byte {
@@ -134,7 +211,7 @@ func TestABI(t *testing.T) {
 			if m["abi"] != 1.0 || m["kind"] != "signature" || m["scheme"] != p.scheme || m["key_type"] != p.keyType {
 				t.Fatalf("metadata = %s", meta)
 			}
-			for _, c := range p.calls {
+			for _, c := range p.allCalls(t) {
 				st, text, err := h.Verify(ctx, mustHex(t, c.signer), mustHex(t, c.msg), mustHex(t, c.sig))
 				if err != nil {
 					t.Fatalf("%s: %v", c.name, err)

@@ -31,7 +31,7 @@ func TestNodeHost(t *testing.T) {
 			if m := plugin.Metadata(); plugin.Name() != p.scheme || m.KeyType != p.keyType || m.ABI != 1 {
 				t.Fatalf("metadata = %+v", m)
 			}
-			for _, c := range p.calls {
+			for _, c := range p.allCalls(t) {
 				id, err := plugin.Verify(mustHex(t, c.signer), mustHex(t, c.msg), mustHex(t, c.sig))
 				switch c.status {
 				case 0:
