@@ -43,8 +43,13 @@ func newApp() *cli.App {
 			"Each key has an X25519 encryption key derived from its signing key\n" +
 			"(HKDF-SHA256, info \"idOS encryption key v1\"); see `idoslight key --help`.\n\n" +
 			"Flags may also come from the environment: IDOSLIGHT_GATEWAY,\n" +
-			"IDOSLIGHT_KEYSTORE, IDOSLIGHT_KEY, IDOSLIGHT_PASSWORD_FILE.\n\n" +
-			"Exit status: 0 done, 1 failed or refused by the node, 2 wrong command line.",
+			"IDOSLIGHT_KEYSTORE, IDOSLIGHT_KEY, IDOSLIGHT_PASSWORD_FILE, IDOSLIGHT_HOME.\n\n" +
+			"Verify what nodes say: `idoslight init` trusts a header of the chain,\n" +
+			"`sync` verifies headers from it, `get`, `credentials`, `verify-deleted`\n" +
+			"and `proxy` accept rows only with a proof against a verified header.\n\n" +
+			"Exit status: 0 done, 1 failed, refused by the node or not verified (the\n" +
+			"message names what: bad proof, header fork, stale height, ...), 2 wrong\n" +
+			"command line.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "`LEVEL` of the log on stderr: debug, info, warn, error"},
 			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Minute, Usage: "give up after `DURATION` (a write waits for its block)"},
@@ -52,6 +57,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			keyCommand(), userCommand(), walletCommand(), credentialCommand(), grantCommand(),
 			meCommand(), walletsCommand(), credentialsCommand(), grantsCommand(),
+			initCommand(), syncCommand(), getCommand(), verifyDeletedCommand(), proxyCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -130,7 +136,7 @@ func logger(c *cli.Context) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(strings.ToUpper(c.String("log-level")))); err != nil {
 		return nil, usageErrorf("--log-level %q: want debug, info, warn or error", c.String("log-level"))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv})), nil
+	return slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: lv})), nil
 }
 
 // commandContext is cancelled by Ctrl-C or after --timeout.

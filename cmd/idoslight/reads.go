@@ -70,22 +70,28 @@ func walletsCommand() *cli.Command {
 	})
 }
 
-func credentialsCommand() *cli.Command {
-	return readCommand("credentials", "list your user's credentials (originals and shared copies)",
-		[]cli.Flag{&cli.BoolFlag{Name: "decrypt", Usage: "decrypt the contents here with this key's encryption key"}},
-		func(c *cli.Context, cl *userclient.Client) error {
-			cs, err := cl.Credentials(c.Context)
-			if err != nil {
-				return err
-			}
-			return printCredentials(c, cl, cs, true)
-		})
-}
-
 // credentialOut is a credential as printed, with its plaintext if asked.
 type credentialOut struct {
 	idos.Credential
 	Plaintext *string `json:"plaintext,omitempty"`
+}
+
+// credentialsOut decrypts the credentials with --decrypt (see
+// printCredentials).
+func credentialsOut(c *cli.Context, cl *userclient.Client, cs []idos.Credential, skipCopies bool) ([]credentialOut, error) {
+	out := make([]credentialOut, len(cs))
+	for i := range cs {
+		out[i].Credential = cs[i]
+		if c.Bool("decrypt") && !(skipCopies && cs[i].OriginalID != "") {
+			pt, err := cl.Decrypt(&cs[i])
+			if err != nil {
+				return nil, err
+			}
+			s := string(pt)
+			out[i].Plaintext = &s
+		}
+	}
+	return out, nil
 }
 
 // printCredentials prints credentials, decrypting them with --decrypt. A
@@ -94,17 +100,9 @@ type credentialOut struct {
 // their grantees, whose public keys the rows do not carry, so the owner
 // cannot open them and they are shown encrypted.
 func printCredentials(c *cli.Context, cl *userclient.Client, cs []idos.Credential, skipCopies bool) error {
-	out := make([]credentialOut, len(cs))
-	for i := range cs {
-		out[i].Credential = cs[i]
-		if c.Bool("decrypt") && !(skipCopies && cs[i].OriginalID != "") {
-			pt, err := cl.Decrypt(&cs[i])
-			if err != nil {
-				return err
-			}
-			s := string(pt)
-			out[i].Plaintext = &s
-		}
+	out, err := credentialsOut(c, cl, cs, skipCopies)
+	if err != nil {
+		return err
 	}
 	if c.Bool("json") {
 		return printJSON(c, out)

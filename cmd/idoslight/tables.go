@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/idos-network/idos-node/node/commitment"
+	"github.com/idos-network/idos-node/node/readproof"
+)
+
+// stateTable is a state table as the row encoding sees it: its columns in
+// table order (the order of commitment.EncodeRow) and its primary key
+// columns in key order. Both are part of the schema, which the chain commits
+// to in its genesis digest, so a client may know them without asking a
+// node. TestStateTablesMatchNode checks this list against the tables of a
+// real node's database (sqlstate's own reading of pragma_table_info).
+type stateTable struct {
+	Columns []string
+	PK      []string
+}
+
+// stateTables are the node's state tables (node/app accounts and the
+// modules of app.DefaultModules), by name.
+var stateTables = map[string]stateTable{
+	// node/app
+	"accounts": {[]string{"id", "next_nonce"}, []string{"id"}},
+	// node/module/kv
+	"kv": {[]string{"owner", "key", "value"}, []string{"owner", "key"}},
+	// node/module/validators
+	"validators":          {[]string{"pubkey", "power", "since"}, []string{"pubkey"}},
+	"validator_params":    {[]string{"id", "join_expiry_blocks", "threshold_num", "threshold_den", "new_power"}, []string{"id"}},
+	"validator_requests":  {[]string{"kind", "target", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "target"}},
+	"validator_approvals": {[]string{"kind", "target", "approver", "height"}, []string{"kind", "target", "approver"}},
+	"validator_updates":   {[]string{"pubkey", "prev_power", "power"}, []string{"pubkey"}},
+	// node/module/idos
+	"idos_inserters": {[]string{"id", "added"}, []string{"id"}},
+	"idos_delegates": {[]string{"inserter", "delegate", "added"}, []string{"inserter", "delegate"}},
+	"idos_users":     {[]string{"id", "encryption_public_key", "inserter", "created"}, []string{"id"}},
+	"idos_wallets": {[]string{"id", "user_id", "wallet_type", "address", "public_key", "message", "signature", "created"},
+		[]string{"user_id", "id"}},
+	"idos_credentials": {[]string{"id", "user_id", "issuer_auth_public_key", "encryptor_public_key", "content",
+		"public_notes", "original_id", "created", "updated"}, []string{"user_id", "id"}},
+	"idos_grants": {[]string{"id", "owner_user_id", "grantee", "data_id", "locked_until", "content_hash", "origin", "created"},
+		[]string{"owner_user_id", "id"}},
+	"idos_attributes": {[]string{"id", "user_id", "name", "value", "created"}, []string{"user_id", "id"}},
+	// node/module/plugins
+	"plugin_params": {[]string{"id", "proposal_expiry_blocks", "threshold_num", "threshold_den", "activation_delay_blocks",
+		"max_module_bytes"}, []string{"id"}},
+	"plugins": {[]string{"scheme", "module_hash", "module", "key_type", "address_format", "status", "proposer", "proposed",
+		"activation_delay", "active_from", "removed_from"}, []string{"scheme"}},
+	"plugin_requests":  {[]string{"kind", "scheme", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "scheme"}},
+	"plugin_approvals": {[]string{"kind", "scheme", "approver", "height"}, []string{"kind", "scheme", "approver"}},
+	"plugin_uploads":   {[]string{"uploader", "seq", "module_hash", "data", "height"}, []string{"uploader", "seq"}},
+}
+
+// lookupTable returns the table named, or an error listing what exists.
+func lookupTable(name string) (stateTable, error) {
+	t, ok := stateTables[name]
+	if !ok {
+		return stateTable{}, fmt.Errorf("unknown table %q (tables: %s)", name, strings.Join(tableNames(), ", "))
+	}
+	return t, nil
+}
+
+func tableNames() []string {
+	names := make([]string, 0, len(stateTables))
+	for n := range stateTables {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// parseKeyValues reads a JSON array of primary key values: strings are
+// TEXT, integers INTEGER (the only key column types of the state).
+func parseKeyValues(s string) ([]any, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var raw []any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("%q is not a JSON array: %v", s, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%q: trailing data after the array", s)
+	}
+	out := make([]any, len(raw))
+	for i, v := range raw {
+		switch v := v.(type) {
+		case string:
+			out[i] = v
+		case json.Number:
+			n, err := v.Int64()
+			if err != nil {
+				return nil, fmt.Errorf("value %d (%s) is not a 64-bit integer", i, v)
+			}
+			out[i] = n
+		default:
+			return nil, fmt.Errorf("value %d (%v) is neither a string nor an integer", i, v)
+		}
+	}
+	return out, nil
+}
+
+// tableOfKey returns the table a commitment key or prefix belongs to: the
+// bytes before its first NUL (commitment.TablePrefix).
+func tableOfKey(key []byte) (string, stateTable, error) {
+	i := bytes.IndexByte(key, 0)
+	if i <= 0 {
+		return "", stateTable{}, fmt.Errorf("key %x does not start with a table name", key)
+	}
+	name := string(key[:i])
+	t, err := lookupTable(name)
+	return name, t, err
+}
+
+// namedRow is a verified row as printed: column names with their values in
+// table order. BLOB values are printed as lowercase hex strings.
+type namedRow struct {
+	cols []string
+	vals []any
+}
+
+// MarshalJSON writes the row as an object in column order.
+func (r namedRow) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, c := range r.cols {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(c)
+		b.Write(k)
+		b.WriteByte(':')
+		v := r.vals[i]
+		if blob, ok := v.([]byte); ok {
+			v = hex.EncodeToString(blob)
+		}
+		enc, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(enc)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// get returns the value of column name (nil if absent).
+func (r namedRow) get(name string) any {
+	for i, c := range r.cols {
+		if c == name {
+			return r.vals[i]
+		}
+	}
+	return nil
+}
+
+func (r namedRow) text(name string) string {
+	s, _ := r.get(name).(string)
+	return s
+}
+
+func (r namedRow) integer(name string) int64 {
+	n, _ := r.get(name).(int64)
+	return n
+}
+
+// nameRows gives verified rows of table their column names. A row whose
+// column count differs from the table's is an error: the client's schema
+// and the chain's disagree, and guessing names would mislabel data.
+func nameRows(table string, t stateTable, rows []readproof.VerifiedRow) ([]namedRow, error) {
+	out := make([]namedRow, len(rows))
+	for i, r := range rows {
+		if len(r.Values) != len(t.Columns) {
+			return nil, fmt.Errorf("verified row %x of %s has %d columns, this client knows %d (%s): the client's schema is not the chain's",
+				r.Key, table, len(r.Values), len(t.Columns), strings.Join(t.Columns, ", "))
+		}
+		out[i] = namedRow{cols: t.Columns, vals: r.Values}
+	}
+	return out, nil
+}
+
+// verifiedAnswer is what `get` prints and the proxy answers.
+type verifiedAnswer struct {
+	Height int64          `json:"height"`
+	Kind   readproof.Kind `json:"kind"`
+	Table  string         `json:"table"`
+	Key    string         `json:"key"`
+	Rows   []namedRow     `json:"rows"`
+}
+
+// answerOf names the rows of a verified read of key (or prefix).
+func answerOf(height int64, kind readproof.Kind, key []byte, rows []readproof.VerifiedRow) (*verifiedAnswer, error) {
+	name, t, err := tableOfKey(key)
+	if err != nil {
+		return nil, err
+	}
+	named, err := nameRows(name, t, rows)
+	if err != nil {
+		return nil, err
+	}
+	return &verifiedAnswer{Height: height, Kind: kind, Table: name, Key: hex.EncodeToString(key), Rows: named}, nil
+}
+
+// buildKey makes the commitment key (exact) or prefix of table from JSON
+// key values: a key needs every primary key column, a prefix the leading
+// ones (none: the whole table).
+func buildKey(table string, values []any, exact bool) ([]byte, error) {
+	t, err := lookupTable(table)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case exact && len(values) != len(t.PK):
+		return nil, fmt.Errorf("table %s has a primary key of %d columns (%s), --key gives %d values",
+			table, len(t.PK), strings.Join(t.PK, ", "), len(values))
+	case !exact && len(values) > len(t.PK):
+		return nil, fmt.Errorf("table %s has a primary key of %d columns (%s), --prefix gives %d values",
+			table, len(t.PK), strings.Join(t.PK, ", "), len(values))
+	}
+	if len(values) == 0 {
+		return commitment.TablePrefix(table)
+	}
+	return commitment.Key(table, values)
+}
