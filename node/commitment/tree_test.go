@@ -430,7 +430,7 @@ func nodesOf(tr *Trie) map[*node]bool {
 		walk(n.left)
 		walk(n.right)
 	}
-	walk(tr.top().n)
+	walk(tr.top())
 	return seen
 }
 
@@ -475,7 +475,7 @@ func TestStructuralSharing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if same.top().n != tr.top().n || same.Len() != tr.Len() {
+	if same.top() != tr.top() || same.Len() != tr.Len() {
 		t.Fatal("a batch of no-ops made new nodes")
 	}
 }
