@@ -19,47 +19,56 @@ import (
 // node is a trie node. It is never modified once made, which is what lets
 // versions share it and readers use it without locks.
 //
-// A leaf is a node with nil children. Its key's backing array holds the key
-// followed by the 32-byte value hash (key[len(key):len(key)+32]), so a leaf
-// costs one node and one buffer and every node has the same 80-byte size.
-// An inner node's key is the key of its leftmost leaf (the same slice, not
-// a copy): it tells Apply the path prefix all leaves below share, so a key
-// that diverges above the node is recognised without walking down.
+// A node is 64 bytes, one cache line: a walk down reads one line per level
+// (Apply touches ~11 cold nodes per update at 1M rows, so misses are much
+// of its cost), and every byte Apply allocates is garbage-collection work
+// later, since each Apply allocates a new path.
+//
+// A leaf is a node with nil children, allocated with its leaf data (see
+// newLeaf). An inner node's lf is its leftmost leaf's data: its key tells
+// Apply the path prefix all leaves below share, so a key that diverges
+// above the node is recognised without walking down.
 //
 // win holds the last four key bytes before the node's bit (see window), so
 // that Apply can usually check that a key shares the node's path prefix
-// without reading the leftmost leaf's key: that read is a cache miss at
-// nearly every node below the top levels, and it cost about a fifth of an
-// Apply at 1M rows. It fits in the padding after bit.
+// without reading the leftmost leaf's key, a cache miss at nearly every
+// node below the top levels that cost about a fifth of an Apply at 1M rows.
 type node struct {
 	hash        Hash // cached: every node is hashed exactly once, when made
-	key         []byte
 	left, right *node
 	bit         uint32 // inner only: the path bit it branches on
-	win         uint32 // inner only: window(key, bit)
+	win         uint32 // inner only: window(k, bit) for a key k below
+	lf          *leaf
+}
+
+// leaf is a leaf's key and value hash. The key is a private copy, so the
+// trie never aliases memory the caller might change.
+type leaf struct {
+	vh  Hash
+	key []byte
 }
 
 func (n *node) isLeaf() bool { return n.left == nil }
 
-// valueHash returns a leaf's value hash, stored right after its key.
-func (n *node) valueHash() Hash {
-	return Hash(n.key[len(n.key) : len(n.key)+32])
-}
+// key returns a leaf's key, or an inner node's leftmost leaf's key.
+func (n *node) key() []byte { return n.lf.key }
 
-// newLeaf copies key and valueHash into one buffer, so the trie never
-// aliases memory the caller might change.
+// newLeaf allocates the node and its leaf data together, so a leaf is two
+// heap objects (this and its key's bytes), not three.
 func newLeaf(key []byte, vh *Hash) *node {
-	buf := make([]byte, len(key)+32)
-	copy(buf, key)
-	copy(buf[len(key):], vh[:])
-	k := buf[:len(key):len(buf)]
-	return &node{hash: leafHash(k, vh), key: k}
+	ln := &struct {
+		n node
+		l leaf
+	}{}
+	ln.l = leaf{vh: *vh, key: bytes.Clone(key)}
+	ln.n = node{hash: leafHash(ln.l.key, vh), lf: &ln.l}
+	return &ln.n
 }
 
 // newInner makes the node branching at bit over l and r; win must be
 // window(k, bit) for some key k under it (all of them agree there).
 func newInner(bit int, l, r *node, win uint32) *node {
-	return &node{hash: innerHash(bit, &l.hash, &r.hash), key: l.key, left: l, right: r, bit: uint32(bit), win: win}
+	return &node{hash: innerHash(bit, &l.hash, &r.hash), lf: l.lf, left: l, right: r, bit: uint32(bit), win: win}
 }
 
 // window returns key bytes j-3..j as a big-endian word (0 where a byte is
@@ -211,14 +220,14 @@ func (a *applier) apply(n *node, ups []Update, pb int) *node {
 }
 
 func (a *applier) applyLeaf(n *node, ups []Update) *node {
-	pos, found := slices.BinarySearchFunc(ups, n.key, func(u Update, k []byte) int { return bytes.Compare(u.Key, k) })
+	pos, found := slices.BinarySearchFunc(ups, n.key(), func(u Update, k []byte) int { return bytes.Compare(u.Key, k) })
 	if found {
 		u := &ups[pos]
 		switch {
 		case u.Delete:
 			a.delta--
 			return a.buildPuts(ups[:pos], ups[pos+1:])
-		case u.ValueHash != n.valueHash():
+		case u.ValueHash != n.lf.vh:
 			a.delta-- // replaced by the new leaf that buildPuts counts
 			return a.buildPuts(ups, nil)
 		}
@@ -241,7 +250,7 @@ func inside(key []byte, n *node, pb int) bool {
 	}
 	j1, j0 := (b-1)/9, (pb+1)/9
 	if j0+3 < j1 {
-		return critBit(key, n.key) >= b
+		return critBit(key, n.key()) >= b
 	}
 	// The marker bit 9j of every byte j <= j1 whose marker is checked says
 	// the key has byte j; n's leaves have all of them. (If 9*j1 <= pb the
@@ -260,15 +269,6 @@ func inside(key []byte, n *node, pb int) bool {
 	return (window(key, b)^n.win)&mask == 0
 }
 
-// parallelMin is the least number of updates on each side of a node for
-// which Apply walks the two sides concurrently. A batch is spread over the
-// trie, so a block's batch of thousands splits into a few independent
-// halves near the root: on the node's cores they hash in parallel (Apply at
-// 1M rows runs ~1.5x faster on 2 cores with 1,000 updates), while small
-// batches, and the small subtrees of big ones, stay on one goroutine where
-// its cost (about a microsecond) would not pay.
-const parallelMin = 128
-
 func (a *applier) applyInner(n *node, ups []Update, pb int) *node {
 	lo, hi := 0, len(ups)
 	if !inside(ups[0].Key, n, pb) || !inside(ups[hi-1].Key, n, pb) {
@@ -277,7 +277,7 @@ func (a *applier) applyInner(n *node, ups []Update, pb int) *node {
 		// keys inside are contiguous in key order.
 		lo = slices.IndexFunc(ups, func(u Update) bool { return inside(u.Key, n, pb) })
 		if lo < 0 {
-			lo = sort.Search(len(ups), func(i int) bool { return bytes.Compare(ups[i].Key, n.key) > 0 })
+			lo = sort.Search(len(ups), func(i int) bool { return bytes.Compare(ups[i].Key, n.key()) > 0 })
 			hi = lo
 		} else {
 			hi = lo + 1
@@ -301,39 +301,24 @@ func (a *applier) applyInner(n *node, ups []Update, pb int) *node {
 			sib = n.right.hash
 		}
 		l, r := n.left, n.right
-		if j >= parallelMin && len(sub)-j >= parallelMin {
-			// Enough work on both sides to pay for a goroutine: walk the
-			// left side on another core. The result cannot depend on the
-			// scheduling: each side is a function of its updates alone.
-			var la applier
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				l = la.apply(n.left, sub[:j], bit)
-			}()
+		if j > 0 {
+			l = a.apply(n.left, sub[:j], bit)
+		}
+		if j < len(sub) {
 			r = a.apply(n.right, sub[j:], bit)
-			<-done
-			a.delta += la.delta
-		} else {
-			if j > 0 {
-				l = a.apply(n.left, sub[:j], bit)
-			}
-			if j < len(sub) {
-				r = a.apply(n.right, sub[j:], bit)
-			}
 		}
 		switch {
 		case l == n.left && r == n.right: // nothing changed below: keep n
 		case l != nil && r != nil:
-			lh, rh, rep := &l.hash, &r.hash, l.key
+			lh, rh, rep := &l.hash, &r.hash, l.lf
 			switch j {
 			case 0:
-				lh, rep = &sib, n.key // the same leftmost leaf as n
+				lh, rep = &sib, n.lf // the same leftmost leaf as n
 			case len(sub):
 				rh = &sib
 			}
 			// Same bit as n, and its leaves are a subset of n's: n.win holds.
-			s = &node{hash: innerHash(bit, lh, rh), key: rep, left: l, right: r, bit: n.bit, win: n.win}
+			s = &node{hash: innerHash(bit, lh, rh), lf: rep, left: l, right: r, bit: n.bit, win: n.win}
 		case l != nil:
 			s = l
 		default:
@@ -409,13 +394,13 @@ func build(items []*node) *node {
 	stack := buf[:0]
 	cur := items[0]
 	for i := 1; i < len(items); i++ {
-		d := critBit(items[i-1].key, items[i].key)
+		d := critBit(items[i-1].key(), items[i].key())
 		for len(stack) > 0 && stack[len(stack)-1].bit > d {
 			top := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			cur = newInner(top.bit, top.left, cur, top.win)
 		}
-		stack = append(stack, pending{cur, d, window(items[i].key, d)})
+		stack = append(stack, pending{cur, d, window(items[i].key(), d)})
 		cur = items[i]
 	}
 	for i := len(stack) - 1; i >= 0; i-- {
@@ -448,7 +433,7 @@ func leftmost(steps []Step, n *node) Proof {
 		steps = append(steps, Step{Bit: n.bit, Sibling: n.right.hash})
 		n = n.left
 	}
-	return Proof{Steps: steps, Terminal: TerminalLeaf, Leaf: Entry{Key: bytes.Clone(n.key), ValueHash: n.valueHash()}}
+	return Proof{Steps: steps, Terminal: TerminalLeaf, Leaf: Entry{Key: bytes.Clone(n.key()), ValueHash: n.lf.vh}}
 }
 
 // Get returns the value hash of key, and whether it is present.
@@ -464,8 +449,8 @@ func (t *Trie) Get(key []byte) (Hash, bool) {
 			n = n.right
 		}
 	}
-	if bytes.Equal(n.key, key) {
-		return n.valueHash(), true
+	if bytes.Equal(n.key(), key) {
+		return n.lf.vh, true
 	}
 	return Hash{}, false
 }
@@ -483,8 +468,8 @@ func (t *Trie) Prove(key []byte) (p Proof, valueHash Hash, found bool, err error
 		return Proof{}, Hash{}, false, nil
 	}
 	steps, n := search(make([]Step, 0, 32), root, key, pathLen(key))
-	if n.isLeaf() && bytes.Equal(n.key, key) {
-		return Proof{Steps: steps}, n.valueHash(), true, nil
+	if n.isLeaf() && bytes.Equal(n.key(), key) {
+		return Proof{Steps: steps}, n.lf.vh, true, nil
 	}
 	return leftmost(steps, n), Hash{}, false, nil
 }
@@ -500,7 +485,7 @@ func (t *Trie) ProveRange(prefix []byte) ([]Entry, Proof, error) {
 		return nil, Proof{}, nil
 	}
 	steps, n := search(make([]Step, 0, 32), root, prefix, prefixLen(prefix))
-	if !bytes.HasPrefix(n.key, prefix) {
+	if !bytes.HasPrefix(n.key(), prefix) {
 		return nil, leftmost(steps, n), nil
 	}
 	return collect(nil, n), Proof{Steps: steps, Terminal: TerminalSubtree, Subtree: n.hash}, nil
@@ -509,7 +494,7 @@ func (t *Trie) ProveRange(prefix []byte) ([]Entry, Proof, error) {
 // collect appends the leaves below n in key order.
 func collect(dst []Entry, n *node) []Entry {
 	if n.isLeaf() {
-		return append(dst, Entry{Key: bytes.Clone(n.key), ValueHash: n.valueHash()})
+		return append(dst, Entry{Key: bytes.Clone(n.key()), ValueHash: n.lf.vh})
 	}
 	return collect(collect(dst, n.left), n.right)
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 )
 
 // ref is the reference model: a plain map, read in sorted order.
@@ -602,7 +603,7 @@ func TestInsideWindow(t *testing.T) {
 			}
 			// win comes from some key under n, not always the leftmost:
 			// they agree on the bits before n.bit, which is all inside reads.
-			for _, k := range [][]byte{n.key, n.right.key} {
+			for _, k := range [][]byte{n.key(), n.right.key()} {
 				for pb := -1; pb < int(n.bit); pb++ {
 					if !inside(k, n, pb) {
 						t.Fatalf("%s: node at bit %d: its own leaf %x not inside from parent bit %d", name, n.bit, k, pb)
@@ -612,17 +613,17 @@ func TestInsideWindow(t *testing.T) {
 			for range 20 {
 				u := randKey(r)
 				if r.IntN(2) == 0 { // a near miss: n's key with one bit or the length changed
-					u = bytes.Clone(n.key)
+					u = bytes.Clone(n.key())
 					if len(u) > 0 && r.IntN(4) > 0 {
 						u[r.IntN(len(u))] ^= 1 << r.IntN(8)
 					} else {
 						u = append(u, byte(r.IntN(256)))[:r.IntN(len(u)+2)]
 					}
 				}
-				c := critBit(u, n.key)
+				c := critBit(u, n.key())
 				for pb := -1; pb < int(n.bit) && pb < c; pb++ {
 					if got, want := inside(u, n, pb), c >= int(n.bit); got != want {
-						t.Fatalf("%s: key %x, node bit %d (leftmost %x), parent bit %d: inside %v, want %v", name, u, n.bit, n.key, pb, got, want)
+						t.Fatalf("%s: key %x, node bit %d (leftmost %x), parent bit %d: inside %v, want %v", name, u, n.bit, n.key(), pb, got, want)
 					}
 					checked++
 				}
@@ -632,4 +633,64 @@ func TestInsideWindow(t *testing.T) {
 			t.Fatalf("%s: only %d cases checked", name, checked)
 		}
 	}
+}
+
+// TestNodeSize keeps an inner node at one 64-byte cache line and size
+// class (see the node type): a field added there costs every Apply.
+func TestNodeSize(t *testing.T) {
+	if got := unsafe.Sizeof(node{}); got != 64 {
+		t.Fatalf("node is %d bytes, want 64", got)
+	}
+}
+
+// TestLargeBatches: batches of hundreds to over a thousand updates on a
+// trie of thousands of random binary keys give the same trie as Build of
+// the reference, with the right Len.
+func TestLargeBatches(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 12))
+	key := func() []byte {
+		k := make([]byte, 1+r.IntN(12))
+		for i := range k {
+			k[i] = byte(r.Uint32())
+		}
+		return k
+	}
+	tr, m := Empty(), ref{}
+	for batch := range 6 {
+		present := m.sorted()
+		next := maps.Clone(m)
+		seen := map[string]bool{}
+		var ups []Update
+		for range 512 * (1 + batch%3) {
+			k := key()
+			if len(present) > 0 && r.IntN(2) == 0 {
+				k = present[r.IntN(len(present))].Key
+			}
+			if seen[string(k)] {
+				continue
+			}
+			seen[string(k)] = true
+			if r.IntN(4) == 0 {
+				ups = append(ups, Del(k))
+				delete(next, string(k))
+			} else {
+				vh := randHash(r)
+				ups = append(ups, Put(k, vh))
+				next[string(k)] = vh
+			}
+		}
+		var err error
+		if tr, err = tr.Apply(ups); err != nil {
+			t.Fatal(err)
+		}
+		m = next
+		want, err := Build(m.sorted())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Root() != want.Root() || tr.Len() != len(m) {
+			t.Fatalf("batch %d (%d updates): root %x, Len %d; Build gives %x, %d", batch, len(ups), tr.Root(), tr.Len(), want.Root(), len(m))
+		}
+	}
+	checkProofs(t, r, tr, m)
 }
