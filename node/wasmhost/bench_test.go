@@ -2,37 +2,100 @@ package wasmhost
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
 
 	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/wasmhost/meter"
 )
 
-// BenchmarkVerify compares one Ed25519 verification through the plugin
-// (fresh instance per call, with and without the timeout safety net) with
-// the native scheme.
+// web3.js personal_sign example ("Some data"), as in sigplugins.
+var (
+	eip191Signer = mustHex("2c7536e3605d9c16a7a3d7b1898e529396a65c23")
+	eip191Msg    = []byte("Some data")
+	eip191Sig    = mustHex("b91467e570a6466aa9e9876cbcd013baba02900b8979d43fe208a4a4f339f5fd6007e74cd82e037b800186422fc2da167c747ef045e5d18a5f5d4300f8e1a0291c")
+)
+
+func readPlugin(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile("../../sigplugins/" + name + "/" + name + ".wasm")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// BenchmarkVerify compares one verification through a plugin with the
+// native scheme: Ed25519 (the test guest, host ed25519_verify) and EIP-191
+// (sigplugins/eip191, host keccak256 and secp256k1_recover). "pooled"
+// reuses instances reset to the post-_initialize snapshot (the default);
+// "fresh" instantiates and initialises a new instance per call.
 func BenchmarkVerify(b *testing.B) {
-	b.Run("native", func(b *testing.B) {
-		s, _ := auth.DefaultRegistry().Lookup(auth.SchemeEd25519)
-		for b.Loop() {
-			if _, err := s.Verify(rfcPub, nil, rfcSig); err != nil {
+	reg := auth.DefaultRegistry()
+	cases := []struct {
+		name             string
+		native           string
+		wasm             func(testing.TB) []byte
+		signer, msg, sig []byte
+	}{
+		{"ed25519", auth.SchemeEd25519, func(tb testing.TB) []byte { return guest(tb, guestVariant{}) }, rfcPub, nil, rfcSig},
+		{"eip191", auth.SchemeEIP191, func(tb testing.TB) []byte { return readPlugin(tb, "eip191") }, eip191Signer, eip191Msg, eip191Sig},
+	}
+	for _, c := range cases {
+		b.Run(c.name+"/native", func(b *testing.B) {
+			s, err := reg.Lookup(c.native)
+			if err != nil {
 				b.Fatal(err)
 			}
-		}
-	})
-	for _, c := range []struct {
-		name string
-		cfg  Config
-	}{{"plugin", Config{}}, {"plugin-no-timeout-checks", Config{noTermination: true}}} {
-		b.Run(c.name, func(b *testing.B) {
-			p := register(b, newTestRuntime(b, c.cfg), guestVariant{})
+			// The native schemes take the message as the wallet shows it.
 			for b.Loop() {
-				if _, err := p.Verify(rfcPub, nil, rfcSig); err != nil {
+				if _, err := s.Verify(c.signer, c.msg, c.sig); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+		for _, mode := range []struct {
+			name string
+			cfg  Config
+		}{{"pooled", Config{}}, {"fresh", Config{MaxIdleInstances: -1}}} {
+			b.Run(c.name+"/wasm-"+mode.name, func(b *testing.B) {
+				p, err := newTestRuntime(b, mode.cfg).Register(context.Background(), c.wasm(b))
+				if err != nil {
+					b.Fatal(err)
+				}
+				var fuel uint64
+				for b.Loop() {
+					_, used, err := p.VerifyFuel(c.signer, c.msg, c.sig)
+					if err != nil {
+						b.Fatal(err)
+					}
+					fuel = used
+				}
+				b.ReportMetric(float64(fuel), "fuel/op")
+			})
+		}
+	}
+}
+
+// BenchmarkReset measures restoring a used instance to the snapshot (the
+// memory compare-and-copy and the globals), the fixed cost of a pooled call.
+func BenchmarkReset(b *testing.B) {
+	p, err := newTestRuntime(b, Config{}).Register(context.Background(), readPlugin(b, "eip191"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	in, err := p.acquire(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(len(p.snap.mem)), "snapshot-bytes")
+	for b.Loop() {
+		if !in.reset(p.snap) {
+			b.Fatal("reset refused")
+		}
 	}
 }
 
@@ -54,25 +117,37 @@ func BenchmarkInstantiate(b *testing.B) {
 	})
 	b.Run("instantiate+initialize", func(b *testing.B) {
 		for b.Loop() {
-			m, err := r.rt.InstantiateModule(ctx, p.compiled, r.modCfg)
+			in, err := p.newInstance(ctx)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := m.ExportedFunction(exportInitialize).Call(ctx); err != nil {
+			if _, err := p.guarded(ctx, in, r.initFuel, func() error { return in.call(ctx, exportInitialize, in.init, nil) }); err != nil {
 				b.Fatal(err)
 			}
-			_ = m.Close(ctx)
+			_ = in.m.Close(ctx)
 		}
 	})
 }
 
-// BenchmarkCompile measures compiling the test guest cold and loading it
+// BenchmarkCompile measures the registration-time work on the eip191
+// plugin: the metering rewrite, and compiling the metered module cold and
 // from the compilation cache directory (a node restart).
 func BenchmarkCompile(b *testing.B) {
-	wasm := guest(b, guestVariant{})
+	wasm := readPlugin(b, "eip191")
 	ctx := context.Background()
-	compile := func(b *testing.B, dir string) {
-		rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
+	b.Run("meter", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := meter.Instrument(wasm); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	m, err := meter.Instrument(wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	compile := func(b *testing.B, dir string, wasm []byte) {
+		rc := wazero.NewRuntimeConfig()
 		if dir != "" {
 			cache, err := wazero.NewCompilationCacheWithDir(dir)
 			if err != nil {
@@ -87,16 +162,21 @@ func BenchmarkCompile(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.Run("cold", func(b *testing.B) {
+	b.Run("cold-original", func(b *testing.B) {
 		for b.Loop() {
-			compile(b, "")
+			compile(b, "", wasm)
 		}
 	})
-	b.Run("from-cache-dir", func(b *testing.B) {
-		dir := b.TempDir()
-		compile(b, dir)
+	b.Run("cold-metered", func(b *testing.B) {
 		for b.Loop() {
-			compile(b, dir)
+			compile(b, "", m.Wasm)
+		}
+	})
+	b.Run("from-cache-dir-metered", func(b *testing.B) {
+		dir := b.TempDir()
+		compile(b, dir, m.Wasm)
+		for b.Loop() {
+			compile(b, dir, m.Wasm)
 		}
 	})
 }

@@ -87,8 +87,14 @@ func buildGuest(v guestVariant) ([]byte, error) {
 	return os.ReadFile(out)
 }
 
+// newTestRuntime shares one compilation cache per test process unless cfg
+// names its own: compiling a metered Go guest takes seconds (much longer
+// under -race), and most tests register the same few modules.
 func newTestRuntime(tb testing.TB, cfg Config) *Runtime {
 	tb.Helper()
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = filepath.Join(guestDir, "compilation-cache")
+	}
 	r, err := NewRuntime(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)

@@ -8,16 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/wasmhost/meter"
 )
 
 // Guest export names (docs/spec/wasm-abi.md).
@@ -61,30 +60,48 @@ type Metadata struct {
 }
 
 // Plugin is a registered signature-scheme module. It implements auth.Scheme
-// and is safe for concurrent use: each verification gets its own instance.
+// and is safe for concurrent use: each verification gets its own instance,
+// taken from a pool of instances reset to their post-_initialize state.
 type Plugin struct {
 	rt       *Runtime
 	compiled wazero.CompiledModule
+	metered  *meter.Module
 	hash     [sha256.Size]byte
 	meta     Metadata
 	hasInit  bool
+	// snap is the state right after _initialize; nil for a stateful
+	// module (meter.Module.Stateful) or a runtime that keeps no idle
+	// instances: then every call gets a fresh instance and _initialize.
+	snap *snapshot
+	idle chan *instance
 }
 
 var _ auth.Scheme = (*Plugin)(nil)
 
-// Register validates a module and returns it as a plugin. Validation
-// compiles the module (through the compilation cache), checks its imports
-// and exports against the ABI, and instantiates it once to read the ABI
-// version and the metadata. Nothing of that instance is kept.
+// Register validates a module and returns it as a plugin. It instruments
+// the module with fuel and call-depth metering (package meter; the
+// plugin's hash stays that of the original bytes), compiles the result
+// (through the compilation cache), checks imports and exports against the
+// ABI, instantiates it, runs _initialize, records the resulting memory and
+// globals as the snapshot every call starts from, and reads the ABI version
+// and the metadata.
 func (r *Runtime) Register(ctx context.Context, wasm []byte) (*Plugin, error) {
 	p := &Plugin{rt: r, hash: sha256.Sum256(wasm)}
-	compiled, err := r.rt.CompileModule(ctx, wasm)
+	metered, err := meter.Instrument(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidModule, err)
+	}
+	p.metered = metered
+	compiled, err := r.rt.CompileModule(ctx, metered.Wasm)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidModule, err)
 	}
 	p.compiled = compiled
+	if r.maxIdle > 0 {
+		p.idle = make(chan *instance, r.maxIdle)
+	}
 	if err := p.validate(ctx); err != nil {
-		_ = compiled.Close(ctx)
+		_ = p.Close(ctx)
 		return nil, err
 	}
 	return p, nil
@@ -97,18 +114,18 @@ func (p *Plugin) validate(ctx context.Context) error {
 	if err := p.checkExports(); err != nil {
 		return err
 	}
-	return p.withInstance(ctx, func(ctx context.Context, m api.Module) error {
+	_, err := p.run(ctx, func(ctx context.Context, in *instance) error {
 		stack := make([]uint64, 1)
-		if err := m.ExportedFunction(exportABIVersion).CallWithStack(ctx, stack); err != nil {
-			return p.callError(ctx, exportABIVersion, err)
+		if err := in.call(ctx, exportABIVersion, in.abi, stack); err != nil {
+			return err
 		}
 		if v := int32(stack[0]); v != ABIVersion {
 			return fmt.Errorf("%w: module implements ABI %d, this node implements %d", ErrABIVersion, v, ABIVersion)
 		}
-		if err := m.ExportedFunction(exportMetadata).CallWithStack(ctx, stack); err != nil {
-			return p.callError(ctx, exportMetadata, err)
+		if err := in.call(ctx, exportMetadata, in.metadata, stack); err != nil {
+			return err
 		}
-		raw, err := readResult(m, stack[0], ErrBadMetadata)
+		raw, err := readResult(in.m, stack[0], ErrBadMetadata)
 		if err != nil {
 			return fmt.Errorf("%s: %w", exportMetadata, err)
 		}
@@ -119,6 +136,7 @@ func (p *Plugin) validate(ctx context.Context) error {
 		p.meta = meta
 		return nil
 	})
+	return err
 }
 
 func (r *Runtime) checkImports(c wazero.CompiledModule) error {
@@ -291,127 +309,95 @@ func (p *Plugin) Name() string { return p.meta.Scheme }
 // Metadata returns the plugin's metadata as read at registration.
 func (p *Plugin) Metadata() Metadata { return p.meta }
 
-// Hash returns the SHA-256 of the module bytes, the plugin's identity.
+// Hash returns the SHA-256 of the module bytes as registered (before
+// metering), the plugin's identity.
 func (p *Plugin) Hash() [sha256.Size]byte { return p.hash }
 
-// Close releases the compiled module.
-func (p *Plugin) Close(ctx context.Context) error { return p.compiled.Close(ctx) }
+// Close releases the idle instances and the compiled module. Calls must
+// have stopped.
+func (p *Plugin) Close(ctx context.Context) error {
+	if p.idle != nil {
+		for {
+			select {
+			case in := <-p.idle:
+				_ = in.m.Close(ctx)
+				continue
+			default:
+			}
+			break
+		}
+	}
+	return p.compiled.Close(ctx)
+}
 
-// Verify implements auth.Scheme by running idos_verify in a fresh instance.
+// Verify implements auth.Scheme by running idos_verify in a reset instance.
 func (p *Plugin) Verify(signer, msg, sig []byte) (string, error) {
+	id, _, err := p.VerifyFuel(signer, msg, sig)
+	return id, err
+}
+
+// VerifyFuel is Verify that also returns the fuel the call used (its
+// idos_alloc and idos_verify), a deterministic measure of its work. On
+// ErrOutOfFuel (and ErrTimeout, whose safety net drains the fuel) the fuel
+// used is Config.FuelLimit; on other guest faults it is 0.
+func (p *Plugin) VerifyFuel(signer, msg, sig []byte) (string, uint64, error) {
 	total := uint64(len(signer)) + uint64(len(msg)) + uint64(len(sig))
 	if total >= 1<<31 {
-		return "", fmt.Errorf("%w: %d bytes", ErrInputTooLarge, total)
+		return "", 0, fmt.Errorf("%w: %d bytes", ErrInputTooLarge, total)
 	}
 	ctx := context.WithValue(context.Background(), ctxKey{}, p.meta.Scheme)
 	var out []byte
-	err := p.withInstance(ctx, func(ctx context.Context, m api.Module) error {
+	used, err := p.run(ctx, func(ctx context.Context, in *instance) error {
+		m := in.m
 		// One buffer for the three inputs: one call into the guest instead
 		// of three. The guest sees three pointers into memory it owns.
 		stack := make([]uint64, 6)
 		stack[0] = api.EncodeU32(uint32(max(total, 1)))
-		if err := m.ExportedFunction(exportAlloc).CallWithStack(ctx, stack); err != nil {
-			return p.callError(ctx, exportAlloc, err)
+		if err := in.call(ctx, exportAlloc, in.alloc, stack); err != nil {
+			return err
 		}
 		base := api.DecodeU32(stack[0])
 		if base == 0 {
 			return fmt.Errorf("%w: %s(%d) returned 0 (out of memory)", ErrProtocol, exportAlloc, total)
 		}
-		in := make([]byte, 0, total)
-		in = append(append(append(in, signer...), msg...), sig...)
-		if !m.Memory().Write(base, in) {
+		input := make([]byte, 0, total)
+		input = append(append(append(input, signer...), msg...), sig...)
+		if !m.Memory().Write(base, input) {
 			return fmt.Errorf("%w: %s returned a buffer outside guest memory", ErrProtocol, exportAlloc)
 		}
 		ls, lm, lg := uint32(len(signer)), uint32(len(msg)), uint32(len(sig))
 		stack[0], stack[1] = uint64(base), uint64(ls)
 		stack[2], stack[3] = uint64(base+ls), uint64(lm)
 		stack[4], stack[5] = uint64(base+ls+lm), uint64(lg)
-		if err := m.ExportedFunction(exportVerify).CallWithStack(ctx, stack); err != nil {
-			return p.callError(ctx, exportVerify, err)
+		if err := in.call(ctx, exportVerify, in.verify, stack); err != nil {
+			return err
 		}
 		var err error
 		out, err = readResult(m, stack[0], ErrProtocol)
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("plugin %s: %w", p.meta.Scheme, err)
+		return "", used, fmt.Errorf("plugin %s: %w", p.meta.Scheme, err)
 	}
 	text := string(out[1:])
 	if !utf8.ValidString(text) {
-		return "", fmt.Errorf("plugin %s: %w: result text is not UTF-8", p.meta.Scheme, ErrProtocol)
+		return "", used, fmt.Errorf("plugin %s: %w: result text is not UTF-8", p.meta.Scheme, ErrProtocol)
 	}
 	switch out[0] {
 	case 0:
 		// The identifier becomes the sender in state (SQLite TEXT, which
 		// the node refuses with NUL).
 		if text == "" || strings.ContainsRune(text, 0) {
-			return "", fmt.Errorf("plugin %s: %w: identifier is empty or contains NUL", p.meta.Scheme, ErrProtocol)
+			return "", used, fmt.Errorf("plugin %s: %w: identifier is empty or contains NUL", p.meta.Scheme, ErrProtocol)
 		}
-		return text, nil
+		return text, used, nil
 	case 1:
-		return "", fmt.Errorf("%w: %s: %s", auth.ErrInvalidSignature, p.meta.Scheme, text)
+		return "", used, fmt.Errorf("%w: %s: %s", auth.ErrInvalidSignature, p.meta.Scheme, text)
 	case 2:
-		return "", fmt.Errorf("%w: %s: %s", auth.ErrInvalidSigner, p.meta.Scheme, text)
+		return "", used, fmt.Errorf("%w: %s: %s", auth.ErrInvalidSigner, p.meta.Scheme, text)
 	default:
-		return "", fmt.Errorf("plugin %s: %w: unknown status %d", p.meta.Scheme, ErrProtocol, out[0])
+		return "", used, fmt.Errorf("plugin %s: %w: unknown status %d", p.meta.Scheme, ErrProtocol, out[0])
 	}
-}
-
-// withInstance runs fn on a fresh, initialised instance under the call
-// timeout and closes the instance afterwards. A fresh instance is what
-// makes calls independent: a Go reactor keeps its heap and globals between
-// calls, and resetting those in place is not something wazero offers.
-func (p *Plugin) withInstance(ctx context.Context, fn func(context.Context, api.Module) error) error {
-	ctx, cancel := context.WithTimeout(ctx, p.rt.timeout)
-	defer cancel()
-	cfg := p.rt.modCfg
-	var stderr *limitedBuffer
-	if p.rt.log.Enabled(ctx, slog.LevelDebug) {
-		// A Go guest prints its panic message to stderr before exiting;
-		// worth keeping for plugin authors, not worth an allocation per
-		// call when nobody reads debug logs.
-		stderr = &limitedBuffer{max: MaxResultSize}
-		cfg = cfg.WithStderr(stderr)
-	}
-	m, err := p.rt.rt.InstantiateModule(ctx, p.compiled, cfg)
-	if err != nil {
-		if ctx.Err() != nil {
-			return p.callError(ctx, "instantiate", err)
-		}
-		return fmt.Errorf("%w: instantiate: %w", ErrInvalidModule, err)
-	}
-	defer func() { _ = m.Close(context.Background()) }()
-	err = func() error {
-		if p.hasInit {
-			if err := m.ExportedFunction(exportInitialize).CallWithStack(ctx, nil); err != nil {
-				return p.callError(ctx, exportInitialize, err)
-			}
-		}
-		return fn(ctx, m)
-	}()
-	if err != nil && stderr != nil && stderr.Len() > 0 {
-		p.rt.log.Debug("wasm plugin failed", "plugin", p.meta.Scheme, "err", err, "stderr", stderr.String())
-	}
-	return err
-}
-
-// callError classifies an error returned by a guest call.
-func (p *Plugin) callError(ctx context.Context, fn string, err error) error {
-	class := ErrTrap
-	detail := firstLine(err.Error())
-	var exit *sys.ExitError
-	switch {
-	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded,
-		errors.Is(ctx.Err(), context.DeadlineExceeded):
-		class = ErrTimeout
-		detail = fmt.Sprintf("stopped after %s", p.rt.timeout)
-	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled:
-		// The caller gave up (node shutting down); not the plugin's fault.
-		return fmt.Errorf("%s: %w", fn, context.Canceled)
-	case errors.As(err, &exit):
-		detail = fmt.Sprintf("exited with code %d", exit.ExitCode())
-	}
-	return &callErr{class: class, cause: err, msg: fmt.Sprintf("%v in %s: %s", class, fn, detail)}
 }
 
 // callErr keeps wazero's error in the chain (errors.Is/As still reach it)

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -135,14 +137,13 @@ func TestParseMetadata(t *testing.T) {
 }
 
 // TestHostileCalls runs every call-time attack of the hostile guest twice:
-// each must fail with the same classified error both times, and the plugin
-// must still verify correctly afterwards.
+// each must fail with the same classified error and use the same fuel both
+// times, and the plugin must still verify correctly afterwards.
 func TestHostileCalls(t *testing.T) {
-	// These attacks must fail by their own deterministic fault (trap, size,
-	// protocol), never by the local timeout, which is a safety net only. A
-	// generous timeout keeps the race detector's slowdown from turning a
-	// deep-recursion trap into a timeout; the infinite loop, the one case
-	// only the timeout stops, is tested separately.
+	// These attacks must fail by their own deterministic fault (trap, fuel,
+	// call depth, size, protocol), never by the local timeout, which is a
+	// safety net only. A generous timeout keeps the race detector's
+	// slowdown from turning a deterministic fault into a timeout.
 	r := newTestRuntime(t, Config{CallTimeout: 60 * time.Second})
 	p := register(t, r, guestVariant{mode: "hostile"})
 	cases := []struct {
@@ -152,7 +153,8 @@ func TestHostileCalls(t *testing.T) {
 		{"panic", ErrTrap},
 		{"nil", ErrTrap},
 		{"bomb", ErrTrap},
-		{"recurse", ErrTrap},
+		{"recurse", ErrCallDepth},
+		{"loop", ErrOutOfFuel},
 		{"hostoob", ErrTrap},
 		{"huge", ErrOutputTooLarge},
 		{"oob", ErrProtocol},
@@ -163,19 +165,19 @@ func TestHostileCalls(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.cmd, func(t *testing.T) {
 			start := time.Now()
-			_, err1 := p.Verify(rfcPub, []byte(c.cmd), rfcSig)
+			_, fuel1, err1 := p.VerifyFuel(rfcPub, []byte(c.cmd), rfcSig)
 			elapsed := time.Since(start)
-			_, err2 := p.Verify(rfcPub, []byte(c.cmd), rfcSig)
+			_, fuel2, err2 := p.VerifyFuel(rfcPub, []byte(c.cmd), rfcSig)
 			if !errors.Is(err1, c.want) {
 				t.Fatalf("err = %v, want %v", err1, c.want)
 			}
 			if errors.Is(err1, auth.ErrInvalidSignature) || errors.Is(err1, auth.ErrInvalidSigner) {
 				t.Fatalf("a plugin fault must not look like a verdict: %v", err1)
 			}
-			if err2 == nil || err1.Error() != err2.Error() {
-				t.Fatalf("not deterministic:\n%v\n%v", err1, err2)
+			if err2 == nil || err1.Error() != err2.Error() || fuel1 != fuel2 {
+				t.Fatalf("not deterministic:\n%v (fuel %d)\n%v (fuel %d)", err1, fuel1, err2, fuel2)
 			}
-			t.Logf("%s in %s: %v", c.cmd, elapsed, err1)
+			t.Logf("%s in %s, fuel %d: %v", c.cmd, elapsed, fuel1, err1)
 			if _, err := p.Verify(rfcPub, nil, rfcSig); err != nil {
 				t.Fatalf("plugin broken after %s: %v", c.cmd, err)
 			}
@@ -230,14 +232,26 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func TestInfiniteLoopTimeout(t *testing.T) {
+// TestTimeoutSafetyNet gives a guest spinning forever more fuel than it
+// could burn before the wall-clock timeout: the safety net must stop it
+// (by draining its fuel, without wazero's per-loop termination checks) and
+// say so with ErrTimeout, not ErrOutOfFuel.
+//
+// Garbage collection is off during the call: compiled guest code has no Go
+// safepoints, so a stop-the-world that begins while the guest spins waits
+// for the guest, and the timer that drains the fuel waits for the world.
+// Fuel is then the only bound (see Plugin.guarded); 2^40 units keep that
+// case to about a minute instead of forever.
+func TestTimeoutSafetyNet(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	r := newTestRuntime(t, Config{CallTimeout: timeout})
+	r := newTestRuntime(t, Config{CallTimeout: timeout, FuelLimit: 1 << 40})
 	p := register(t, r, guestVariant{mode: "hostile"})
+	runtime.GC()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	start := time.Now()
 	_, err := p.Verify(rfcPub, []byte("loop"), rfcSig)
 	elapsed := time.Since(start)
-	if !errors.Is(err, ErrTimeout) {
+	if !errors.Is(err, ErrTimeout) || errors.Is(err, ErrOutOfFuel) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
 	if elapsed < timeout || elapsed > timeout+2*time.Second {
@@ -246,6 +260,87 @@ func TestInfiniteLoopTimeout(t *testing.T) {
 	t.Logf("loop stopped after %s: %v", elapsed, err)
 	if _, err := p.Verify(rfcPub, nil, rfcSig); err != nil {
 		t.Fatalf("plugin broken after timeout: %v", err)
+	}
+}
+
+// TestFuelDeterministic pins down what consensus relies on: a call uses
+// the same fuel on a pooled (reset) instance, on a fresh instance, after
+// loading the compiled code from the cache directory, and on repeated
+// runs; and the limit is exact: a call succeeds with exactly the fuel it
+// uses and fails with ErrOutOfFuel with one unit less.
+func TestFuelDeterministic(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	type input struct {
+		name             string
+		wasm             []byte
+		signer, msg, sig []byte
+	}
+	inputs := []input{
+		{"ed25519 guest", guest(t, guestVariant{}), rfcPub, nil, rfcSig},
+		{"ed25519 guest, invalid", guest(t, guestVariant{}), rfcPub, []byte("x"), rfcSig},
+		{"eip191 plugin", readPlugin(t, "eip191"), eip191Signer, eip191Msg, eip191Sig},
+	}
+	fuelOf := func(t *testing.T, cfg Config, in input, calls int) uint64 {
+		t.Helper()
+		r := newTestRuntime(t, cfg)
+		p, err := r.Register(ctx, in.wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = p.Close(ctx) }()
+		var first uint64
+		for i := range calls {
+			_, used, err := p.VerifyFuel(in.signer, in.msg, in.sig)
+			if err != nil && !errors.Is(err, auth.ErrInvalidSignature) {
+				t.Fatal(err)
+			}
+			if used == 0 {
+				t.Fatal("no fuel used")
+			}
+			if i == 0 {
+				first = used
+			} else if used != first {
+				t.Fatalf("call %d used %d fuel, call 0 used %d", i, used, first)
+			}
+		}
+		return first
+	}
+	for _, in := range inputs {
+		t.Run(in.name, func(t *testing.T) {
+			pooled := fuelOf(t, Config{CacheDir: dir}, in, 5)
+			fresh := fuelOf(t, Config{MaxIdleInstances: -1}, in, 2)
+			cached := fuelOf(t, Config{CacheDir: dir}, in, 2)
+			if pooled != fresh || pooled != cached {
+				t.Fatalf("fuel: pooled %d, fresh %d, from cache %d", pooled, fresh, cached)
+			}
+			t.Logf("%s: %d fuel", in.name, pooled)
+
+			exact := fuelOf(t, Config{CacheDir: dir, FuelLimit: pooled}, in, 2)
+			if exact != pooled {
+				t.Fatalf("with a limit of exactly %d: used %d", pooled, exact)
+			}
+			r := newTestRuntime(t, Config{CacheDir: dir, FuelLimit: pooled - 1})
+			p, err := r.Register(ctx, in.wasm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				_, used, err := p.VerifyFuel(in.signer, in.msg, in.sig)
+				if !errors.Is(err, ErrOutOfFuel) || used != pooled-1 {
+					t.Fatalf("limit %d: used %d, err %v; want ErrOutOfFuel", pooled-1, used, err)
+				}
+			}
+		})
+	}
+}
+
+// TestInitFuel: _initialize has its own limit, applied at registration.
+func TestInitFuel(t *testing.T) {
+	r := newTestRuntime(t, Config{InitFuelLimit: 1000})
+	_, err := r.Register(context.Background(), guest(t, guestVariant{}))
+	if !errors.Is(err, ErrOutOfFuel) || !strings.Contains(err.Error(), "_initialize") {
+		t.Fatalf("err = %v, want ErrOutOfFuel in _initialize", err)
 	}
 }
 

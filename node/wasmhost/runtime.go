@@ -5,8 +5,10 @@
 //
 // Plugins run inside consensus, so everything a guest can observe is fixed:
 // WASI clocks are constants, randomness is zeros, there are no arguments,
-// environment or files, memory is capped, and each verification runs in a
-// fresh instance so no state survives between calls.
+// environment or files, memory is capped, execution is metered by
+// instruction fuel and call depth injected at registration (package
+// meter), and each verification runs in an instance reset to the state it
+// had right after _initialize, so no state survives between calls.
 package wasmhost
 
 import (
@@ -51,7 +53,15 @@ var (
 	// ErrTimeout: the call ran longer than Config.CallTimeout. This is the
 	// local safety net, not a consensus outcome: another node with a faster
 	// machine may finish the same call (see the ABI's determinism section).
+	// With the default limits fuel runs out long before the timeout.
 	ErrTimeout = errors.New("plugin call timed out")
+	// ErrOutOfFuel: the call used more than Config.FuelLimit units of
+	// instruction fuel. Deterministic: every node stops the same call at
+	// the same instruction.
+	ErrOutOfFuel = errors.New("plugin ran out of fuel")
+	// ErrCallDepth: the guest nested calls deeper than
+	// Config.MaxCallDepth. Deterministic, like ErrOutOfFuel.
+	ErrCallDepth = errors.New("plugin exceeded the call depth limit")
 	// ErrOutputTooLarge: a result or the metadata exceeds MaxResultSize.
 	ErrOutputTooLarge = errors.New("plugin output too large")
 	// ErrProtocol: the guest broke the calling convention: idos_alloc
@@ -72,6 +82,24 @@ const (
 	DefaultMemoryLimitPages = 1024
 	// DefaultCallTimeout bounds one call (instantiation included).
 	DefaultCallTimeout = 2 * time.Second
+	// DefaultFuelLimit is the fuel of one call (meter's cost table): about
+	// 900 times what the Go wasip1 EIP-191 plugin uses for a verification
+	// (~115,000), and used up by a guest spinning in a loop in well under
+	// DefaultCallTimeout on the benchmark machine.
+	DefaultFuelLimit = 100_000_000
+	// DefaultInitFuelLimit is the fuel of _initialize: about 65 times
+	// what the Go runtime's initialisation uses (~1.5 million).
+	DefaultInitFuelLimit = 100_000_000
+	// MaxFuelLimit bounds Config.FuelLimit: the meter needs fuel below 2^63.
+	MaxFuelLimit = 1 << 62
+	// DefaultMaxCallDepth bounds nested guest calls. It stays below the
+	// 2,000 frames of wazero's interpreter (the engine on platforms
+	// without its compiler), so that the depth limit, not an engine's own
+	// ceiling, is what stops a deep recursion everywhere.
+	DefaultMaxCallDepth = 1000
+	// DefaultMaxIdleInstances is the number of reset instances a plugin
+	// keeps for reuse.
+	DefaultMaxIdleInstances = 4
 
 	hostModule = "idos"
 	wasiModule = wasi_snapshot_preview1.ModuleName
@@ -90,23 +118,41 @@ type Config struct {
 	// CallTimeout is the wall-clock safety net for one call. Zero means
 	// DefaultCallTimeout.
 	CallTimeout time.Duration
+	// FuelLimit is the instruction fuel of one plugin call (the
+	// verification, with its idos_alloc; or _initialize at registration)
+	// in the units of meter's cost table. It decides which calls fail with
+	// ErrOutOfFuel, so every node of a chain must use the same value. Zero
+	// means DefaultFuelLimit; at most MaxFuelLimit.
+	FuelLimit uint64
+	// InitFuelLimit is the fuel of _initialize, which runs once at
+	// registration (and for each call of a stateful module, see
+	// meter.Module.Stateful). Same rules as FuelLimit; zero means
+	// DefaultInitFuelLimit.
+	InitFuelLimit uint64
+	// MaxCallDepth bounds nested guest function calls; like FuelLimit it
+	// must be the same on every node. Zero means DefaultMaxCallDepth; at
+	// most 1<<30.
+	MaxCallDepth uint32
+	// MaxIdleInstances is how many reset instances each plugin keeps for
+	// reuse (a local performance setting). Zero means
+	// DefaultMaxIdleInstances; negative keeps none.
+	MaxIdleInstances int
 	// Logger receives the guests' log output and debug details of plugin
 	// faults. Nil discards.
 	Logger *slog.Logger
-
-	// noTermination disables WithCloseOnContextDone. Only benchmarks set it,
-	// to measure what the safety net costs; such a runtime cannot stop an
-	// infinite loop.
-	noTermination bool
 }
 
 // Runtime compiles and runs plugins. It is safe for concurrent use.
 type Runtime struct {
-	rt      wazero.Runtime
-	cache   wazero.CompilationCache
-	modCfg  wazero.ModuleConfig
-	timeout time.Duration
-	log     *slog.Logger
+	rt       wazero.Runtime
+	cache    wazero.CompilationCache
+	modCfg   wazero.ModuleConfig
+	timeout  time.Duration
+	fuel     uint64
+	initFuel uint64
+	depth    uint32
+	maxIdle  int
+	log      *slog.Logger
 	// allowed holds the host functions a guest may import, by module and
 	// name, with their signatures, so that registration can refuse a bad
 	// import with a clear error instead of a link failure.
@@ -125,6 +171,30 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout
 	}
+	switch {
+	case cfg.FuelLimit == 0:
+		cfg.FuelLimit = DefaultFuelLimit
+	case cfg.FuelLimit > MaxFuelLimit:
+		return nil, fmt.Errorf("wasmhost: fuel limit %d exceeds %d", cfg.FuelLimit, uint64(MaxFuelLimit))
+	}
+	switch {
+	case cfg.InitFuelLimit == 0:
+		cfg.InitFuelLimit = DefaultInitFuelLimit
+	case cfg.InitFuelLimit > MaxFuelLimit:
+		return nil, fmt.Errorf("wasmhost: init fuel limit %d exceeds %d", cfg.InitFuelLimit, uint64(MaxFuelLimit))
+	}
+	switch {
+	case cfg.MaxCallDepth == 0:
+		cfg.MaxCallDepth = DefaultMaxCallDepth
+	case cfg.MaxCallDepth > 1<<30:
+		return nil, fmt.Errorf("wasmhost: call depth limit %d exceeds %d", cfg.MaxCallDepth, 1<<30)
+	}
+	switch {
+	case cfg.MaxIdleInstances == 0:
+		cfg.MaxIdleInstances = DefaultMaxIdleInstances
+	case cfg.MaxIdleInstances < 0:
+		cfg.MaxIdleInstances = 0
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -132,29 +202,25 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 
 	// NewRuntimeConfig picks the compiler where wazero supports the platform
 	// (amd64, arm64) and the interpreter elsewhere; both implement the Wasm
-	// spec, so results do not depend on the choice.
+	// spec, so results do not depend on the choice, and the call depth
+	// limit is below both engines' own ceilings.
 	//
-	// WithCloseOnContextDone is the only way wazero can stop a guest that
-	// loops forever: it makes compiled code check for termination at
-	// function entries and loop back-edges, and spawns a watcher goroutine
-	// per call. Measured in BenchmarkVerify (2-core AMD EPYC, Go test
-	// guest): 6.97 ms per verification with it, 7.03 ms without, i.e. lost
-	// in the noise of instantiation, so the safety net is kept.
+	// WithCloseOnContextDone stays off: it makes compiled code check for
+	// termination at every function entry and loop back-edge, which slows
+	// guest loops many times over. The injected fuel stops every call
+	// deterministically; the wall-clock safety net drains the fuel of a
+	// call that overruns CallTimeout instead (see Plugin.run).
 	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(cfg.MemoryLimitPages).
-		WithCloseOnContextDone(!cfg.noTermination)
+		WithCloseOnContextDone(false)
 	var cache wazero.CompilationCache
 	if cfg.CacheDir != "" {
 		// wazero's cache key covers the module, the wazero version and the
-		// CPU, but not the termination checks. Code compiled without them
-		// could never be stopped, so the two kinds live in separate
-		// directories.
-		sub := "terminating"
-		if cfg.noTermination {
-			sub = "nonterminating"
-		}
+		// CPU, but not the termination checks. Code compiled with them by
+		// earlier versions of this package lives in a sibling directory
+		// ("terminating"); this one holds code compiled without them.
 		var err error
-		cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(cfg.CacheDir, sub))
+		cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(cfg.CacheDir, "nonterminating"))
 		if err != nil {
 			return nil, fmt.Errorf("wasmhost: compilation cache %s: %w", cfg.CacheDir, err)
 		}
@@ -162,11 +228,15 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	r := &Runtime{
-		rt:      rt,
-		cache:   cache,
-		timeout: cfg.CallTimeout,
-		log:     logger,
-		modCfg:  deterministicModuleConfig(),
+		rt:       rt,
+		cache:    cache,
+		timeout:  cfg.CallTimeout,
+		fuel:     cfg.FuelLimit,
+		initFuel: cfg.InitFuelLimit,
+		depth:    cfg.MaxCallDepth,
+		maxIdle:  cfg.MaxIdleInstances,
+		log:      logger,
+		modCfg:   deterministicModuleConfig(),
 	}
 	if err := r.instantiateHosts(ctx); err != nil {
 		_ = r.Close(ctx)
@@ -176,7 +246,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 }
 
 func (r *Runtime) instantiateHosts(ctx context.Context) error {
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.rt); err != nil {
+	if _, err := r.wasiModuleBuilder().Instantiate(ctx); err != nil {
 		return fmt.Errorf("wasmhost: instantiate WASI: %w", err)
 	}
 	host, err := r.hostModuleBuilder().Instantiate(ctx)
@@ -223,6 +293,42 @@ func deterministicModuleConfig() wazero.ModuleConfig {
 		WithStdin(eofReader{}).
 		WithStdout(io.Discard).
 		WithStderr(io.Discard)
+}
+
+// WASI errno values answered by the stateless overrides.
+const (
+	errnoBADF   = 8
+	errnoNOTSUP = 58
+)
+
+// wasiModuleBuilder is wazero's WASI with the functions that change an
+// instance's file-descriptor table replaced by stateless ones. A reused
+// instance is reset by restoring its memory and globals; WASI state lives
+// outside both, so it must not change: fd_close, fd_renumber and
+// fd_fdstat_set_flags answer ENOTSUP for the three standard descriptors
+// (there are no others: EBADF) and change nothing.
+func (r *Runtime) wasiModuleBuilder() wazero.HostModuleBuilder {
+	b := r.rt.NewHostModuleBuilder(wasiModule)
+	wasi_snapshot_preview1.NewFunctionExporter().ExportFunctions(b)
+	stdioOnly := func(_ context.Context, _ api.Module, stack []uint64) {
+		if uint32(stack[0]) <= 2 {
+			stack[0] = errnoNOTSUP
+		} else {
+			stack[0] = errnoBADF
+		}
+	}
+	i32 := api.ValueTypeI32
+	for _, f := range []struct {
+		name   string
+		params []api.ValueType
+	}{
+		{"fd_close", []api.ValueType{i32}},
+		{"fd_renumber", []api.ValueType{i32, i32}},
+		{"fd_fdstat_set_flags", []api.ValueType{i32, i32}},
+	} {
+		b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(stdioOnly), f.params, []api.ValueType{i32}).Export(f.name)
+	}
+	return b
 }
 
 type zeroReader struct{}
