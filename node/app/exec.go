@@ -14,6 +14,7 @@ import (
 	"github.com/idos-network/idos-node/node/apphash"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/tx"
+	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
 // PrepareProposal builds this validator's block from the mempool's
@@ -269,6 +270,9 @@ func (a *App) deliverTx(ctx context.Context, env *blockEnv, raw []byte) (*abci.E
 	}
 	hash := tx.Hash(raw)
 	ident, err := a.verify(t, hash)
+	if localLimit(err) {
+		return nil, err
+	}
 	if err != nil {
 		return fail(CodeUnauthorized, "%v", err), nil
 	}
@@ -300,7 +304,7 @@ func (a *App) deliverTx(ctx context.Context, env *blockEnv, raw []byte) (*abci.E
 	menv := &module.Env{Ctx: ctx, DB: a.db, Height: env.height, Time: env.time, Sender: sender, TxHash: hash, Schemes: a.schemes}
 	err = a.db.Savepoint(ctx, func() error { return action(menv, t.Payload) })
 	if err != nil {
-		if fatalSQL(err) {
+		if fatalSQL(err) || localLimit(err) {
 			return nil, err
 		}
 		r := fail(CodeActionFailed, "%s: %v", t.Action, err)
@@ -309,6 +313,13 @@ func (a *App) deliverTx(ctx context.Context, env *blockEnv, raw []byte) (*abci.E
 	}
 	return &abci.ExecTxResult{Code: CodeOK, Events: events}, nil
 }
+
+// localLimit reports whether err is a plugin call stopped by the Wasm
+// host's wall-clock safety net. Fuel and call depth are the deterministic
+// limits; a timeout depends on this machine's speed and load, so it must
+// never become a transaction's result: the node halts instead, as for a
+// disk failure, and replays the block after a restart.
+func localLimit(err error) bool { return errors.Is(err, wasmhost.ErrTimeout) }
 
 // fatalSQL reports whether err is an SQLite failure of the machine rather
 // than of the statement (I/O, disk full, corruption, locking): executing on
