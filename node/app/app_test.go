@@ -130,7 +130,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "3e92b1704d662aa5ed80cebd31d45924670791d8650c0d96f3eac97cc4f601ef"
+	const pinned = "de0a81d7b726f31bccfb967c6cb001ae7c249e5fab6eb5cf8fb7b6d5948b09b2"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}

@@ -67,6 +67,7 @@ type Plugin struct {
 	compiled wazero.CompiledModule
 	metered  *meter.Module
 	hash     [sha256.Size]byte
+	codeHash [sha256.Size]byte // of the metered bytes, what actually runs
 	meta     Metadata
 	hasInit  bool
 	// snap is the state right after _initialize; nil for a stateful
@@ -92,6 +93,7 @@ func (r *Runtime) Register(ctx context.Context, wasm []byte) (*Plugin, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidModule, err)
 	}
 	p.metered = metered
+	p.codeHash = sha256.Sum256(metered.Wasm)
 	compiled, err := r.rt.CompileModule(ctx, metered.Wasm)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidModule, err)
@@ -315,6 +317,12 @@ func (p *Plugin) Hash() [sha256.Size]byte { return p.hash }
 
 // Close releases the idle instances and the compiled module. Calls must
 // have stopped.
+// CodeHash is the SHA-256 of the metered module the host compiles and runs:
+// a function of the original bytes and the meter version. The node puts it
+// in state, so two nodes that would meter a module differently (and so
+// spend fuel differently) disagree on the app hash at once.
+func (p *Plugin) CodeHash() [sha256.Size]byte { return p.codeHash }
+
 func (p *Plugin) Close(ctx context.Context) error {
 	if p.idle != nil {
 		for {

@@ -166,7 +166,7 @@ func (c *checker) propose(env *module.Env, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	meta, err := c.check(env.Ctx, wasm)
+	meta, code, err := c.check(env.Ctx, wasm)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadModule, err)
 	}
@@ -176,7 +176,7 @@ func (c *checker) propose(env *module.Env, payload []byte) error {
 	if _, err := env.DB.ExecContext(env.Ctx, `DELETE FROM plugin_uploads WHERE uploader = ?`, who); err != nil {
 		return err
 	}
-	if err := putPlugin(env, pp.Scheme, hash, wasm, meta, StatusPending, who, delay, 0); err != nil {
+	if err := putPlugin(env, pp.Scheme, hash, code, wasm, meta, StatusPending, who, delay, 0); err != nil {
 		return err
 	}
 	if err := openRequest(env, KindAdd, pp.Scheme, who, p); err != nil {
@@ -336,7 +336,7 @@ func (c *checker) initGenesis(env *module.Env, g module.Genesis) error {
 		if hex.EncodeToString(sum[:]) != gp.SHA256 {
 			return fmt.Errorf("plugins: genesis[%d] (%s): SHA-256 %x, genesis says %s", i, name, sum, gp.SHA256)
 		}
-		meta, err := c.check(env.Ctx, wasm)
+		meta, code, err := c.check(env.Ctx, wasm)
 		if err != nil {
 			return fmt.Errorf("plugins: genesis[%d] (%s): %w", i, name, err)
 		}
@@ -349,7 +349,7 @@ func (c *checker) initGenesis(env *module.Env, g module.Genesis) error {
 			return fmt.Errorf("plugins: genesis[%d] (%s): scheme %q listed twice", i, name, meta.Scheme)
 		}
 		// Active from block 1: height 0 is the genesis itself.
-		if err := putPlugin(env, meta.Scheme, sum[:], wasm, meta, StatusActive, "genesis", 0, 1); err != nil {
+		if err := putPlugin(env, meta.Scheme, sum[:], code, wasm, meta, StatusActive, "genesis", 0, 1); err != nil {
 			return err
 		}
 	}

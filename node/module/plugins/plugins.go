@@ -72,6 +72,7 @@ var schema = []string{
 	`CREATE TABLE plugins (
 		scheme           TEXT PRIMARY KEY,
 		module_hash      BLOB NOT NULL,
+		code_hash        BLOB NOT NULL,
 		module           BLOB NOT NULL,
 		key_type         TEXT NOT NULL,
 		address_format   TEXT NOT NULL,
@@ -155,7 +156,7 @@ type checker struct {
 	err   error
 }
 
-func (c *checker) check(ctx context.Context, wasm []byte) (wasmhost.Metadata, error) {
+func (c *checker) check(ctx context.Context, wasm []byte) (wasmhost.Metadata, []byte, error) {
 	c.once.Do(func() {
 		if c.rt == nil {
 			c.rt, c.err = wasmhost.NewRuntime(context.Background(), wasmhost.Config{})
@@ -163,19 +164,19 @@ func (c *checker) check(ctx context.Context, wasm []byte) (wasmhost.Metadata, er
 		}
 	})
 	if c.err != nil {
-		return wasmhost.Metadata{}, c.err
+		return wasmhost.Metadata{}, nil, c.err
 	}
 	p, err := c.rt.Register(ctx, wasm)
 	if err != nil {
-		return wasmhost.Metadata{}, err
+		return wasmhost.Metadata{}, nil, err
 	}
-	meta := p.Metadata()
+	meta, code := p.Metadata(), p.CodeHash()
 	if c.ownRT {
 		// In a shared runtime the node may use the same compiled code
 		// (wazero caches by module), so only a private one is released.
 		_ = p.Close(ctx)
 	}
-	return meta, nil
+	return meta, code[:], nil
 }
 
 // builtin reports whether name is a native scheme of every node.

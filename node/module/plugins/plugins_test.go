@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,7 @@ import (
 	p "github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/wasmhost"
+	"github.com/idos-network/idos-node/node/wasmhost/meter"
 	"github.com/idos-network/idos-node/sigplugins"
 )
 
@@ -235,6 +237,15 @@ func TestLifecycle(t *testing.T) {
 	sum := n.propose(1, 3, nil)
 	if pl := n.plugin("solana"); pl.Status != p.StatusPending || pl.SHA256 != sum || pl.ActiveFrom != 0 {
 		t.Fatalf("after proposal: %+v", pl)
+	}
+	// State records the hash of the metered code the nodes run, besides
+	// the proposed bytes' hash.
+	metered, err := meter.Instrument(solanaWasm())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := sha256.Sum256(metered.Wasm); n.plugin("solana").CodeSHA256 != hex.EncodeToString(code[:]) || hex.EncodeToString(code[:]) == sum {
+		t.Fatalf("code hash %s, want the metered module's %x", n.plugin("solana").CodeSHA256, code)
 	}
 	n.block(call{2, "plugins.approve", p.SchemePayload{Scheme: "solana"}, nil},
 		call{2, "plugins.approve", p.SchemePayload{Scheme: "solana"}, p.ErrDuplicate})

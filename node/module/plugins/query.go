@@ -12,8 +12,11 @@ import (
 
 // Plugin is one row of plugins.list.
 type Plugin struct {
-	Scheme          string `json:"scheme"`
-	SHA256          string `json:"sha256"`
+	Scheme string `json:"scheme"`
+	SHA256 string `json:"sha256"`
+	// CodeSHA256 is the hash of the metered module the nodes run
+	// (wasmhost.Plugin.CodeHash).
+	CodeSHA256      string `json:"code_sha256"`
 	Size            int64  `json:"size"`
 	KeyType         string `json:"key_type"`
 	AddressFormat   string `json:"address_format"`
@@ -77,7 +80,7 @@ func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 	}
 	p.Genesis = []GenesisPlugin{} // in the genesis file, not repeated here
 	rows, err := snap.QueryContext(ctx,
-		`SELECT scheme, module_hash, length(module), key_type, address_format, status, proposer, proposed,
+		`SELECT scheme, module_hash, code_hash, length(module), key_type, address_format, status, proposer, proposed,
 		   activation_delay, active_from, removed_from FROM plugins ORDER BY scheme`)
 	if err != nil {
 		return nil, err
@@ -85,12 +88,12 @@ func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var pl Plugin
-		var hash []byte
-		if err := rows.Scan(&pl.Scheme, &hash, &pl.Size, &pl.KeyType, &pl.AddressFormat, &pl.Status, &pl.Proposer,
+		var hash, code []byte
+		if err := rows.Scan(&pl.Scheme, &hash, &code, &pl.Size, &pl.KeyType, &pl.AddressFormat, &pl.Status, &pl.Proposer,
 			&pl.Proposed, &pl.ActivationDelay, &pl.ActiveFrom, &pl.RemovedFrom); err != nil {
 			return nil, err
 		}
-		pl.SHA256 = hex.EncodeToString(hash)
+		pl.SHA256, pl.CodeSHA256 = hex.EncodeToString(hash), hex.EncodeToString(code)
 		res.Plugins = append(res.Plugins, pl)
 	}
 	return res, rows.Err()

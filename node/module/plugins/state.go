@@ -137,16 +137,16 @@ func assembleUpload(env *module.Env, who string, hash []byte) ([]byte, error) {
 	return out, nil
 }
 
-func putPlugin(env *module.Env, scheme string, hash, wasm []byte, meta wasmhost.Metadata, status, proposer string, delay, activeFrom int64) error {
+func putPlugin(env *module.Env, scheme string, hash, code, wasm []byte, meta wasmhost.Metadata, status, proposer string, delay, activeFrom int64) error {
 	_, err := env.DB.ExecContext(env.Ctx,
-		`INSERT INTO plugins (scheme, module_hash, module, key_type, address_format, status, proposer, proposed,
+		`INSERT INTO plugins (scheme, module_hash, code_hash, module, key_type, address_format, status, proposer, proposed,
 		   activation_delay, active_from, removed_from)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-		 ON CONFLICT (scheme) DO UPDATE SET module_hash = excluded.module_hash, module = excluded.module,
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+		 ON CONFLICT (scheme) DO UPDATE SET module_hash = excluded.module_hash, code_hash = excluded.code_hash, module = excluded.module,
 		   key_type = excluded.key_type, address_format = excluded.address_format, status = excluded.status,
 		   proposer = excluded.proposer, proposed = excluded.proposed, activation_delay = excluded.activation_delay,
 		   active_from = excluded.active_from, removed_from = 0`,
-		scheme, hash, wasm, meta.KeyType, meta.AddressFormat, status, proposer, env.Height, delay, activeFrom)
+		scheme, hash, code, wasm, meta.KeyType, meta.AddressFormat, status, proposer, env.Height, delay, activeFrom)
 	return err
 }
 
