@@ -50,7 +50,7 @@ var stateTables = map[string]stateTable{
 	// node/module/plugins
 	"plugin_params": {[]string{"id", "proposal_expiry_blocks", "threshold_num", "threshold_den", "activation_delay_blocks",
 		"max_module_bytes"}, []string{"id"}},
-	"plugins": {[]string{"scheme", "module_hash", "module", "key_type", "address_format", "status", "proposer", "proposed",
+	"plugins": {[]string{"scheme", "module_hash", "code_hash", "module", "key_type", "address_format", "status", "proposer", "proposed",
 		"activation_delay", "active_from", "removed_from"}, []string{"scheme"}},
 	"plugin_requests":  {[]string{"kind", "scheme", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "scheme"}},
 	"plugin_approvals": {[]string{"kind", "scheme", "approver", "height"}, []string{"kind", "scheme", "approver"}},

