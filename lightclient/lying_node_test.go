@@ -19,10 +19,10 @@ import (
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/commitment"
-	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/gateway/gwclient"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/readproof"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // editingGateway is a lying node's gateway: it forwards to the real one
@@ -73,7 +73,7 @@ func TestLyingNode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res, err := gw.Submit(ctx, raw, gateway.ModeCommit); err != nil || res.Code != 0 {
+		if res, err := gw.Submit(ctx, raw, wire.ModeCommit); err != nil || res.Code != 0 {
 			t.Fatalf("kv.put %s: %+v, %v", key, res, err)
 		}
 	}

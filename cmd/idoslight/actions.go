@@ -8,8 +8,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/idos-network/idos-node/node/client"
-	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/userclient"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 func userCommand() *cli.Command {
@@ -52,10 +52,10 @@ func readProof(c *cli.Context) (*userclient.Proof, error) {
 		if err := need(c, "user-id", "wallet-id", "wallet-type", "address", "signature"); err != nil {
 			return nil, usageErrorf("give --proof FILE, or %v", err)
 		}
-		p = userclient.Proof{UserID: c.String("user-id"), Wallet: idos.WalletInput{
+		p = userclient.Proof{UserID: c.String("user-id"), Wallet: wire.WalletInput{
 			WalletID: c.String("wallet-id"), WalletType: c.String("wallet-type"), Address: c.String("address"),
 			PublicKey: c.String("public-key"), Signature: c.String("signature"),
-			Message: idos.LinkMessage(c.String("user-id"), c.String("wallet-type"), c.String("address")),
+			Message: wire.LinkMessage(c.String("user-id"), c.String("wallet-type"), c.String("address")),
 		}}
 	}
 	if k := c.String("encryption-key"); k != "" {
@@ -353,7 +353,7 @@ func credentialCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					return printCredentials(c, cl, []idos.Credential{*cr}, false)
+					return printCredentials(c, cl, []wire.Credential{*cr}, false)
 				},
 			},
 		},

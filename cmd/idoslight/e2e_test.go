@@ -19,9 +19,8 @@ import (
 	"github.com/idos-network/idos-node/internal/testnet"
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/devnet"
-	"github.com/idos-network/idos-node/node/gateway"
-	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/userclient"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -132,7 +131,7 @@ func writeFile(t *testing.T, path, s string) string {
 }
 
 // waitStatus polls a gateway until cond holds for its status.
-func waitStatus(ctx context.Context, t *testing.T, url string, cond func(*gateway.StatusResponse) bool) {
+func waitStatus(ctx context.Context, t *testing.T, url string, cond func(*wire.StatusResponse) bool) {
 	t.Helper()
 	for {
 		st, err := userclient.Status(ctx, url)
@@ -185,7 +184,7 @@ func TestUserStoryCLI(t *testing.T) {
 	}
 	gw := m.Nodes[0].GatewayURL()
 	for _, n := range m.Nodes {
-		waitStatus(ctx, t, n.GatewayURL(), func(st *gateway.StatusResponse) bool { return st.LatestBlockHeight >= 2 })
+		waitStatus(ctx, t, n.GatewayURL(), func(st *wire.StatusResponse) bool { return st.LatestBlockHeight >= 2 })
 	}
 	t.Logf("devnet up after %s", time.Since(start).Round(time.Millisecond))
 	g := func(args ...string) []string { return append(args, "--gateway", gw) }
@@ -199,7 +198,7 @@ func TestUserStoryCLI(t *testing.T) {
 	}
 	c.fails(exitFailure, "not an inserter", g("user", "add", "--key", "stranger", "--proof", proofFile)...)
 	c.ok(g("user", "add", "--key", "issuer", "--proof", proofFile)...)
-	var user idos.User
+	var user wire.User
 	c.okJSON(&user, g("me", "--key", "user-eth")...)
 	if user.EncryptionPublicKey != keys["user-eth"].EncryptionPublicKey || user.Inserter != keys["issuer"].AccountID {
 		t.Fatalf("user %+v", user)
@@ -227,7 +226,7 @@ func TestUserStoryCLI(t *testing.T) {
 			t.Fatalf("stored content is not ciphertext: %q", cs[0].Content)
 		}
 	}
-	var ws []idos.Wallet
+	var ws []wire.Wallet
 	c.okJSON(&ws, g("wallets", "--key", "user-ed")...)
 	if len(ws) != 2 {
 		t.Fatalf("wallets: %+v", ws)
@@ -248,7 +247,7 @@ func TestUserStoryCLI(t *testing.T) {
 	if len(copies) != 1 || copies[0].OriginalID != credID || *copies[0].Plaintext != secret {
 		t.Fatalf("consumer copy: %+v", copies)
 	}
-	var received []idos.Grant
+	var received []wire.Grant
 	c.okJSON(&received, g("grants", "received", "--key", "consumer")...)
 	if len(received) != 1 || received[0].ID != shared.GrantID || received[0].LockedUntil != lock {
 		t.Fatalf("grants received: %+v", received)
@@ -259,7 +258,7 @@ func TestUserStoryCLI(t *testing.T) {
 	c.fails(exitFailure, "locked", g("credential", "remove", "--key", "user-eth", "--id", credID)...)
 
 	// Once block time passes the lock, revoking works and the copy goes.
-	waitStatus(ctx, t, gw, func(st *gateway.StatusResponse) bool { return st.LatestBlockTime.Unix() >= lock })
+	waitStatus(ctx, t, gw, func(st *wire.StatusResponse) bool { return st.LatestBlockTime.Unix() >= lock })
 	c.ok(g("grant", "revoke", "--key", "user-eth", "--id", shared.GrantID)...)
 	c.fails(exitFailure, "query_failed", g("credential", "get", "--key", "consumer", "--id", shared.CopyID)...)
 
@@ -269,7 +268,7 @@ func TestUserStoryCLI(t *testing.T) {
 	}
 	c.okJSON(&removed, g("credential", "remove", "--key", "user-ed", "--id", credID)...)
 	for _, n := range m.Nodes {
-		waitStatus(ctx, t, n.GatewayURL(), func(st *gateway.StatusResponse) bool { return st.LatestBlockHeight >= removed.Tx.Height })
+		waitStatus(ctx, t, n.GatewayURL(), func(st *wire.StatusResponse) bool { return st.LatestBlockHeight >= removed.Tx.Height })
 		var cs []credentialOut
 		c.okJSON(&cs, "credentials", "--key", "user-eth", "--gateway", n.GatewayURL())
 		if len(cs) != 0 {
@@ -331,7 +330,7 @@ func TestDevnetSeedDemo(t *testing.T) {
 			t.Fatalf("%s: %d credentials, %d decrypted", k, len(cs), plain)
 		}
 	}
-	var grants []idos.Grant
+	var grants []wire.Grant
 	c.okJSON(&grants, append([]string{"grants", "received", "--key", devnet.DemoConsumer}, gw...)...)
 	if len(grants) != 1 || !strings.Contains(d.Output(), grants[0].DataID) {
 		t.Fatalf("consumer grants %+v not in the summary", grants)

@@ -27,13 +27,12 @@ import (
 
 	"github.com/idos-network/idos-node/internal/testnet"
 	"github.com/idos-network/idos-node/node/commitment"
-	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/home"
-	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/readproof"
 	"github.com/idos-network/idos-node/node/runner"
 	"github.com/idos-network/idos-node/node/sqlstate"
 	"github.com/idos-network/idos-node/node/userclient"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // lightNode is a real single-validator node running in this process.
@@ -255,7 +254,7 @@ func (g *lyingGateway) edit(r *http.Request, data []byte) []byte {
 		data, err = json.Marshal(&b)
 		must(err)
 	case g.lie == "drop-credential" && r.URL.Path == "/v1/private/idos.get_credentials":
-		var q gateway.QueryResponse
+		var q wire.QueryResponse
 		must(json.Unmarshal(data, &q))
 		q.Proof.Rows = q.Proof.Rows[1:]
 		var err error
@@ -329,7 +328,7 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 	}
 	owner := userKey.AccountID()
 	for _, e := range [][2]string{{"color", "blue"}, {"size", "L"}} {
-		if _, err := user.Send(ctx, "kv.put", kv.PutPayload{Key: e[0], Value: e[1]}); err != nil {
+		if _, err := user.Send(ctx, "kv.put", wire.KVPutPayload{Key: e[0], Value: e[1]}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -435,7 +434,7 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 	c.fails(exitFailure, `verification failed \(bad proof\)`, lying(with(keyArgs, "verify-deleted", "--id", "00000000-0000-4000-8000-000000000000")...)...)
 	liar.set("record")
 	c.ok(lying(with(hm, "get", "--table", "kv", "--key", colorKey)...)...)
-	if _, err := user.Send(ctx, "kv.put", kv.PutPayload{Key: "color", Value: "red"}); err != nil {
+	if _, err := user.Send(ctx, "kv.put", wire.KVPutPayload{Key: "color", Value: "red"}); err != nil {
 		t.Fatal(err)
 	}
 	liar.set("replay")

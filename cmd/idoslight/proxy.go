@@ -20,8 +20,8 @@ import (
 	"github.com/idos-network/idos-node/lightclient"
 	"github.com/idos-network/idos-node/node/commitment"
 	"github.com/idos-network/idos-node/node/gateway/gwclient"
-	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/readproof"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 const maxProxyRequest = 1 << 20
@@ -146,7 +146,7 @@ func (p *verifyingProxy) kvGet(w http.ResponseWriter, r *http.Request) {
 		writeProxyError(w, http.StatusBadRequest, "bad_request", "request body unreadable or over 1 MiB")
 		return
 	}
-	var req kv.GetRequest
+	var req wire.KVGetRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {

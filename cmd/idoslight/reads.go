@@ -6,8 +6,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/userclient"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // Private reads are authenticated by signing a single-use challenge of the
@@ -72,13 +72,13 @@ func walletsCommand() *cli.Command {
 
 // credentialOut is a credential as printed, with its plaintext if asked.
 type credentialOut struct {
-	idos.Credential
+	wire.Credential
 	Plaintext *string `json:"plaintext,omitempty"`
 }
 
 // credentialsOut decrypts the credentials with --decrypt (see
 // printCredentials).
-func credentialsOut(c *cli.Context, cl *userclient.Client, cs []idos.Credential, skipCopies bool) ([]credentialOut, error) {
+func credentialsOut(c *cli.Context, cl *userclient.Client, cs []wire.Credential, skipCopies bool) ([]credentialOut, error) {
 	out := make([]credentialOut, len(cs))
 	for i := range cs {
 		out[i].Credential = cs[i]
@@ -99,7 +99,7 @@ func credentialsOut(c *cli.Context, cl *userclient.Client, cs []idos.Credential,
 // wrong key. In the owner's list (skipCopies), shared copies are sealed to
 // their grantees, whose public keys the rows do not carry, so the owner
 // cannot open them and they are shown encrypted.
-func printCredentials(c *cli.Context, cl *userclient.Client, cs []idos.Credential, skipCopies bool) error {
+func printCredentials(c *cli.Context, cl *userclient.Client, cs []wire.Credential, skipCopies bool) error {
 	out, err := credentialsOut(c, cl, cs, skipCopies)
 	if err != nil {
 		return err
@@ -134,7 +134,7 @@ func printCredentials(c *cli.Context, cl *userclient.Client, cs []idos.Credentia
 }
 
 func grantsCommand() *cli.Command {
-	list := func(name, usage string, f func(*cli.Context, *userclient.Client) ([]idos.Grant, error)) *cli.Command {
+	list := func(name, usage string, f func(*cli.Context, *userclient.Client) ([]wire.Grant, error)) *cli.Command {
 		cmd := readCommand(name, usage, nil, func(c *cli.Context, cl *userclient.Client) error {
 			gs, err := f(c, cl)
 			if err != nil {
@@ -157,10 +157,10 @@ func grantsCommand() *cli.Command {
 		Name:  "grants",
 		Usage: "list grants your user gave (owned) or this key received",
 		Subcommands: []*cli.Command{
-			list("owned", "grants your user gave", func(c *cli.Context, cl *userclient.Client) ([]idos.Grant, error) {
+			list("owned", "grants your user gave", func(c *cli.Context, cl *userclient.Client) ([]wire.Grant, error) {
 				return cl.GrantsOwned(c.Context)
 			}),
-			list("received", "grants whose grantee is this key's account", func(c *cli.Context, cl *userclient.Client) ([]idos.Grant, error) {
+			list("received", "grants whose grantee is this key's account", func(c *cli.Context, cl *userclient.Client) ([]wire.Grant, error) {
 				return cl.GrantsReceived(c.Context)
 			}),
 		},

@@ -11,9 +11,9 @@ import (
 
 	"github.com/idos-network/idos-node/lightclient"
 	"github.com/idos-network/idos-node/node/commitment"
-	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/readproof"
 	"github.com/idos-network/idos-node/node/userclient"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 var (
@@ -107,7 +107,7 @@ type provenCredentials struct {
 	// to belong to UserID; Height the one of the credentials.
 	WalletsHeight int64             `json:"wallets_height"`
 	Height        int64             `json:"height"`
-	Credentials   []idos.Credential `json:"-"`
+	Credentials   []wire.Credential `json:"-"`
 }
 
 // proveCredentials proves which user the caller is and every credential of
@@ -174,9 +174,9 @@ func proveCredentials(ctx context.Context, cl *userclient.Client, r *lightclient
 		return nil, err
 	}
 	out := &provenCredentials{UserID: uid, WalletsHeight: wread.Height, Height: cread.Height,
-		Credentials: make([]idos.Credential, len(rows))}
+		Credentials: make([]wire.Credential, len(rows))}
 	for i, row := range rows {
-		out.Credentials[i] = idos.Credential{
+		out.Credentials[i] = wire.Credential{
 			ID: row.text("id"), UserID: row.text("user_id"), IssuerAuthPublicKey: row.text("issuer_auth_public_key"),
 			EncryptorPublicKey: row.text("encryptor_public_key"), Content: row.text("content"),
 			PublicNotes: row.text("public_notes"), OriginalID: row.text("original_id"),

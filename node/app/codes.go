@@ -1,19 +1,22 @@
 package app
 
+import "github.com/idos-network/idos-node/node/wire"
+
 // Result codes of CheckTx and FinalizeBlock transaction results, in the
-// "idos" codespace. They are part of the API: clients branch on them.
+// "idos" codespace. Their values are API and live in node/wire, which the
+// clients share; these names keep the application's code readable.
 const (
-	CodeOK            uint32 = 0
-	CodeMalformed     uint32 = 1 // the bytes are not a valid transaction
-	CodeTooLarge      uint32 = 2 // over the genesis max_tx_bytes
-	CodeWrongChain    uint32 = 3 // signed for another chain id
-	CodeUnauthorized  uint32 = 4 // unknown scheme or bad signature
-	CodeBadNonce      uint32 = 5 // nonce already used, or ahead of the next one
-	CodeUnknownAction uint32 = 6 // no module handles the action
-	CodeActionFailed  uint32 = 7 // the action refused the payload or failed; nonce consumed
-	CodeNotReady      uint32 = 8 // queries only: no block is committed yet
-	CodeForbidden     uint32 = 9 // private queries only: the caller may not read this
+	CodeOK            = wire.CodeOK
+	CodeMalformed     = wire.CodeMalformed
+	CodeTooLarge      = wire.CodeTooLarge
+	CodeWrongChain    = wire.CodeWrongChain
+	CodeUnauthorized  = wire.CodeUnauthorized
+	CodeBadNonce      = wire.CodeBadNonce
+	CodeUnknownAction = wire.CodeUnknownAction
+	CodeActionFailed  = wire.CodeActionFailed
+	CodeNotReady      = wire.CodeNotReady
+	CodeForbidden     = wire.CodeForbidden
 )
 
 // Codespace is the codespace of every non-zero code.
-const Codespace = "idos"
+const Codespace = wire.Codespace

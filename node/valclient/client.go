@@ -19,6 +19,7 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // RPC is the part of CometBFT's RPC client this package uses;
@@ -121,7 +122,7 @@ func (c *Client) Submit(ctx context.Context, key ed25519.PrivateKey, action stri
 		if err != nil {
 			return Result{Hash: hash}, fmt.Errorf("%s: broadcast_tx_sync: %w", action, err)
 		}
-		if res.Code != app.CodeOK {
+		if res.Code != wire.CodeOK {
 			return Result{Hash: hash}, &RejectedError{Action: action, Stage: "check", Code: res.Code, Codespace: res.Codespace, Log: res.Log, Hash: hash}
 		}
 		return Result{Hash: hash, Log: res.Log}, nil
@@ -130,11 +131,11 @@ func (c *Client) Submit(ctx context.Context, key ed25519.PrivateKey, action stri
 	if err != nil {
 		return Result{Hash: hash}, fmt.Errorf("%s: broadcast_tx_commit: %w", action, err)
 	}
-	if res.CheckTx.Code != app.CodeOK {
+	if res.CheckTx.Code != wire.CodeOK {
 		return Result{Hash: hash}, &RejectedError{Action: action, Stage: "check", Code: res.CheckTx.Code, Codespace: res.CheckTx.Codespace, Log: res.CheckTx.Log, Hash: hash}
 	}
 	out := Result{Hash: hash, Height: res.Height, Log: res.TxResult.Log}
-	if res.TxResult.Code != app.CodeOK {
+	if res.TxResult.Code != wire.CodeOK {
 		return out, &RejectedError{Action: action, Stage: "exec", Code: res.TxResult.Code, Codespace: res.TxResult.Codespace, Log: res.TxResult.Log, Hash: hash, Height: res.Height}
 	}
 	return out, nil
@@ -158,7 +159,7 @@ func (c *Client) query(ctx context.Context, path string, data []byte, v any) (in
 	if err != nil {
 		return 0, fmt.Errorf("query %s: %w", path, err)
 	}
-	if res.Response.Code != app.CodeOK {
+	if res.Response.Code != wire.CodeOK {
 		return res.Response.Height, &QueryError{Path: path, Code: res.Response.Code, Log: res.Response.Log}
 	}
 	if len(res.Response.Value) == 0 {

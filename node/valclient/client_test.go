@@ -18,6 +18,7 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/tx"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // fakeRPC answers /account with a fixed nonce and records broadcasts.
@@ -39,7 +40,7 @@ func (f *fakeRPC) ABCIQuery(_ context.Context, path string, data cmtbytes.HexByt
 	case QueryList:
 		v = ValidatorSet{Validators: []Validator{{PubKey: "aa", Power: 10}}, TotalPower: 10}
 	default:
-		return &ctypes.ResultABCIQuery{Response: abci.ResponseQuery{Code: app.CodeUnknownAction, Log: "unknown query"}}, nil
+		return &ctypes.ResultABCIQuery{Response: abci.ResponseQuery{Code: wire.CodeUnknownAction, Log: "unknown query"}}, nil
 	}
 	b, _ := json.Marshal(v)
 	return &ctypes.ResultABCIQuery{Response: abci.ResponseQuery{Value: b}}, nil
@@ -120,13 +121,13 @@ func TestJoinAndLeaveSendEmptyObject(t *testing.T) {
 }
 
 func TestRejectionCarriesNodeLog(t *testing.T) {
-	f := &fakeRPC{execCode: app.CodeActionFailed, execLog: "no self-approval"}
+	f := &fakeRPC{execCode: wire.CodeActionFailed, execLog: "no self-approval"}
 	_, err := New(f, "idos-test").Remove(context.Background(), testKey(1), ValidatorID(testKey(1)))
 	r, ok := IsRejected(err)
 	if !ok {
 		t.Fatalf("error %v, want a rejection", err)
 	}
-	if r.Code != app.CodeActionFailed || r.Log != "no self-approval" || r.Stage != "exec" || r.Height != 42 {
+	if r.Code != wire.CodeActionFailed || r.Log != "no self-approval" || r.Stage != "exec" || r.Height != 42 {
 		t.Errorf("rejection %+v", r)
 	}
 	if !strings.Contains(err.Error(), "no self-approval") {

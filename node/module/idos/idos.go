@@ -14,10 +14,11 @@ import (
 	"slices"
 
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
-// Origin of a grant made on this network.
-const OriginInternal = "internal"
+// OriginInternal is the origin of a grant made on this network.
+const OriginInternal = wire.OriginInternal
 
 var schema = []string{
 	`CREATE TABLE idos_inserters (

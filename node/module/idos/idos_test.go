@@ -20,6 +20,7 @@ import (
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/idos"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 const chain = "idos-dm"
@@ -46,7 +47,7 @@ func ethParty(t *testing.T, hexKey string) *party {
 
 // linkProof is the wallet input with a real ownership signature.
 func (p *party) linkProof(t *testing.T, walletID, userID string) idos.WalletInput {
-	msg := idos.LinkMessage(userID, p.sender.Scheme, p.sender.Identifier)
+	msg := wire.LinkMessage(userID, p.sender.Scheme, p.sender.Identifier)
 	sig, err := p.acc.Signer.Sign([]byte(msg))
 	if err != nil {
 		t.Fatal(err)

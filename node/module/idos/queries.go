@@ -7,62 +7,18 @@ import (
 	"fmt"
 
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
-// User is the answer of idos.get_user.
-type User struct {
-	ID                  string `json:"user_id"`
-	EncryptionPublicKey string `json:"encryption_public_key"`
-	Inserter            string `json:"inserter"`
-	Created             int64  `json:"created"`
-}
-
-// Wallet is a linked wallet.
-type Wallet struct {
-	ID         string `json:"wallet_id"`
-	WalletType string `json:"wallet_type"`
-	Address    string `json:"address"`
-	PublicKey  string `json:"public_key"`
-	Created    int64  `json:"created"`
-}
-
-// Credential is a stored credential (content is ciphertext).
-type Credential struct {
-	ID                  string `json:"credential_id"`
-	UserID              string `json:"user_id"`
-	IssuerAuthPublicKey string `json:"issuer_auth_public_key"`
-	EncryptorPublicKey  string `json:"encryptor_public_key"`
-	Content             string `json:"content"`
-	PublicNotes         string `json:"public_notes"`
-	OriginalID          string `json:"original_id"`
-	Created             int64  `json:"created"`
-	Updated             int64  `json:"updated"`
-}
-
-// Grant is an access grant.
-type Grant struct {
-	ID          string `json:"grant_id"`
-	OwnerUserID string `json:"owner_user_id"`
-	Grantee     string `json:"grantee"`
-	DataID      string `json:"data_id"`
-	LockedUntil int64  `json:"locked_until"`
-	ContentHash string `json:"content_hash"`
-	Origin      string `json:"origin"`
-	Created     int64  `json:"created"`
-}
-
-// Attribute is a user attribute.
-type Attribute struct {
-	ID      string `json:"attribute_id"`
-	Name    string `json:"name"`
-	Value   string `json:"value"`
-	Created int64  `json:"created"`
-}
-
-// GetCredentialRequest is the data of idos.get_credential.
-type GetCredentialRequest struct {
-	CredentialID string `json:"credential_id"`
-}
+// The answers of the module's queries, in their wire form (node/wire).
+type (
+	User                 = wire.User
+	Wallet               = wire.Wallet
+	Credential           = wire.Credential
+	Grant                = wire.Grant
+	Attribute            = wire.Attribute
+	GetCredentialRequest = wire.GetCredentialRequest
+)
 
 // callerUser returns the caller's user or ErrNotFound.
 func callerUser(ctx context.Context, snap *sql.Tx, caller module.Sender) (string, error) {

@@ -1,0 +1,87 @@
+package rings
+
+import (
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/idos-network/idos-node/"
+
+// goList runs `go list` in the module with the given arguments and returns
+// its output lines.
+func goList(t *testing.T, env []string, args ...string) []string {
+	t.Helper()
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	cmd := exec.Command(gobin, append([]string{"list"}, args...)...)
+	cmd.Dir = "../.."
+	cmd.Env = append(cmd.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("go list %s: %v\n%s", strings.Join(args, " "), err, stderr)
+	}
+	return strings.Fields(string(out))
+}
+
+// deps is every package pkg links (go list -deps), itself included.
+func deps(t *testing.T, pkg string) []string {
+	return goList(t, nil, "-deps", "-f", "{{.ImportPath}}", mod+pkg)
+}
+
+// forbidden returns the entries of ps that are one of the packages or
+// below one of them, except those listed in allowed.
+func forbidden(ps []string, pkgs []string, allowed ...string) []string {
+	var bad []string
+	for _, p := range ps {
+		if slices.Contains(allowed, p) {
+			continue
+		}
+		for _, f := range pkgs {
+			if p == f || strings.HasPrefix(p, f+"/") {
+				bad = append(bad, p)
+				break
+			}
+		}
+	}
+	return bad
+}
+
+// nodeSide is what a client must never link: the storage engine, the Wasm
+// runtime, and the node's own packages (each of which brings one of them
+// or the embedded plugins).
+var nodeSide = []string{
+	"modernc.org/sqlite",
+	"github.com/tetratelabs/wazero",
+	mod + "node/app",
+	mod + "node/composition",
+	mod + "node/sqlstate",
+	mod + "node/module",
+	mod + "node/wasmhost",
+	mod + "node/gateway", // the server; its client gwclient is allowed
+	mod + "node/runner",
+	mod + "node/home",
+	mod + "node/devnet",
+	mod + "sigplugins",
+}
+
+// TestClientsLinkNoNode: the user's binary and the libraries it is built
+// from link neither SQLite, nor wazero, nor any node package. Before the
+// wire package they did (idoslight was 41 MB).
+func TestClientsLinkNoNode(t *testing.T) {
+	for _, pkg := range []string{"cmd/idoslight", "node/userclient", "node/gateway/gwclient", "lightclient", "node/client", "node/wire"} {
+		t.Run(pkg, func(t *testing.T) {
+			ds := deps(t, pkg)
+			bad := forbidden(ds, nodeSide, mod+"node/gateway/gwclient")
+			if len(bad) > 0 {
+				t.Errorf("%s links node-side packages: %s", pkg, strings.Join(bad, ", "))
+			}
+		})
+	}
+}
