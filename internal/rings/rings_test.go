@@ -85,3 +85,18 @@ func TestClientsLinkNoNode(t *testing.T) {
 		})
 	}
 }
+
+// TestSchemeNameRuleImportsNothing: node/schemename is compiled into every
+// Wasm guest (through sdk-wasm), so it stays free of imports.
+func TestSchemeNameRuleImportsNothing(t *testing.T) {
+	for _, goos := range []string{"", "GOOS=wasip1"} {
+		var env []string
+		if goos != "" {
+			env = []string{goos, "GOARCH=wasm"}
+		}
+		imports := goList(t, env, "-f", "{{join .Imports \" \"}}", mod+"node/schemename")
+		if len(imports) != 0 {
+			t.Errorf("%s node/schemename imports %v, want nothing", goos, imports)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/schemename"
 )
 
 // Version is the envelope version. It is the first RLP field and appears in
@@ -35,7 +36,6 @@ const (
 // Field limits that are not part of the exported contract; see the spec.
 const (
 	maxChainIDLen   = 50 // same as CometBFT's genesis chain ID limit
-	maxSchemeLen    = 32
 	maxSignerLen    = 128
 	maxActionLen    = 64
 	maxSignatureLen = 256
@@ -215,8 +215,8 @@ func (t *Tx) validateUnsigned() error {
 	if len(t.ChainID) == 0 || len(t.ChainID) > maxChainIDLen || !isPrintableASCII(t.ChainID) {
 		return fmt.Errorf("%w: chain ID %q must be 1 to %d printable ASCII characters", ErrMalformed, t.ChainID, maxChainIDLen)
 	}
-	if len(t.Scheme) == 0 || len(t.Scheme) > maxSchemeLen || !isSchemeName(t.Scheme) {
-		return fmt.Errorf("%w: scheme %q must be 1 to %d characters of a-z, 0-9 and _", ErrMalformed, t.Scheme, maxSchemeLen)
+	if !schemename.Valid(t.Scheme) {
+		return fmt.Errorf("%w: scheme %q must be 1 to %d characters of a-z, 0-9 and _", ErrMalformed, t.Scheme, schemename.MaxLen)
 	}
 	if len(t.Signer) == 0 || len(t.Signer) > maxSignerLen {
 		return fmt.Errorf("%w: signer must be 1 to %d bytes, got %d", ErrMalformed, maxSignerLen, len(t.Signer))
@@ -236,19 +236,6 @@ func (t *Tx) validateUnsigned() error {
 func isPrintableASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-// isSchemeName reports whether s matches [a-z0-9_]+.
-func isSchemeName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isLower(s[i]) && !isDigit(s[i]) && s[i] != '_' {
 			return false
 		}
 	}
