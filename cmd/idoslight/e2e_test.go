@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/idos-network/idos-node/internal/testnet"
-	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/devnet"
 	"github.com/idos-network/idos-node/node/userclient"
 	"github.com/idos-network/idos-node/node/wire"
@@ -279,7 +279,7 @@ func TestUserStoryCLI(t *testing.T) {
 }
 
 func appStateWithInserter(t *testing.T, account string) json.RawMessage {
-	g := app.DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.IDOS.Inserters = []string{account}
 	b, err := g.Canonical()
 	if err != nil {

@@ -24,7 +24,7 @@ type stateTable struct {
 }
 
 // stateTables are the node's state tables (node/app accounts and the
-// modules of app.DefaultModules), by name.
+// modules of composition.Modules), by name.
 var stateTables = map[string]stateTable{
 	// node/app
 	"accounts": {[]string{"id", "next_nonce"}, []string{"id"}},

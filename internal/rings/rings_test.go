@@ -1,9 +1,8 @@
 package rings
 
 import (
+	"errors"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -15,14 +14,13 @@ const mod = "github.com/idos-network/idos-node/"
 // its output lines.
 func goList(t *testing.T, env []string, args ...string) []string {
 	t.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	cmd := exec.Command(gobin, append([]string{"list"}, args...)...)
+	cmd := exec.Command("go", append([]string{"list"}, args...)...) // the go on PATH, as for go test
 	cmd.Dir = "../.."
 	cmd.Env = append(cmd.Environ(), env...)
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			stderr = string(ee.Stderr)
 		}
 		t.Fatalf("go list %s: %v\n%s", strings.Join(args, " "), err, stderr)
@@ -35,8 +33,8 @@ func deps(t *testing.T, pkg string) []string {
 	return goList(t, nil, "-deps", "-f", "{{.ImportPath}}", mod+pkg)
 }
 
-// forbidden returns the entries of ps that are one of the packages or
-// below one of them, except those listed in allowed.
+// forbidden returns, sorted, the entries of pkgs that some entry of ps is
+// or is below, ignoring the entries of ps listed in allowed.
 func forbidden(ps []string, pkgs []string, allowed ...string) []string {
 	var bad []string
 	for _, p := range ps {
@@ -44,12 +42,12 @@ func forbidden(ps []string, pkgs []string, allowed ...string) []string {
 			continue
 		}
 		for _, f := range pkgs {
-			if p == f || strings.HasPrefix(p, f+"/") {
-				bad = append(bad, p)
-				break
+			if (p == f || strings.HasPrefix(p, f+"/")) && !slices.Contains(bad, f) {
+				bad = append(bad, f)
 			}
 		}
 	}
+	slices.Sort(bad)
 	return bad
 }
 
@@ -98,5 +96,16 @@ func TestSchemeNameRuleImportsNothing(t *testing.T) {
 		if len(imports) != 0 {
 			t.Errorf("%s node/schemename imports %v, want nothing", goos, imports)
 		}
+	}
+}
+
+// TestAppImportsNoModule: node/app runs the modules it is given; it links
+// none of them (nor the composition that lists them, nor the embedded
+// plugins), only the contract in node/module.
+func TestAppImportsNoModule(t *testing.T) {
+	ds := deps(t, "node/app")
+	bad := forbidden(ds, []string{mod + "node/module", mod + "node/composition", mod + "sigplugins"}, mod+"node/module")
+	if len(bad) > 0 {
+		t.Errorf("node/app links %s", strings.Join(bad, ", "))
 	}
 }

@@ -30,10 +30,6 @@ import (
 	"github.com/idos-network/idos-node/node/changeset"
 	"github.com/idos-network/idos-node/node/commitment"
 	"github.com/idos-network/idos-node/node/module"
-	"github.com/idos-network/idos-node/node/module/idos"
-	"github.com/idos-network/idos-node/node/module/kv"
-	"github.com/idos-network/idos-node/node/module/plugins"
-	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/readproof"
 	"github.com/idos-network/idos-node/node/sqlstate"
 	"github.com/idos-network/idos-node/node/wasmhost"
@@ -48,7 +44,8 @@ type Config struct {
 	DBPath string
 	// Logger receives the application's logs; nil discards them.
 	Logger *slog.Logger
-	// Modules add state and actions; nil means DefaultModules().
+	// Modules add state and actions, in this order; the app imports none
+	// itself (node/composition.Modules() are a standard node's).
 	Modules []module.Module
 	// Schemes verifies signatures; nil means auth.DefaultRegistry(). The
 	// app registers and unregisters signature plugins in it as chain state
@@ -61,11 +58,6 @@ type Config struct {
 	// compiled code in WasmCacheDir (empty: in memory only).
 	Wasm         *wasmhost.Runtime
 	WasmCacheDir string
-}
-
-// DefaultModules are the modules of a standard node.
-func DefaultModules() []module.Module {
-	return []module.Module{kv.Module(), validators.Module(), idos.Module(), plugins.Module()}
 }
 
 // App is the ABCI application.
@@ -162,9 +154,6 @@ func New(cfg Config) (*App, error) {
 	if a.schemes == nil {
 		a.schemes = auth.DefaultRegistry()
 	}
-	if a.modules == nil {
-		a.modules = DefaultModules()
-	}
 	for i := range a.modules {
 		m := &a.modules[i]
 		if err := m.Validate(); err != nil {
@@ -236,7 +225,7 @@ func (a *App) loadCommitted(ctx context.Context) error {
 	if !meta.hasHeight {
 		return nil
 	}
-	params, err := ParseGenesis(meta.genesis)
+	params, err := ParseGenesis(a.modules, meta.genesis)
 	if err != nil {
 		return err
 	}
@@ -364,7 +353,7 @@ func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.
 		}
 		a.block = blockState{}
 	}
-	params, err := ParseGenesis(req.AppStateBytes)
+	params, err := ParseGenesis(a.modules, req.AppStateBytes)
 	if err != nil {
 		return nil, err
 	}

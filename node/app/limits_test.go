@@ -12,6 +12,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/wasmhost"
 )
@@ -33,7 +34,7 @@ func TestTimeoutHaltsTheBlock(t *testing.T) {
 	if err := reg.Register(slowScheme{}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Config{DBPath: filepath.Join(t.TempDir(), "state.sqlite"), Schemes: reg})
+	a, err := New(Config{Modules: composition.Modules(), DBPath: filepath.Join(t.TempDir(), "state.sqlite"), Schemes: reg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@ package devnet
 import (
 	"encoding/json"
 
-	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/sigplugins"
 )
@@ -21,7 +21,7 @@ func BundledPlugins() []plugins.GenesisPlugin {
 // DefaultAppState is the app_state of a new `idosnode devnet`: the default
 // genesis with the bundled plugins (eip191_wasm, solana) active from block 1.
 func DefaultAppState() json.RawMessage {
-	g := app.DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.Plugins.Genesis = BundledPlugins()
 	b, err := g.Canonical()
 	if err != nil {

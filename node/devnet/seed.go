@@ -18,6 +18,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/userclient"
 )
 
@@ -74,7 +75,7 @@ func DemoInserterAccount() string {
 
 // DemoAppState is DefaultAppState with the demo inserter.
 func DemoAppState() json.RawMessage {
-	g := app.DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.IDOS.Inserters = []string{DemoInserterAccount()}
 	g.Plugins.Genesis = BundledPlugins()
 	b, err := g.Canonical()

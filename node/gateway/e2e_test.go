@@ -28,6 +28,7 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/gateway/gwclient"
 	"github.com/idos-network/idos-node/node/home"
@@ -104,7 +105,7 @@ func startNode(t testing.TB) *testNode {
 	defer cancel()
 	clock := &fakeClock{}
 	r, err := runner.StartWithOptions(ctx, h, testnet.Logger(t), runner.Options{
-		Modules: append(app.DefaultModules(), testModule()),
+		Modules: append(composition.Modules(), testModule()),
 		Gateway: func(c *gateway.Config) { c.Now = clock.Now },
 	})
 	if err != nil {

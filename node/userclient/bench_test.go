@@ -15,9 +15,9 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/keystore"
 
 	"github.com/idos-network/idos-node/internal/testnet"
-	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/devnet"
 	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/runner"
@@ -50,7 +50,7 @@ func benchNode(b *testing.B, inserter string) string {
 		GatewayListenAddr: freeAddr(b), TimeoutCommit: 500 * time.Millisecond}); err != nil {
 		b.Fatal(err)
 	}
-	g := app.DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.IDOS.Inserters = []string{inserter}
 	state, _ := g.Canonical()
 	if _, err := home.WriteSharedGenesis([]string{dir}, home.GenesisOptions{ChainID: "idos-bench", AppState: state}); err != nil {
@@ -85,7 +85,7 @@ type benchSetup struct {
 // inserter, runs it as `idosnode devnet` (four processes), and returns
 // node0's gateway URL once a block is committed.
 func devnetNode(b *testing.B, inserter string) string {
-	g := app.DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.IDOS.Inserters = []string{inserter}
 	state, _ := g.Canonical()
 	dir := filepath.Join(testnet.TempDir(b), "devnet")

@@ -143,6 +143,16 @@ func Module() module.Module {
 		},
 		PrivateTables: []string{"idos_wallets", "idos_credentials", "idos_attributes", "idos_grants"},
 		InitGenesis:   initGenesis,
+		Genesis: &module.GenesisSection{
+			Default: func() any { return &Genesis{Inserters: []string{}} },
+			Validate: func(v any) error {
+				g := v.(*Genesis)
+				if g.Inserters == nil {
+					g.Inserters = []string{} // null and [] are the same genesis
+				}
+				return g.Validate()
+			},
+		},
 	}
 }
 
