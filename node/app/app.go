@@ -33,6 +33,7 @@ import (
 	"github.com/idos-network/idos-node/node/readproof"
 	"github.com/idos-network/idos-node/node/sqlstate"
 	"github.com/idos-network/idos-node/node/wasmhost"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // AppVersion is the application protocol version reported to CometBFT.
@@ -653,11 +654,9 @@ func (a *App) PrivateQueries() []string {
 	return names
 }
 
-// AccountInfo is the answer of the "/account" query.
-type AccountInfo struct {
-	ID        string `json:"id"`
-	NextNonce uint64 `json:"next_nonce"`
-}
+// AccountInfo is the answer of the "/account" query (its wire form is
+// node/wire's).
+type AccountInfo = wire.AccountInfo
 
 func nextNonce(ctx context.Context, q interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row

@@ -105,9 +105,7 @@ func (c *Client) Nonce(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read nonce: %w", err)
 	}
-	var a struct {
-		NextNonce uint64 `json:"next_nonce"`
-	}
+	var a wire.AccountInfo
 	if err := json.Unmarshal(res.Value, &a); err != nil {
 		return 0, fmt.Errorf("read nonce: %w", err)
 	}

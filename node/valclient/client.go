@@ -16,7 +16,6 @@ import (
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/types"
 
-	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/wire"
@@ -90,7 +89,7 @@ func AccountID(key ed25519.PrivateKey) string {
 
 // NextNonce reads the committed next nonce of key's account.
 func (c *Client) NextNonce(ctx context.Context, key ed25519.PrivateKey) (uint64, error) {
-	var info app.AccountInfo
+	var info wire.AccountInfo
 	if _, err := c.query(ctx, "/account", []byte(AccountID(key)), &info); err != nil {
 		return 0, err
 	}

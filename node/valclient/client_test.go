@@ -15,7 +15,6 @@ import (
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/types"
 
-	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/tx"
 	"github.com/idos-network/idos-node/node/wire"
@@ -36,7 +35,7 @@ func (f *fakeRPC) ABCIQuery(_ context.Context, path string, data cmtbytes.HexByt
 	var v any
 	switch path {
 	case "/account":
-		v = app.AccountInfo{ID: string(data), NextNonce: f.nonce}
+		v = wire.AccountInfo{ID: string(data), NextNonce: f.nonce}
 	case QueryList:
 		v = ValidatorSet{Validators: []Validator{{PubKey: "aa", Power: 10}}, TotalPower: 10}
 	default:

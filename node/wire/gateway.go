@@ -99,6 +99,12 @@ type AccountQuery struct {
 	ID string `json:"id"`
 }
 
+// AccountInfo is the answer of the "account" query.
+type AccountInfo struct {
+	ID        string `json:"id"`
+	NextNonce uint64 `json:"next_nonce"`
+}
+
 // ChallengeResponse is the body of POST /v1/auth/challenge.
 type ChallengeResponse struct {
 	Challenge string `json:"challenge"`  // 64 hex characters
