@@ -1,6 +1,7 @@
 // Package gwclient is a client of the node's HTTP gateway (node/gateway):
 // submit transactions, look them up, run public queries, and run private
-// queries authenticated by a signed challenge.
+// queries authenticated by a signed challenge. It shares only node/wire
+// with the server, so a program using it links no node.
 package gwclient
 
 import (
@@ -24,7 +25,7 @@ import (
 )
 
 // Error is a gateway error answer: the HTTP status and the body's error
-// (its Code is one of the gateway.Err* constants).
+// (its Code is one of the wire.Err* constants).
 type Error struct {
 	Status int
 	wire.ErrorDetail
