@@ -12,7 +12,8 @@ import (
 )
 
 // pluginHost keeps the app's signature registry in step with the state of
-// the module that provides module.PluginSource (node/module/plugins) (docs/spec/plugins.md, "Loading").
+// the module that provides a module.PluginSource, node/module/plugins in a
+// standard node (docs/spec/plugins.md, "Loading").
 //
 // The registry in force between Commit(H-1) and Commit(H) is the one for
 // height H: FinalizeBlock(H) verifies with it, and so do CheckTx,
