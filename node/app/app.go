@@ -45,8 +45,9 @@ type Config struct {
 	DBPath string
 	// Logger receives the application's logs; nil discards them.
 	Logger *slog.Logger
-	// Modules add state and actions, in this order; the app imports none
-	// itself (node/composition.Modules() are a standard node's).
+	// Modules add state and actions, in this order; required. The app
+	// imports none itself (node/composition.Modules() are a standard
+	// node's).
 	Modules []module.Module
 	// Schemes verifies signatures; nil means auth.DefaultRegistry(). The
 	// app registers and unregisters signature plugins in it as chain state
@@ -154,6 +155,11 @@ func New(cfg Config) (*App, error) {
 	}
 	if a.schemes == nil {
 		a.schemes = auth.DefaultRegistry()
+	}
+	if len(a.modules) == 0 {
+		// A node without its modules would compute another app hash than
+		// its peers; say so rather than run.
+		return nil, errors.New("app: no modules (a standard node runs node/composition.Modules())")
 	}
 	for i := range a.modules {
 		m := &a.modules[i]
