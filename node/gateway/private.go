@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/tx"
 	"github.com/idos-network/idos-node/node/wire"
 )
 
@@ -192,7 +193,7 @@ func (s *Server) private(w http.ResponseWriter, r *http.Request) {
 		data = req.Data
 	}
 	name := r.PathValue("name")
-	if !validQueryName(name) {
+	if !tx.ValidActionName(name) {
 		writeError(w, http.StatusNotFound, wire.ErrUnknownQuery, fmt.Sprintf("unknown private query %q", name))
 		return
 	}

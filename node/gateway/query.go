@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 
 	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/readproof"
+	"github.com/idos-network/idos-node/node/tx"
 	"github.com/idos-network/idos-node/node/wire"
 )
 
@@ -31,23 +31,13 @@ func proveParam(w http.ResponseWriter, r *http.Request) (prove, ok bool) {
 	return prove, true
 }
 
-// queryName is the shape of query names (the action name rule of
-// docs/spec/transactions.md); anything else cannot exist.
-var queryName = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
-
-const maxQueryName = 64
-
-func validQueryName(name string) bool {
-	return len(name) <= maxQueryName && queryName.MatchString(name)
-}
-
 func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Node == nil {
 		writeError(w, http.StatusServiceUnavailable, wire.ErrUnavailable, "queries are not configured")
 		return
 	}
 	name := r.PathValue("name")
-	if !validQueryName(name) {
+	if !tx.ValidActionName(name) {
 		writeError(w, http.StatusNotFound, wire.ErrUnknownQuery, fmt.Sprintf("unknown query %q", name))
 		return
 	}

@@ -221,7 +221,7 @@ func (t *Tx) validateUnsigned() error {
 	if len(t.Signer) == 0 || len(t.Signer) > maxSignerLen {
 		return fmt.Errorf("%w: signer must be 1 to %d bytes, got %d", ErrMalformed, maxSignerLen, len(t.Signer))
 	}
-	if len(t.Action) == 0 || len(t.Action) > maxActionLen || !isActionName(t.Action) {
+	if !ValidActionName(t.Action) {
 		return fmt.Errorf("%w: action %q must be 1 to %d bytes of dot-separated names, each a lowercase letter followed by a-z, 0-9 or _ (like \"kv.put\")", ErrMalformed, t.Action, maxActionLen)
 	}
 	if len(t.Payload) > MaxPayloadBytes {
@@ -242,8 +242,13 @@ func isPrintableASCII(s string) bool {
 	return true
 }
 
-// isActionName reports whether s matches ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$.
-// Hand-written rather than a regexp so the rule is explicit byte by byte.
+// ValidActionName reports whether s is an action (or query) name: 1 to 64
+// bytes matching ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$. Hand-written
+// rather than a regexp so the rule is explicit byte by byte.
+func ValidActionName(s string) bool {
+	return len(s) > 0 && len(s) <= maxActionLen && isActionName(s)
+}
+
 func isActionName(s string) bool {
 	for seg := range strings.SplitSeq(s, ".") {
 		if seg == "" || !isLower(seg[0]) {
