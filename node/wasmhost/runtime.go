@@ -140,6 +140,10 @@ type Config struct {
 	// Logger receives the guests' log output and debug details of plugin
 	// faults. Nil discards.
 	Logger *slog.Logger
+
+	// interpreter forces wazero's interpreter on a platform that has its
+	// compiler: tests and benchmarks compare the two engines.
+	interpreter bool
 }
 
 // Runtime compiles and runs plugins. It is safe for concurrent use.
@@ -210,8 +214,11 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	// guest loops many times over. The injected fuel stops every call
 	// deterministically; the wall-clock safety net drains the fuel of a
 	// call that overruns CallTimeout instead (see Plugin.run).
-	rc := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(cfg.MemoryLimitPages).
+	rc := wazero.NewRuntimeConfig()
+	if cfg.interpreter {
+		rc = wazero.NewRuntimeConfigInterpreter()
+	}
+	rc = rc.WithMemoryLimitPages(cfg.MemoryLimitPages).
 		WithCloseOnContextDone(false)
 	var cache wazero.CompilationCache
 	if cfg.CacheDir != "" {

@@ -407,3 +407,42 @@ func TestLEB(t *testing.T) {
 		t.Fatal("overflowing u32 accepted")
 	}
 }
+
+// TestGrowChargesPages: memory.grow pays CostMemoryGrowPage for each page
+// it asks for, before it runs, whether or not the growth succeeds; without
+// the fuel for it the memory does not grow.
+func TestGrowChargesPages(t *testing.T) {
+	const i32 = 0x7f
+	wasm := testModule{
+		types:   vec(1, []byte{0x60, 1, i32, 1, i32}),
+		funcs:   vec(1, []byte{0}),
+		memory:  vec(1, []byte{1, 1, 4}), // 1 page, at most 4
+		exports: vec(2, append(str("grow"), 0, 0), append(str("memory"), 2, 0)),
+		code:    vec(1, body([]byte{0}, 0x20, 0, 0x40, 0, 0x0b)), // memory.grow(n)
+	}.bytes()
+	m, err := Instrument(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := load(t, m.Wasm)
+	_, f0, err := h.call(1<<40, 10, "grow", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Too little fuel for two pages: out of fuel, no growth.
+	if _, used, err := h.call(f0+2*CostMemoryGrowPage-1, 10, "grow", 2); err == nil || used != f0+2*CostMemoryGrowPage-1 {
+		t.Fatalf("grow(2) with one unit too little: %v, fuel %d", err, used)
+	}
+	if pages := h.m.Memory().Size() / 65536; pages != 1 {
+		t.Fatalf("memory has %d pages after a grow that ran out of fuel, want 1", pages)
+	}
+	res, f2, err := h.call(1<<40, 10, "grow", 2)
+	if err != nil || res[0] != 1 || f2 != f0+2*CostMemoryGrowPage {
+		t.Fatalf("grow(2) = %v, fuel %d, %v; want 1, fuel %d", res, f2, err, f0+2*CostMemoryGrowPage)
+	}
+	// Past the maximum: fails as the spec says, and is charged all the same.
+	res, f9, err := h.call(1<<40, 10, "grow", 9)
+	if err != nil || int32(res[0]) != -1 || f9 != f0+9*CostMemoryGrowPage {
+		t.Fatalf("grow(9) = %v, fuel %d, %v; want -1, fuel %d", res, f9, err, f0+9*CostMemoryGrowPage)
+	}
+}

@@ -1,0 +1,94 @@
+package wasmhost
+
+import (
+	"context"
+	"errors"
+	"math/bits"
+
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/idos-network/idos-node/node/wasmhost/meter"
+)
+
+// Host function prices, in the fuel units of meter's cost table
+// (docs/spec/wasm-abi.md, "Host function prices"). Consensus-critical: a
+// price decides which calls run out of fuel and how much fuel a call
+// uses. A host function takes its price from the calling instance's fuel
+// before it does any work; the price depends only on the lengths of its
+// inputs. The numbers come from BenchmarkFuelCost (docs/BENCHMARKS.md):
+// each keeps its host function's time per fuel unit at or below that of
+// the slowest guest instruction mix, so the fuel limit bounds the time of
+// a call whatever mix of guest code and host calls it makes.
+const (
+	// PriceHashBase is the fixed part of keccak256, sha256, sha512 and
+	// ripemd160: the call into the host and the hash's setup and
+	// finalisation.
+	PriceHashBase = 300
+	// Per byte hashed.
+	PriceKeccak256PerByte = 4
+	PriceSHA256PerByte    = 4
+	PriceSHA512PerByte    = 3
+	PriceRIPEMD160PerByte = 4
+	// PriceSecp256k1Recover is secp256k1_recover, whatever the inputs.
+	PriceSecp256k1Recover = 60_000
+	// PriceSecp256k1Verify is secp256k1_verify, whatever the inputs.
+	PriceSecp256k1Verify = 60_000
+	// PriceEd25519Verify is ed25519_verify's fixed part; the message is
+	// hashed with SHA-512 on top, PriceSHA512PerByte per byte.
+	PriceEd25519Verify = 60_000
+	// PriceLogBase is log's fixed part; PriceLogPerByte is charged for
+	// each byte of text kept (at most maxLogText).
+	PriceLogBase    = 300
+	PriceLogPerByte = 1
+)
+
+// errHostOutOfFuel is the panic value of a host function whose price is
+// more than the fuel left. Like the guest's own fuel trap it leaves
+// meter.FuelExhausted in the fuel global, so the call is classified as
+// ErrOutOfFuel.
+var errHostOutOfFuel = errors.New("host function: out of fuel")
+
+// errNotMetered is the panic value of a host function called from a
+// module without the fuel global; Register only runs metered modules.
+var errNotMetered = errors.New("host function: the calling module is not metered")
+
+type instanceKey struct{}
+
+// linearPrice is base + perByte·n, saturating at the largest uint64 (which
+// no fuel limit reaches).
+func linearPrice(base, perByte, n uint64) uint64 {
+	hi, lo := bits.Mul64(perByte, n)
+	sum, carry := bits.Add64(lo, base, 0)
+	if hi != 0 || carry != 0 {
+		return ^uint64(0)
+	}
+	return sum
+}
+
+// chargeHost takes price from the fuel of the instance calling a host
+// function, before the function does its work. With less fuel left than
+// the price it leaves meter.FuelExhausted, does nothing else and traps.
+// The fuel is read and written under the instance's lock so that the
+// wall-clock safety net, which drains the fuel from another goroutine, is
+// never overwritten.
+func chargeHost(ctx context.Context, m api.Module, price uint64) {
+	in, _ := ctx.Value(instanceKey{}).(*instance)
+	var fuel api.MutableGlobal
+	if in != nil {
+		fuel = in.fuel
+		in.mu.Lock()
+		defer in.mu.Unlock()
+	} else {
+		g, ok := m.ExportedGlobal(meter.ExportFuel).(api.MutableGlobal)
+		if !ok {
+			panic(errNotMetered)
+		}
+		fuel = g
+	}
+	left := fuel.Get()
+	if left < price {
+		fuel.Set(meter.FuelExhausted)
+		panic(errHostOutOfFuel)
+	}
+	fuel.Set(left - price)
+}
