@@ -45,18 +45,18 @@ func (r *Runtime) hostModuleBuilder() wazero.HostModuleBuilder {
 	// (price.go) from the caller's fuel, then works: a call that cannot
 	// pay does no work. Inputs are views of guest memory, so no input is
 	// longer than the memory cap.
-	hash := func(size int, perByte uint64, sum func([]byte) []byte) api.GoModuleFunc {
+	hash := func(size int, base, perByte uint64, sum func([]byte) []byte) api.GoModuleFunc {
 		return func(ctx context.Context, m api.Module, stack []uint64) {
 			in := read(m, stack[0], stack[1])
 			out := read(m, stack[2], uint64(size))
-			chargeHost(ctx, m, linearPrice(PriceHashBase, perByte, uint64(len(in))))
+			chargeHost(ctx, m, linearPrice(base, perByte, uint64(len(in))))
 			copy(out, sum(in))
 		}
 	}
-	def("keccak256", []api.ValueType{i32, i32, i32}, nil, hash(32, PriceKeccak256PerByte, func(b []byte) []byte { return crypto.Keccak256(b) }))
-	def("sha256", []api.ValueType{i32, i32, i32}, nil, hash(32, PriceSHA256PerByte, func(b []byte) []byte { s := sha256.Sum256(b); return s[:] }))
-	def("sha512", []api.ValueType{i32, i32, i32}, nil, hash(64, PriceSHA512PerByte, func(b []byte) []byte { s := sha512.Sum512(b); return s[:] }))
-	def("ripemd160", []api.ValueType{i32, i32, i32}, nil, hash(20, PriceRIPEMD160PerByte, func(b []byte) []byte {
+	def("keccak256", []api.ValueType{i32, i32, i32}, nil, hash(32, PriceKeccak256Base, PriceKeccak256PerByte, func(b []byte) []byte { return crypto.Keccak256(b) }))
+	def("sha256", []api.ValueType{i32, i32, i32}, nil, hash(32, PriceSHA256Base, PriceSHA256PerByte, func(b []byte) []byte { s := sha256.Sum256(b); return s[:] }))
+	def("sha512", []api.ValueType{i32, i32, i32}, nil, hash(64, PriceSHA512Base, PriceSHA512PerByte, func(b []byte) []byte { s := sha512.Sum512(b); return s[:] }))
+	def("ripemd160", []api.ValueType{i32, i32, i32}, nil, hash(20, PriceRIPEMD160Base, PriceRIPEMD160PerByte, func(b []byte) []byte {
 		h := ripemd160.New()
 		h.Write(b)
 		return h.Sum(nil)

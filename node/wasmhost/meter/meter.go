@@ -63,19 +63,19 @@ const (
 // Cost table (fuel units). Every instruction of the original module costs
 // CostDefault except those listed; the inserted metering code is free.
 // Bulk operations also pay for their length n (bytes or table elements),
-// read from the operand stack when they run: ⌊n / 64⌋ more units.
+// read from the operand stack when they run: ⌊n / 32⌋ more units.
 // memory.grow pays for the pages it asks for, read likewise, whether or not
 // the growth succeeds. The per-byte and per-page rates keep the time per
 // fuel unit of these instructions at or below that of ordinary code
 // (wasmhost's BenchmarkFuelCost, docs/BENCHMARKS.md).
 const (
 	CostDefault        = 1
-	CostCall           = 3    // call
-	CostCallIndirect   = 5    // call_indirect: a table lookup and a type check
-	CostMemoryGrow     = 100  // memory.grow, static part
-	CostMemoryGrowPage = 1024 // memory.grow, per page of 64 KiB asked for: as filling it
-	CostBulk           = 3    // memory.copy/fill/init, table.copy/fill/init, static part
-	BulkShift          = 6    // dynamic part of a bulk operation: n >> BulkShift
+	CostCall           = 3     // call
+	CostCallIndirect   = 5     // call_indirect: a table lookup and a type check
+	CostMemoryGrow     = 100   // memory.grow, static part
+	CostMemoryGrowPage = 65536 // memory.grow, per page of 64 KiB asked for: 1 per byte
+	CostBulk           = 64    // memory.copy/fill/init, table.copy/fill/init, static part
+	BulkShift          = 5     // dynamic part of a bulk operation: n >> BulkShift
 )
 
 // ErrUnsupported wraps every refusal: the module is malformed or uses a
@@ -507,7 +507,7 @@ func instrumentBody(body []byte, nParams uint32, blockType []byte, fuel, depth u
 	}
 	// dynCharge charges f(n), where n is the i32 on top of the operand
 	// stack, leaving it there: n >> BulkShift for a bulk operation, n ·
-	// CostMemoryGrowPage for memory.grow (below 2^43, no overflow).
+	// CostMemoryGrowPage for memory.grow (below 2^48, no overflow).
 	dynCharge := func(dst []byte, grow bool) []byte {
 		cost := func(dst []byte) []byte {
 			dst = append(dst, opLocalGet)
