@@ -70,12 +70,12 @@ const (
 // (wasmhost's BenchmarkFuelCost, docs/BENCHMARKS.md).
 const (
 	CostDefault        = 1
-	CostCall           = 3     // call
-	CostCallIndirect   = 5     // call_indirect: a table lookup and a type check
-	CostMemoryGrow     = 100   // memory.grow, static part
-	CostMemoryGrowPage = 65536 // memory.grow, per page of 64 KiB asked for: 1 per byte
-	CostBulk           = 64    // memory.copy/fill/init, table.copy/fill/init, static part
-	BulkShift          = 5     // dynamic part of a bulk operation: n >> BulkShift
+	CostCall           = 3       // call
+	CostCallIndirect   = 5       // call_indirect: a table lookup and a type check
+	CostMemoryGrow     = 100     // memory.grow, static part
+	CostMemoryGrowPage = 1 << 18 // memory.grow, per page of 64 KiB asked for: 4 per byte
+	CostBulk           = 64      // memory.copy/fill/init, table.copy/fill/init, static part
+	BulkShift          = 5       // dynamic part of a bulk operation: n >> BulkShift
 )
 
 // ErrUnsupported wraps every refusal: the module is malformed or uses a
@@ -507,7 +507,7 @@ func instrumentBody(body []byte, nParams uint32, blockType []byte, fuel, depth u
 	}
 	// dynCharge charges f(n), where n is the i32 on top of the operand
 	// stack, leaving it there: n >> BulkShift for a bulk operation, n ·
-	// CostMemoryGrowPage for memory.grow (below 2^48, no overflow).
+	// CostMemoryGrowPage for memory.grow (below 2^50, no overflow).
 	dynCharge := func(dst []byte, grow bool) []byte {
 		cost := func(dst []byte) []byte {
 			dst = append(dst, opLocalGet)
