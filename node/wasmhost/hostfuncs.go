@@ -130,7 +130,7 @@ func ed25519Verify(ctx context.Context, m api.Module, stack []uint64) {
 	pub := read(m, stack[0], cmted25519.PubKeySize)
 	msg := read(m, stack[1], stack[2])
 	sig := read(m, stack[3], cmted25519.SignatureSize)
-	chargeHost(ctx, m, linearPrice(PriceEd25519Verify, PriceSHA512PerByte, uint64(len(msg))))
+	chargeHost(ctx, m, linearPrice(PriceEd25519Verify, PriceEd25519PerByte, uint64(len(msg))))
 	// CometBFT's verifier applies ZIP-215, the same rules as the native
 	// ed25519 scheme in node/auth.
 	if cmted25519.PubKey(pub).VerifySignature(msg, sig) {

@@ -63,7 +63,7 @@ const (
 // Cost table (fuel units). Every instruction of the original module costs
 // CostDefault except those listed; the inserted metering code is free.
 // Bulk operations also pay for their length n (bytes or table elements),
-// read from the operand stack when they run: ⌊n / 32⌋ more units.
+// read from the operand stack when they run: ⌊n / 16⌋ more units.
 // memory.grow pays for the pages it asks for, read likewise, whether or not
 // the growth succeeds. The per-byte and per-page rates keep the time per
 // fuel unit of these instructions at or below that of ordinary code
@@ -75,7 +75,7 @@ const (
 	CostMemoryGrow     = 100     // memory.grow, static part
 	CostMemoryGrowPage = 1 << 18 // memory.grow, per page of 64 KiB asked for: 4 per byte
 	CostBulk           = 64      // memory.copy/fill/init, table.copy/fill/init, static part
-	BulkShift          = 5       // dynamic part of a bulk operation: n >> BulkShift
+	BulkShift          = 4       // dynamic part of a bulk operation: n >> BulkShift
 )
 
 // ErrUnsupported wraps every refusal: the module is malformed or uses a
