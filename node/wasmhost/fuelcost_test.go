@@ -278,11 +278,28 @@ func BenchmarkFuelCost(b *testing.B) {
 	}
 }
 
+// costClassFuel pins the fuel of three iterations of each cost class: the
+// meter's cost table and the host function prices are consensus-critical
+// (docs/spec/wasm-abi.md). Each is the class's own cost plus ~13 units of
+// loop counter.
+var costClassFuel = map[string]uint64{
+	"loop-empty": 39, "alu": 615, "load-store": 423, "call": 231, "call_indirect": 375,
+	"memory.fill/64": 252, "memory.fill/16M": 3145200, "memory.copy/8M": 1573104,
+	"memory.grow":  786777, // 3 × (100 + 2^18 for one page)
+	"keccak256/64": 3633, "keccak256/4194304": 37751793,
+	"sha256/64": 1149, "sha256/4194304": 12583869,
+	"sha512/64": 1833, "sha512/4194304": 37749993,
+	"ripemd160/64": 3633, "ripemd160/4194304": 37751793,
+	"secp256k1_recover": 450060, "secp256k1_verify": 360063,
+	"ed25519_verify/0": 150063, "ed25519_verify/4M": 37898799,
+	"log/1M": 6129, // text cut at 1,024 bytes
+}
+
 // TestFuelCostClasses: every cost class, looping until the fuel runs out,
 // ends with ErrOutOfFuel (a host function that cannot pay its price
-// included), and three iterations use the same fuel with the same outcome
-// on both engines. A long timeout keeps a loaded machine from turning a
-// fuel fault into a timeout: the class is what this test checks.
+// included), and three iterations use the pinned fuel with the same
+// outcome on both engines. A long timeout keeps a loaded machine from
+// turning a fuel fault into a timeout: the class is what this test checks.
 func TestFuelCostClasses(t *testing.T) {
 	const lowFuel = 2_000_000
 	type rts struct{ low, full *Runtime }
@@ -321,7 +338,9 @@ func TestFuelCostClasses(t *testing.T) {
 			if three[0] != three[1] {
 				t.Fatalf("engines differ: %s %+v, %s %+v", engines[0].name, three[0], engines[1].name, three[1])
 			}
-			t.Logf("3 iterations: %d fuel", three[0].fuel)
+			if want := costClassFuel[c.name]; three[0].fuel != want {
+				t.Fatalf("3 iterations: %d fuel, pinned %d", three[0].fuel, want)
+			}
 		})
 	}
 }

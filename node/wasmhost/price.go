@@ -29,7 +29,7 @@ const (
 	PriceSHA256Base       = 300
 	PriceSHA256PerByte    = 1
 	PriceSHA512Base       = 400
-	PriceSHA512PerByte    = 2
+	PriceSHA512PerByte    = 3
 	PriceRIPEMD160Base    = 1000
 	PriceRIPEMD160PerByte = 3
 	// PriceSecp256k1Recover is secp256k1_recover, whatever the inputs.
@@ -39,10 +39,10 @@ const (
 	// PriceSecp256k1Verify is secp256k1_verify, whatever the inputs.
 	PriceSecp256k1Verify = 120_000
 	// PriceEd25519Verify is ed25519_verify's fixed part, and
-	// PriceEd25519PerByte its price per byte of message (which the
-	// verifier hashes with its own SHA-512, slower than sha512's).
+	// PriceEd25519PerByte its price per byte of message, which the
+	// verifier hashes with SHA-512.
 	PriceEd25519Verify  = 50_000
-	PriceEd25519PerByte = 3
+	PriceEd25519PerByte = PriceSHA512PerByte
 	// PriceLogBase is log's fixed part; PriceLogPerByte is charged for
 	// each byte of text kept (at most maxLogText).
 	PriceLogBase    = 1000
