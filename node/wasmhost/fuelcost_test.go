@@ -373,3 +373,31 @@ func TestHostLoopsOutOfFuel(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeoutDuringHostCalls: with fuel for far longer than the timeout, a
+// guest hashing in a loop is stopped by the safety net as ErrTimeout. The
+// host functions take their price under the instance's lock, so their
+// fuel update cannot overwrite the net's drain and let the guest run on.
+func TestTimeoutDuringHostCalls(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	r := newTestRuntime(t, Config{CallTimeout: timeout, FuelLimit: 1 << 50})
+	var c costClass
+	for _, cc := range costClasses() {
+		if cc.name == "keccak256/4194304" {
+			c = cc
+		}
+	}
+	p, err := r.Register(context.Background(), c.wasm(DefaultMemoryLimitPages))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, used, err := p.VerifyFuel(nil, forever, nil)
+	if !errors.Is(err, ErrTimeout) || errors.Is(err, ErrOutOfFuel) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	if elapsed := time.Since(start); elapsed < timeout {
+		t.Fatalf("stopped after %s, before the %s timeout", elapsed, timeout)
+	}
+	t.Logf("stopped after %s, fuel %d: %v", time.Since(start), used, err)
+}
