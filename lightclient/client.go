@@ -458,7 +458,7 @@ func planSync(probes []probe) (syncPlan, error) {
 			if errors.As(p.err, new(*ProviderError)) {
 				parts = append(parts, p.err.Error())
 			} else {
-				parts = append(parts, fmt.Sprintf("%s sent an invalid latest header: %v", p.name, p.err))
+				parts = append(parts, fmt.Sprintf("%s sent an invalid light block for the latest height: %v", p.name, p.err))
 			}
 			continue
 		}
