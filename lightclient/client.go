@@ -311,15 +311,16 @@ func (c *Client) ChainID() string { return c.chainID }
 
 // LatestHeight is the highest height verified so far (0 if none).
 func (c *Client) LatestHeight() (int64, error) {
-	h, err := c.lc.LastTrustedHeight()
+	// From the store, not c.lc: Sync replaces c.lc under c.mu.
+	h, err := c.st.LastLightBlockHeight()
 	if err != nil {
 		return 0, fmt.Errorf("lightclient: trusted store: %w", err)
 	}
 	return max(h, 0), nil
 }
 
-// Misbehavior lists every invalid light block a provider sent since the
-// client started (CometBFT drops such providers; this says who and why).
+// Misbehavior lists every failed answer of a provider (an invalid light
+// block, or none) since the client started (CometBFT drops such providers; this says who and why).
 func (c *Client) Misbehavior() []Misbehavior {
 	m, _ := c.journal.since(0)
 	return m

@@ -216,13 +216,20 @@ func failureOf(err error) (code, name string) {
 	return "", ""
 }
 
-// verifyError is a failed verification, named in its message.
+// verifyError is a failed verification, named in its message, with a hint
+// of what to do when there is one.
 type verifyError struct {
-	name string
-	err  error
+	name, hint string
+	err        error
 }
 
-func (e *verifyError) Error() string { return "verification failed (" + e.name + "): " + e.err.Error() }
+func (e *verifyError) Error() string {
+	msg := "verification failed (" + e.name + "): " + e.err.Error()
+	if e.hint != "" {
+		msg += " (" + e.hint + ")"
+	}
+	return msg
+}
 func (e *verifyError) Unwrap() error { return e.err }
 
 // verified names err's failure class in its message (exit status 1).
@@ -234,10 +241,15 @@ func verified(err error) error {
 	if errors.As(err, &ve) {
 		return err
 	}
-	if _, name := failureOf(err); name != "" {
-		return &verifyError{name: name, err: err}
+	_, name := failureOf(err)
+	if name == "" {
+		return err
 	}
-	return err
+	hint := ""
+	if errors.Is(err, lightclient.ErrNoWitness) || errors.Is(err, lightclient.ErrProvider) {
+		hint = "check the providers named above; to replace one, run idoslight init --force with other --primary/--witness"
+	}
+	return &verifyError{name: name, hint: hint, err: err}
 }
 
 func initCommand() *cli.Command {
