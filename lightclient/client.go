@@ -399,7 +399,7 @@ func (c *Client) Sync(ctx context.Context, progress func(height, target int64)) 
 		// Against the clock read when the providers answered: the time
 		// spent verifying is not the header's age.
 		if age := now.Sub(lb.Time); age > limit {
-			return nil, fmt.Errorf("%w: header %d is from %s, %s ago, more than the %s allowed: the chain halted, or the providers serve an old state [%s]",
+			return nil, fmt.Errorf("%w: header %d is from %s, %s ago, more than the %s allowed: the chain halted, the providers serve an old state, or this machine's clock is wrong [%s]",
 				ErrStaleHeader, lb.Height, lb.Time.UTC().Format(time.RFC3339), age.Round(100*time.Millisecond), limit, plan.report)
 		}
 	}

@@ -61,7 +61,7 @@ func maxLagFlag() cli.Flag {
 
 func maxHeaderAgeFlag() cli.Flag {
 	return &cli.DurationFlag{Name: "max-header-age", Value: lightclient.DefaultMaxHeaderAge,
-		Usage: "refuse to read against a latest header older than `DURATION` by this machine's clock (a halted chain, or providers serving an old state)"}
+		Usage: "refuse to read against a latest header older than `DURATION` by this machine's clock (a halted chain, or providers serving an old state); negative: no bound"}
 }
 
 func rpcTimeoutFlag() cli.Flag {
