@@ -47,8 +47,9 @@ var (
 	// ErrNoHeader: the header needed does not exist (yet) within the wait,
 	// or the providers do not serve it.
 	ErrNoHeader = errors.New("lightclient: header not available")
-	// ErrStale: a bundle's height is more than MaxLag blocks behind the
-	// latest height verified from the primary and witnesses.
+	// ErrStale: a read against an old state: a bundle's height is more
+	// than MaxLag blocks behind the latest height verified from the
+	// primary and witnesses, or that header is too old (ErrStaleHeader).
 	ErrStale = errors.New("lightclient: stale read")
 	// ErrStaleHeader: the latest header the providers can show is older
 	// than MaxHeaderAge by the local clock: the chain halted, or the
