@@ -583,7 +583,7 @@ func TestLyingProviders(t *testing.T) {
 	}
 	put := func(v string) {
 		t.Helper()
-		if _, err := writer.Send(ctx, "kv.put", kv.PutPayload{Key: "color", Value: v}); err != nil {
+		if _, err := writer.Send(ctx, "kv.put", wire.KVPutPayload{Key: "color", Value: v}); err != nil {
 			t.Fatal(err)
 		}
 	}
