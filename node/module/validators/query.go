@@ -80,51 +80,15 @@ func requests(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 	if err := module.Decode(data, &q); err != nil {
 		return nil, err
 	}
-	var total int64
-	if err := snap.QueryRowContext(ctx, `SELECT coalesce(sum(power), 0) FROM validators`).Scan(&total); err != nil {
-		return nil, err
-	}
-	rows, err := snap.QueryContext(ctx,
-		`SELECT kind, target, proposer, created, expires, status, decided FROM validator_requests
-		 WHERE ? OR status = 'pending' ORDER BY kind, target`, q.All)
+	ls, total, err := engine.List(ctx, snap, q.All)
 	if err != nil {
 		return nil, err
 	}
 	res := RequestsResult{Requests: []Request{}}
-	for rows.Next() {
-		r := Request{Approvals: []string{}, TotalPower: total}
-		if err := rows.Scan(&r.Kind, &r.Target, &r.Proposer, &r.Created, &r.Expires, &r.Status, &r.Decided); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		res.Requests = append(res.Requests, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for i := range res.Requests {
-		r := &res.Requests[i]
-		arows, err := snap.QueryContext(ctx,
-			`SELECT a.approver, coalesce(v.power, 0) FROM validator_approvals a LEFT JOIN validators v ON v.pubkey = a.approver
-			 WHERE a.kind = ? AND a.target = ? ORDER BY a.approver`, r.Kind, r.Target)
-		if err != nil {
-			return nil, err
-		}
-		for arows.Next() {
-			var who string
-			var pw int64
-			if err := arows.Scan(&who, &pw); err != nil {
-				arows.Close()
-				return nil, err
-			}
-			r.Approvals = append(r.Approvals, who)
-			r.ApprovedPower += pw
-		}
-		arows.Close()
-		if err := arows.Err(); err != nil {
-			return nil, err
-		}
+	for _, l := range ls {
+		res.Requests = append(res.Requests, Request{Kind: l.Kind, Target: l.Subject, Proposer: l.Proposer, Created: l.Created,
+			Expires: l.Expires, Status: l.Status, Decided: l.Decided, Approvals: l.Approvals, ApprovedPower: l.ApprovedPower,
+			TotalPower: total})
 	}
 	return res, nil
 }
