@@ -382,6 +382,31 @@ func (e *Engine) EndBlock(env *module.Env, t Fraction, apply Effect, expired fun
 	return nil
 }
 
+// ListQuery is the data of a user's requests query: pending proposals by
+// default, every proposal with All.
+type ListQuery struct {
+	All bool `json:"all"`
+}
+
+// Query answers a user's requests query (data: ListQuery) from a read
+// snapshot with one row per proposal, made by row from the proposal and the
+// current total power.
+func Query[T any](ctx context.Context, q Querier, data []byte, e *Engine, row func(l Listed, total int64) T) ([]T, error) {
+	var lq ListQuery
+	if err := module.Decode(data, &lq); err != nil {
+		return nil, err
+	}
+	ls, total, err := e.List(ctx, q, lq.All)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, row(l, total))
+	}
+	return out, nil
+}
+
 // Listed is a proposal as a query shows it.
 type Listed struct {
 	Request

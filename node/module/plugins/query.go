@@ -8,6 +8,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/approval"
 )
 
 // Plugin is one row of plugins.list.
@@ -53,12 +54,9 @@ type Request struct {
 	TotalPower    int64    `json:"total_power"`
 }
 
-// RequestsQuery is the data of plugins.requests.
-type RequestsQuery struct {
-	// All includes decided and expired proposals; the default is pending
-	// ones only.
-	All bool `json:"all"`
-}
+// RequestsQuery is the data of plugins.requests: {"all": true} includes
+// decided and expired proposals; the default is pending ones only.
+type RequestsQuery = approval.ListQuery
 
 // RequestsResult is the answer of plugins.requests.
 type RequestsResult struct {
@@ -100,19 +98,12 @@ func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 }
 
 func requests(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
-	var q RequestsQuery
-	if err := module.Decode(data, &q); err != nil {
-		return nil, err
-	}
-	ls, total, err := engine.List(ctx, snap, q.All)
+	rs, err := approval.Query(ctx, snap, data, engine, func(l approval.Listed, total int64) Request {
+		return Request{Kind: l.Kind, Scheme: l.Subject, Proposer: l.Proposer, Created: l.Created, Expires: l.Expires,
+			Status: l.Status, Decided: l.Decided, Approvals: l.Approvals, ApprovedPower: l.ApprovedPower, TotalPower: total}
+	})
 	if err != nil {
 		return nil, err
 	}
-	res := RequestsResult{Requests: []Request{}}
-	for _, l := range ls {
-		res.Requests = append(res.Requests, Request{Kind: l.Kind, Scheme: l.Subject, Proposer: l.Proposer, Created: l.Created,
-			Expires: l.Expires, Status: l.Status, Decided: l.Decided, Approvals: l.Approvals, ApprovedPower: l.ApprovedPower,
-			TotalPower: total})
-	}
-	return res, nil
+	return RequestsResult{Requests: rs}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/approval"
 )
 
 // Validator is one member of the set, as the list query shows it.
@@ -36,12 +37,9 @@ type Request struct {
 	TotalPower    int64    `json:"total_power"`
 }
 
-// RequestsQuery is the data of validators.requests.
-type RequestsQuery struct {
-	// All includes decided and expired requests; the default is pending
-	// ones only.
-	All bool `json:"all"`
-}
+// RequestsQuery is the data of validators.requests: {"all": true} includes
+// decided and expired requests; the default is pending ones only.
+type RequestsQuery = approval.ListQuery
 
 // RequestsResult is the answer of validators.requests.
 type RequestsResult struct {
@@ -76,19 +74,12 @@ func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 }
 
 func requests(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
-	var q RequestsQuery
-	if err := module.Decode(data, &q); err != nil {
-		return nil, err
-	}
-	ls, total, err := engine.List(ctx, snap, q.All)
+	rs, err := approval.Query(ctx, snap, data, engine, func(l approval.Listed, total int64) Request {
+		return Request{Kind: l.Kind, Target: l.Subject, Proposer: l.Proposer, Created: l.Created, Expires: l.Expires,
+			Status: l.Status, Decided: l.Decided, Approvals: l.Approvals, ApprovedPower: l.ApprovedPower, TotalPower: total}
+	})
 	if err != nil {
 		return nil, err
 	}
-	res := RequestsResult{Requests: []Request{}}
-	for _, l := range ls {
-		res.Requests = append(res.Requests, Request{Kind: l.Kind, Target: l.Subject, Proposer: l.Proposer, Created: l.Created,
-			Expires: l.Expires, Status: l.Status, Decided: l.Decided, Approvals: l.Approvals, ApprovedPower: l.ApprovedPower,
-			TotalPower: total})
-	}
-	return res, nil
+	return RequestsResult{Requests: rs}, nil
 }
