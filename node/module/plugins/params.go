@@ -49,6 +49,11 @@ const (
 	maxModuleBytesCap  = 64 << 20
 )
 
+// DefaultMaxModuleBytes is the default MaxModuleBytes. Tools that read a
+// module to upload or test it (idosnode plugin, sig verify) refuse larger
+// files with it, as the chain would.
+const DefaultMaxModuleBytes = 8 << 20
+
 // DefaultParams: proposals stay open for 600 blocks, need 2/3 of voting
 // power, take effect 2 blocks after the decision; modules up to 8 MiB.
 func DefaultParams() Params {
@@ -56,7 +61,7 @@ func DefaultParams() Params {
 		ProposalExpiryBlocks:  600,
 		ApprovalThreshold:     Fraction{Numerator: 2, Denominator: 3},
 		ActivationDelayBlocks: 2,
-		MaxModuleBytes:        8 << 20,
+		MaxModuleBytes:        DefaultMaxModuleBytes,
 		Genesis:               []GenesisPlugin{},
 	}
 }
