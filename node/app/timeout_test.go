@@ -24,6 +24,7 @@ import (
 	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/wasmhost"
+	"github.com/idos-network/idos-node/sigplugins"
 )
 
 const timeoutChain = "idos-timeout"
@@ -105,6 +106,32 @@ func TestTimeoutHaltsTheBlock(t *testing.T) {
 					UserID: tUser, EncryptionPublicKey: key32b64(1), Wallet: edWallet(t, tkey(2), tUser, tWallet1)})
 				return [][][]byte{{add}}, [][]byte{mustBuild(t, user(), "idos.add_wallet", idos.AddWalletPayload{
 					UserID: tUser, Wallet: slowWallet(tUser, tWallet2)})}
+			},
+		},
+		{
+			// 4. plugins.propose: the module is registered in the Wasm
+			// host (its _initialize and metadata calls) to check it.
+			name: "plugins.propose module check",
+			setup: func(t *testing.T) ([][][]byte, [][]byte) {
+				v := client.NewAccount(auth.NewEd25519Signer(tkey(3)), timeoutChain)
+				b, _ := sigplugins.Lookup("solana")
+				sum, chunks := plugins.UploadChunks(b.Wasm(), plugins.DefaultChunkSize)
+				var ups [][]byte
+				for _, c := range chunks {
+					ups = append(ups, mustBuild(t, v, "plugins.upload", c))
+				}
+				return [][][]byte{ups}, [][]byte{mustBuild(t, v, "plugins.propose", plugins.ProposePayload{
+					Scheme: "solana", KeyType: "ed25519", AddressFormat: "base58 Ed25519 public key (Solana address)", SHA256: sum})}
+			},
+			rt: func(t *testing.T) *wasmhost.Runtime {
+				// A safety net that fires at once stands for a machine
+				// too slow for the module.
+				rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Config{CallTimeout: time.Nanosecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { rt.Close(context.Background()) })
+				return rt
 			},
 		},
 	}
