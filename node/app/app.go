@@ -80,6 +80,7 @@ type App struct {
 	queries map[string]module.Query
 	private map[string]module.PrivateQuery
 	scopes  map[string]module.Scope
+	codes   module.Codes // result codes of the modules' errors
 
 	// Consensus connection only.
 	block blockState
@@ -165,10 +166,16 @@ func New(cfg Config) (*App, error) {
 	if a.modules == nil {
 		a.modules = DefaultModules()
 	}
+	if err := a.codes.Register(module.CommonCodes...); err != nil {
+		return nil, err
+	}
 	for i := range a.modules {
 		m := &a.modules[i]
 		if err := m.Validate(); err != nil {
 			return nil, err
+		}
+		if err := a.codes.Register(m.Errors...); err != nil {
+			return nil, fmt.Errorf("app: module %s: %w", m.Name, err)
 		}
 		for name, act := range m.Actions {
 			if _, dup := a.actions[name]; dup {

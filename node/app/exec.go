@@ -329,11 +329,21 @@ func (a *App) deliverTx(ctx context.Context, env *blockEnv, raw []byte) (*abci.E
 		if fatalSQL(err) || localLimit(err) {
 			return nil, err
 		}
-		r := fail(CodeActionFailed, "%s: %v", t.Action, err)
+		r := fail(a.ResultCode(err), "%s: %v", t.Action, err)
 		r.Events = events
 		return r, nil
 	}
 	return &abci.ExecTxResult{Code: CodeOK, Events: events}, nil
+}
+
+// ResultCode is the result code of an action that failed with err: the
+// code a module registered for the first of its sentinel errors that err
+// wraps, else the generic CodeActionFailed (docs/spec/result-codes.md).
+func (a *App) ResultCode(err error) uint32 {
+	if code, ok := a.codes.Code(err); ok {
+		return code
+	}
+	return CodeActionFailed
 }
 
 // localLimit reports whether err is a plugin call stopped by the Wasm

@@ -90,6 +90,7 @@ var schema = []string{
 func Module() module.Module {
 	return module.Module{
 		Name:   "validators",
+		Errors: Codes,
 		Schema: schema,
 		Actions: map[string]module.Action{
 			"validators.join":    join,
