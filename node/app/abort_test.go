@@ -11,6 +11,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/kv"
 )
 
@@ -82,4 +83,43 @@ func TestFinalizeBlockAbortLeavesNothingOpen(t *testing.T) {
 		t.Fatal("a refused height opened a block")
 	}
 	runBlock(t, a, 2)
+}
+
+// An InitChain that fails after its transaction opened (here a module's
+// genesis) rolls it back, and a second InitChain starts from an empty
+// database: CometBFT retries InitChain after a restart.
+func TestInitChainAbortRollsBack(t *testing.T) {
+	fail := true
+	flaky := module.Module{Name: "flaky",
+		Schema: []string{`CREATE TABLE flaky (id INTEGER PRIMARY KEY) STRICT, WITHOUT ROWID`},
+		InitGenesis: func(env *module.Env, _ module.Genesis) error {
+			if _, err := env.DB.ExecContext(env.Ctx, `INSERT INTO flaky (id) VALUES (1)`); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("genesis refused")
+			}
+			return nil
+		}}
+	a, err := New(Config{DBPath: filepath.Join(t.TempDir(), "s.sqlite"), Modules: []module.Module{kv.Module(), flaky}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx := context.Background()
+	req := &abci.RequestInitChain{ChainId: testChain, AppStateBytes: DefaultGenesisState(), Time: genesisTime, InitialHeight: 1}
+	if _, err := a.InitChain(ctx, req); err == nil {
+		t.Fatal("InitChain with a failing module genesis succeeded")
+	}
+	if a.db.InBlock() || a.block.open {
+		t.Fatal("the failed InitChain left its transaction open")
+	}
+	if _, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: 1, Time: genesisTime}); err == nil {
+		t.Fatal("FinalizeBlock ran without the genesis state")
+	}
+	fail = false
+	if _, err := a.InitChain(ctx, req); err != nil {
+		t.Fatalf("InitChain again: %v", err)
+	}
+	runBlock(t, a, 1)
 }
