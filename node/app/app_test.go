@@ -18,6 +18,7 @@ import (
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/composition"
+	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/kv"
 )
 
@@ -59,10 +60,17 @@ func build(t testing.TB, a *client.Account, action string, payload any) []byte {
 
 var genesisTime = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
+// initChain applies the default genesis of a's modules (for
+// composition.Modules(), composition.DefaultGenesisState()).
 func initChain(t testing.TB, a *App) []byte {
 	t.Helper()
+	g, err := ParseGenesis(a.modules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, _ := g.Canonical()
 	res, err := a.InitChain(context.Background(), &abci.RequestInitChain{
-		ChainId: testChain, AppStateBytes: composition.DefaultGenesisState(), Time: genesisTime, InitialHeight: 1,
+		ChainId: testChain, AppStateBytes: state, Time: genesisTime, InitialHeight: 1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -172,9 +180,9 @@ func TestResultCodesAndState(t *testing.T) {
 	blocks := workload(t)
 	want := [][]uint32{
 		{CodeOK, CodeOK},
-		{CodeOK, CodeBadNonce, CodeActionFailed, CodeOK},
+		{CodeOK, CodeBadNonce, module.CodeNotFound, CodeOK},
 		{},
-		{CodeOK, CodeActionFailed},
+		{CodeOK, module.CodeInvalidPayload},
 	}
 	for i, txs := range blocks {
 		res := runBlock(t, a, int64(i+1), txs...)

@@ -4,7 +4,11 @@ import "github.com/idos-network/idos-node/node/wire"
 
 // Result codes of CheckTx and FinalizeBlock transaction results, in the
 // "idos" codespace. Their values are API and live in node/wire, which the
-// clients share; these names keep the application's code readable.
+// clients share; these names keep the application's code readable. They
+// are also consensus-critical: FinalizeBlock's codes go into CometBFT's
+// LastResultsHash. Codes from 10 up are the modules' (module.ErrorCode);
+// docs/spec/result-codes.md lists them all, and node/composition.Codes()
+// are a standard node's.
 const (
 	CodeOK            = wire.CodeOK
 	CodeMalformed     = wire.CodeMalformed

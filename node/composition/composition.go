@@ -37,6 +37,22 @@ func ModulesWasm(rt *wasmhost.Runtime) []module.Module {
 	return ms
 }
 
+// Codes are the result codes that a node with Modules registers for its
+// modules' errors, in the same order. Clients use it to match a rejection's
+// code with a sentinel error (errors.Is).
+func Codes() *module.Codes {
+	c := &module.Codes{}
+	if err := c.Register(module.CommonCodes...); err != nil {
+		panic(err)
+	}
+	for _, m := range Modules() {
+		if err := c.Register(m.Errors...); err != nil {
+			panic(err) // the default modules' codes are checked by the tests
+		}
+	}
+	return c
+}
+
 // GenesisState is the app_state of a standard node's genesis.json, typed
 // for the tools that write one. Its fields follow Modules (the sections of
 // kv, which has none, validators, idos and plugins), so its encoding is

@@ -2,9 +2,11 @@ package composition
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/plugins"
 )
 
@@ -47,5 +49,21 @@ func TestGenesisMatchesApp(t *testing.T) {
 		if _, err := app.ParseGenesis(Modules(), []byte(bad)); err == nil {
 			t.Errorf("ParseGenesis accepted %s", bad)
 		}
+	}
+}
+
+// Codes registers every standard module's errors without a clash, and
+// the common ones first.
+func TestCodes(t *testing.T) {
+	c := Codes()
+	if code, ok := c.Code(fmt.Errorf("x: %w", module.ErrNotFound)); !ok || code != module.CodeNotFound {
+		t.Fatalf("ErrNotFound has code %d, %v", code, ok)
+	}
+	n := len(module.CommonCodes)
+	for _, m := range Modules() {
+		n += len(m.Errors)
+	}
+	if got := len(c.All()); got == 0 || got > n {
+		t.Fatalf("%d codes registered, at most %d expected", got, n)
 	}
 }

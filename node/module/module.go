@@ -143,6 +143,10 @@ type Module struct {
 	// Plugins, if set, is where the app learns which signature plugins
 	// chain state activates; at most one module sets it.
 	Plugins *PluginSource
+	// Errors are the module's sentinel errors with their result codes
+	// (codes.go); an action error that wraps none of them gets the
+	// application's generic "action failed" code.
+	Errors []ErrorCode
 }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)

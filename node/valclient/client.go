@@ -16,8 +16,10 @@ import (
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/types"
 
+	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/wire"
 )
 
@@ -74,6 +76,19 @@ type RejectedError struct {
 
 func (e *RejectedError) Error() string {
 	return fmt.Sprintf("%s rejected (code %d): %s", e.Action, e.Code, e.Log)
+}
+
+// resultCodes maps the node's sentinel errors to their result codes.
+var resultCodes = composition.Codes()
+
+// Is reports whether the node refused the transaction with target's result
+// code (docs/spec/result-codes.md), so that errors.Is(err,
+// validators.ErrExpired) holds for a rejection with that code. A code that
+// several modules give their own sentinel (the shared approval rules)
+// matches each of them.
+func (e *RejectedError) Is(target error) bool {
+	code, ok := resultCodes.Code(target)
+	return ok && e.Code == code && e.Codespace == app.Codespace
 }
 
 // ValidatorID is a validator's id everywhere in the validators module: the

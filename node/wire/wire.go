@@ -11,7 +11,8 @@
 package wire
 
 // Result codes of CheckTx and FinalizeBlock transaction results, in the
-// "idos" codespace. They are part of the API: clients branch on them.
+// "idos" codespace. They are part of the API: clients branch on them. Codes
+// from 10 up are the modules' registered errors (docs/spec/result-codes.md).
 const (
 	CodeOK            uint32 = 0
 	CodeMalformed     uint32 = 1 // the bytes are not a valid transaction
@@ -20,9 +21,9 @@ const (
 	CodeUnauthorized  uint32 = 4 // unknown scheme or bad signature
 	CodeBadNonce      uint32 = 5 // nonce already used, or ahead of the next one
 	CodeUnknownAction uint32 = 6 // no module handles the action
-	CodeActionFailed  uint32 = 7 // the action refused the payload or failed; nonce consumed
+	CodeActionFailed  uint32 = 7 // the action failed with no error of a registered code; nonce consumed
 	CodeNotReady      uint32 = 8 // queries only: no block is committed yet
-	CodeForbidden     uint32 = 9 // private queries only: the caller may not read this
+	CodeForbidden     uint32 = 9 // the caller may not do or read this
 )
 
 // Codespace is the codespace of every non-zero code.
