@@ -16,8 +16,8 @@ import (
 
 // A hand-assembled module: section bodies without the id and size.
 type testModule struct {
-	types, funcs, memory, globals, exports, code []byte
-	start                                        []byte
+	types, funcs, table, memory, globals, exports, code []byte
+	start, elem                                         []byte
 }
 
 func vec(n int, items ...[]byte) []byte {
@@ -40,7 +40,7 @@ func (m testModule) bytes() []byte {
 	for _, s := range []struct {
 		id   byte
 		body []byte
-	}{{secType, m.types}, {secFunction, m.funcs}, {secMemory, m.memory}, {secGlobal, m.globals}, {secExport, m.exports}, {secStart, m.start}, {secCode, m.code}} {
+	}{{secType, m.types}, {secFunction, m.funcs}, {secTable, m.table}, {secMemory, m.memory}, {secGlobal, m.globals}, {secExport, m.exports}, {secStart, m.start}, {secElement, m.elem}, {secCode, m.code}} {
 		if s.body != nil {
 			out = append(out, s.id)
 			out = appendU32(out, uint32(len(s.body)))
@@ -127,8 +127,13 @@ type harness struct {
 
 func load(t *testing.T, wasm []byte) harness {
 	t.Helper()
+	return loadWith(t, wazero.NewRuntimeConfig(), wasm)
+}
+
+func loadWith(t *testing.T, cfg wazero.RuntimeConfig, wasm []byte) harness {
+	t.Helper()
 	ctx := context.Background()
-	rt := wazero.NewRuntime(ctx)
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	t.Cleanup(func() { _ = rt.Close(ctx) })
 	m, err := rt.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithName(""))
 	if err != nil {
