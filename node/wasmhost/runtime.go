@@ -99,8 +99,9 @@ const (
 	MaxFuelLimit = 1 << 62
 	// DefaultStackBudget is the stack of one call in the meter's stack
 	// units (8-byte slots; a frame costs meter.FrameOverhead plus its
-	// parameters, locals and operand stack height): at most 914 frames,
-	// 2,500 units for the deepest call chain of the bundled Go plugins.
+	// parameters, locals and operand stack height): at most 914 frames;
+	// the deepest call chain of the bundled Go plugins takes 2,189 units
+	// (28 frames).
 	DefaultStackBudget = 64_000
 	// MaxStackBudget bounds Config.StackBudget so that the budget, not an
 	// engine's own ceiling, stops every deep recursion, identically on
