@@ -79,7 +79,7 @@ func testModuleBytes() []byte {
 		body([]byte{0},
 			0x20, 0,
 			0x02, 3, // block type index 3 (params i32, results i32 i32)
-			0x22, 1-1, // local.tee 0 (keeps x; no-op copy)
+			0x22, 0, // local.tee 0 (keeps x; no-op copy)
 			0x20, 0, 0x41, 1, 0x6a,
 			0x0b,
 			0x0b),
