@@ -181,8 +181,8 @@ func (in *instance) reset(s *snapshot) bool {
 }
 
 // run gives fn an instance in the post-_initialize state with a full tank
-// of fuel (Config.FuelLimit) and call depth, and returns the fuel fn's
-// guest calls used.
+// of fuel (Config.FuelLimit) and stack (Config.StackBudget), and returns
+// the fuel fn's guest calls used.
 func (p *Plugin) run(ctx context.Context, fn func(context.Context, *instance) error) (uint64, error) {
 	in, err := p.acquire(ctx)
 	if err != nil {
@@ -197,7 +197,7 @@ func (p *Plugin) run(ctx context.Context, fn func(context.Context, *instance) er
 	return used, err
 }
 
-// guarded runs fn, which calls into in, with the call's fuel and depth
+// guarded runs fn, which calls into in, with the call's fuel and stack budget
 // and the wall-clock safety net: if fn overruns the timeout, a timer
 // drains the fuel, so the guest stops at its next metering point, and the
 // fault is classified as ErrTimeout instead of ErrOutOfFuel. It costs no
@@ -247,7 +247,7 @@ func (in *instance) call(ctx context.Context, name string, f api.Function, stack
 	return nil
 }
 
-// callError classifies an error returned by a guest call. Fuel and depth
+// callError classifies an error returned by a guest call. Fuel and stack
 // exhaustion are recognised by the sentinels the metering code leaves in
 // its globals before it traps.
 func (in *instance) callError(fn string, err error) error {
@@ -263,7 +263,7 @@ func (in *instance) callError(fn string, err error) error {
 	case in.fuel.Get() == meter.FuelExhausted:
 		class, detail = ErrOutOfFuel, "fuel limit reached"
 	case uint32(in.depth.Get()) == meter.DepthExhausted:
-		class, detail = ErrCallDepth, "call depth limit reached"
+		class, detail = ErrCallDepth, "stack budget exhausted"
 	case errors.As(err, &exit):
 		detail = fmt.Sprintf("exited with code %d", exit.ExitCode())
 	}
