@@ -140,7 +140,19 @@ type Config struct {
 	// Logger receives the guests' log output and debug details of plugin
 	// faults. Nil discards.
 	Logger *slog.Logger
+
+	// engine forces wazero's compiler or interpreter (tests run both);
+	// zero picks the platform's default.
+	engine engine
 }
+
+type engine int
+
+const (
+	engineDefault engine = iota
+	engineCompiler
+	engineInterpreter
+)
 
 // Runtime compiles and runs plugins. It is safe for concurrent use.
 type Runtime struct {
@@ -210,7 +222,14 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	// guest loops many times over. The injected fuel stops every call
 	// deterministically; the wall-clock safety net drains the fuel of a
 	// call that overruns CallTimeout instead (see Plugin.run).
-	rc := wazero.NewRuntimeConfig().
+	rc := wazero.NewRuntimeConfig()
+	switch cfg.engine {
+	case engineCompiler:
+		rc = wazero.NewRuntimeConfigCompiler()
+	case engineInterpreter:
+		rc = wazero.NewRuntimeConfigInterpreter()
+	}
+	rc = rc.
 		WithMemoryLimitPages(cfg.MemoryLimitPages).
 		WithCloseOnContextDone(false)
 	var cache wazero.CompilationCache
