@@ -376,11 +376,12 @@ func ManyExports(n int) []byte {
 	return m.bytes()
 }
 
-// ManyElements has one element segment of n references to function 0.
-func ManyElements(n int) []byte {
+// ManyElements has one element segment of n references to function 0,
+// into a table of size entries.
+func ManyElements(n int, size uint32) []byte {
 	elem := cat(u32(1), []byte{0, opI32Const, 0, opEnd}, u32(uint32(n)), bytes.Repeat([]byte{0}, n))
 	return plugin(emptyInit, nil, module{
-		secTable:   vec(1, cat([]byte{funcRef, 1}, u32(uint32(n)), u32(uint32(n)))),
+		secTable:   vec(1, cat([]byte{funcRef, 1}, u32(size), u32(size))),
 		secElement: elem,
 	})
 }
@@ -394,6 +395,24 @@ func HugeCode(size int) []byte {
 		secType:     vec(1, funcType(nil, nil)),
 		secFunction: cat(u32(uint32(n)), bytes.Repeat([]byte{0}, n)),
 		secCode:     cat(u32(uint32(n)), bytes.Repeat(body, n)),
+	}
+	return m.bytes()
+}
+
+// SequentialLoops is one function of n empty loops in a row: 2n control
+// instructions in 3n bytes, the shape the optimizing compiler handles
+// worst (quadratic in the number of loops; see meter.MaxControl).
+func SequentialLoops(n int) []byte {
+	return plugin(code(noLocals, bytes.Repeat([]byte{opLoop, empty, opEnd}, n), []byte{opEnd}), nil, nil)
+}
+
+// RepeatedLoops is k functions of SequentialLoops(n) each.
+func RepeatedLoops(n, k int) []byte {
+	body := code(noLocals, bytes.Repeat([]byte{opLoop, empty, opEnd}, n), []byte{opEnd})
+	m := module{
+		secType:     vec(1, funcType(nil, nil)),
+		secFunction: cat(u32(uint32(k)), bytes.Repeat([]byte{0}, k)),
+		secCode:     cat(u32(uint32(k)), bytes.Repeat(body, k)),
 	}
 	return m.bytes()
 }
