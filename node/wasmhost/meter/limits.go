@@ -41,7 +41,7 @@ const (
 	// MaxNesting bounds the block, loop and if nesting of a function
 	// (measured 549: Go's resumable functions open a block per call
 	// site).
-	MaxNesting = 2_000
+	MaxNesting = 2_400
 	// MaxInstructions bounds the instructions of one function (measured
 	// 13,335).
 	MaxInstructions = 100_000
