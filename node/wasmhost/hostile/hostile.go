@@ -191,18 +191,20 @@ var emptyInit = code(noLocals, []byte{opEnd})
 func Valid() []byte { return plugin(emptyInit, nil, nil) }
 
 // Spin is a valid plugin whose idos_verify loops msg_len * 2^16 times
-// before it answers "invalid signature": a message of a few bytes costs
-// millions of fuel units, one of a few thousand bytes more than any fuel
-// limit, so the same module tests exact fuel, fuel exhaustion and the
-// wall-clock safety net.
+// before it answers "invalid signature", or forever if the signature is
+// not empty: a message of a few bytes costs millions of fuel units, so the
+// same module tests exact fuel, fuel exhaustion and the wall-clock safety
+// net.
 func Spin() []byte {
 	const (
+		opIf      = 0x04
 		opI32Shl  = 0x74
 		opI32LtU  = 0x49
 		opBrIf    = 0x0d
 		opLocalTe = 0x22
 	)
 	verify := code([]byte{1, 1, i32}, // local 6: i
+		[]byte{opLocalGet, 5, opIf, empty, opLoop, empty, opBr, 0, opEnd, opEnd},
 		[]byte{opLoop, empty,
 			opLocalGet, 6, opI32Const, 1, opI32Add, opLocalTe, 6,
 			opLocalGet, 3, opI32Const, 16, opI32Shl, opI32LtU, opBrIf, 0,
