@@ -80,8 +80,13 @@ const (
 	MaxResultSize = 4096
 	// DefaultMemoryLimitPages is 64 MiB of 64 KiB pages.
 	DefaultMemoryLimitPages = 1024
-	// DefaultCallTimeout bounds one call (instantiation included).
-	DefaultCallTimeout = 2 * time.Second
+	// DefaultCallTimeout bounds one call (instantiation included). It
+	// must stay well above the time the slowest engine takes to spend
+	// FuelLimit, or fuel-bounded code could halt a node (see
+	// app.localLimit): wazero's compiler spends the default fuel in a
+	// tight loop in ~25 ms, its interpreter (platforms without the
+	// compiler) in ~2.7 s, both measured on a loaded 2-core machine.
+	DefaultCallTimeout = 10 * time.Second
 	// DefaultFuelLimit is the fuel of one call (meter's cost table): about
 	// 900 times what the Go wasip1 EIP-191 plugin uses for a verification
 	// (~115,000), and used up by a guest spinning in a loop in well under
