@@ -200,3 +200,24 @@ func TestDrainObserved(t *testing.T) {
 		t.Logf("%s: %d runs stopped, slowest after %s", e.name, runs, worst)
 	}
 }
+
+// TestTimedOutCallHasNoOutcome: a call that returns after the safety net
+// drained its fuel is a timeout, not a result with a made-up fuel count.
+func TestTimedOutCallHasNoOutcome(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRuntime(t, Config{CallTimeout: 5 * time.Millisecond, CacheDir: t.TempDir()})
+	p, err := r.Register(ctx, hostile.Valid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.run(ctx, func(context.Context, *instance) error {
+		time.Sleep(50 * time.Millisecond) // the guest is slow to return
+		return nil
+	})
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	if _, err := p.Verify(nil, nil, nil); !errors.Is(err, auth.ErrInvalidSignature) {
+		t.Fatalf("plugin broken after the timeout: %v", err)
+	}
+}

@@ -218,7 +218,14 @@ func (p *Plugin) guarded(ctx context.Context, in *instance, fuel uint64, fn func
 	t.Stop()
 	in.mu.Lock()
 	in.active = false
+	timedOut := in.timedOut
 	in.mu.Unlock()
+	if timedOut && err == nil {
+		// The guest returned, but after the safety net had set its fuel:
+		// the fuel it used is unknown, so the call has no deterministic
+		// outcome either.
+		err = &callErr{class: ErrTimeout, cause: ErrTimeout, msg: "plugin call timed out: returned after the wall-clock safety net fired"}
+	}
 	switch left := in.fuel.Get(); {
 	case left == meter.FuelExhausted:
 		return fuel, err
