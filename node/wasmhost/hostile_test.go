@@ -14,11 +14,7 @@ import (
 	"github.com/idos-network/idos-node/node/wasmhost/meter"
 )
 
-// engines are both of wazero's engines; every hostile case runs on each.
-var engines = []struct {
-	name string
-	e    engine
-}{{"compiler", engineCompiler}, {"interpreter", engineInterpreter}}
+// engines (fuelcost_test.go): every hostile case runs on both.
 
 // refusalBound is how long a refusal by the static pre-pass may take. The
 // pre-pass reads each byte once (microseconds to milliseconds); before it,
@@ -68,7 +64,7 @@ func TestHostileModulesRefused(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var msgs []string
 			for _, e := range engines {
-				r := newTestRuntime(t, Config{engine: e.e, CacheDir: t.TempDir()})
+				r := newTestRuntime(t, Config{interpreter: e.interpreter, CacheDir: t.TempDir()})
 				start := time.Now()
 				p, err := r.Register(context.Background(), c.wasm)
 				elapsed := time.Since(start)
@@ -106,7 +102,7 @@ func TestHostileModulesRun(t *testing.T) {
 	}
 	results := map[string][]outcome{}
 	for _, e := range engines {
-		r := newTestRuntime(t, Config{engine: e.e, FuelLimit: fuel, InitFuelLimit: fuel, CallTimeout: time.Minute, CacheDir: t.TempDir()})
+		r := newTestRuntime(t, Config{interpreter: e.interpreter, FuelLimit: fuel, InitFuelLimit: fuel, CallTimeout: time.Minute, CacheDir: t.TempDir()})
 		ctx := context.Background()
 
 		// An endless _initialize: out of fuel at registration.
@@ -177,7 +173,7 @@ func TestDrainObserved(t *testing.T) {
 	runtime.GC()
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	for _, e := range engines {
-		r := newTestRuntime(t, Config{engine: e.e, CallTimeout: timeout, FuelLimit: MaxFuelLimit, CacheDir: t.TempDir()})
+		r := newTestRuntime(t, Config{interpreter: e.interpreter, CallTimeout: timeout, FuelLimit: MaxFuelLimit, CacheDir: t.TempDir()})
 		p, err := r.Register(context.Background(), hostile.Spin())
 		if err != nil {
 			t.Fatal(err)
