@@ -82,13 +82,19 @@ const (
 	MaxResultSize = 4096
 	// DefaultMemoryLimitPages is 64 MiB of 64 KiB pages.
 	DefaultMemoryLimitPages = 1024
-	// DefaultCallTimeout bounds one call (instantiation included).
-	DefaultCallTimeout = 2 * time.Second
+	// DefaultCallTimeout bounds one call (instantiation included). It
+	// must stay well above the time the slowest engine takes to spend
+	// the fuel limit, or fuel-bounded code could halt a node (see
+	// app.localLimit): wazero's interpreter (platforms without the
+	// compiler) spent 100 million units of a tight loop in ~2.7 s on a
+	// loaded 2-core machine, ten times slower per unit than the compiler's
+	// slowest class (docs/BENCHMARKS.md).
+	DefaultCallTimeout = 10 * time.Second
 	// DefaultFuelLimit is the fuel of one call (meter's cost table and
 	// the host function prices). It is chosen for time: the slowest class
 	// of guest code or host call measured by BenchmarkFuelCost on the
 	// compiler engine takes at most ~2.5 ns per fuel unit on the benchmark
-	// machine, so a call that spends it all stops within ~125 ms, 1/16 of
+	// machine, so a call that spends it all stops within ~125 ms, 1/80 of
 	// DefaultCallTimeout (docs/BENCHMARKS.md). The bundled plugins use at
 	// most ~1 million per verification.
 	DefaultFuelLimit = 50_000_000

@@ -142,7 +142,13 @@ type section struct {
 type funcType struct{ params, results []byte }
 
 // Instrument returns the metered form of wasm. See the package comment.
+// It first runs Check on the original bytes: a module over a static limit
+// is refused with a *LimitError (ErrLimit), one that refers to an index
+// it does not declare with ErrUnsupported.
 func Instrument(wasm []byte) (*Module, error) {
+	if err := Check(wasm); err != nil {
+		return nil, err
+	}
 	out, err := instrument(wasm)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
