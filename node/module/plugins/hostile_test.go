@@ -3,6 +3,7 @@ package plugins_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,24 +29,25 @@ func TestHostileProposalsRefused(t *testing.T) {
 	a, b := newNet(t, 1, genesis(nil)), newNet(t, 1, genesis(nil))
 	ctx := context.Background()
 	// run executes the calls on a, and the same raw transactions on b.
-	run := func(calls ...call) {
+	run := func(calls ...call) []*abci.ExecTxResult {
 		t.Helper()
 		var txs [][]byte
 		for _, c := range calls {
 			txs = append(txs, a.build(c))
 		}
-		a.blockRaw(calls, txs)
+		res := a.blockRaw(calls, txs)
 		b.blockRaw(calls, txs)
 		ia, err1 := a.a.Info(ctx, &abci.RequestInfo{})
 		ib, err2 := b.a.Info(ctx, &abci.RequestInfo{})
 		if err1 != nil || err2 != nil || string(ia.LastBlockAppHash) != string(ib.LastBlockAppHash) || ia.LastBlockHeight != a.height {
 			t.Fatalf("height %d: app hashes %x and %x (%v, %v)", a.height, ia.LastBlockAppHash, ib.LastBlockAppHash, err1, err2)
 		}
+		return res
 	}
 	cases := []struct {
 		name string
 		wasm []byte
-		why  string // in the transaction's log
+		why  string // in the transaction's log, for the operator
 	}{
 		{"fuel global", hostile.RefillFuel(), "global index 0 out of range"},
 		{"2^28 locals", hostile.ManyLocals(1 << 28), "MaxLocals is 268435456"},
@@ -58,7 +60,10 @@ func TestHostileProposalsRefused(t *testing.T) {
 		sum, ups := uploads(1, c.wasm)
 		run(ups...)
 		pp := p.ProposePayload{Scheme: "hostile", KeyType: "ed25519", AddressFormat: "none", SHA256: sum}
-		run(call{1, "plugins.propose", pp, errors.New(c.why)})
+		res := run(call{1, "plugins.propose", pp, p.ErrBadModule})
+		if !strings.Contains(res[0].Log, c.why) {
+			t.Errorf("%s: log %q does not say %q", c.name, res[0].Log, c.why)
+		}
 		t.Logf("%s: refused at height %d", c.name, a.height)
 	}
 	run(call{1, "kv.put", kvPut("after"), nil})
@@ -103,7 +108,7 @@ func TestHaltRecovers(t *testing.T) {
 	n.a.Close()
 	openWith(slow)
 	propose := call{1, "plugins.propose", p.ProposePayload{Scheme: "hostile", KeyType: "ed25519", AddressFormat: "none", SHA256: sum},
-		errors.New("ran out of fuel in _initialize")}
+		p.ErrBadModule}
 	raw := ref.build(propose)
 	ref.blockRaw([]call{propose}, [][]byte{raw})
 
