@@ -236,18 +236,18 @@ func TestNaNCanonical(t *testing.T) {
 //
 //	0 nop() -> ()
 //	1 small(n): n == 0 ? 0 : small(n-1) + 1
-//	2 wide(n): sets bigLocals i64 locals to n+1, n+2, ..., recurses,
+//	2 wide(n): sets `locals` i64 locals to n+1, n+2, ..., recurses,
 //	  then adds them all to the result: every local is live across the
 //	  call
 //	3 deep(n): pushes n deepStack times, recurses, adds the copies
 //	4 even(n), 5 odd(n): mutual recursion, odd with 500 locals
 //	6 ind(n): recursion through call_indirect (table slot 0 = ind)
-const (
-	bigLocals = 8000
-	deepStack = 2000
-)
+const deepStack = 2000
 
-func stackModule() []byte {
+// stackModule's wide function has `locals` i64 locals: at most MaxLocals-1
+// for a module the meter accepts; 8,000 to show, uninstrumented, the
+// divergence the stack budget removes.
+func stackModule(locals int) []byte {
 	const i32, bt = 0x7f, 0x40
 	// recurse calls f with n-1 and adds 1: n == 0 ? 0 : f(n-1) + 1.
 	recurse := func(call ...byte) []byte {
@@ -256,14 +256,14 @@ func stackModule() []byte {
 		return append(c, 0x41, 1, 0x6a, 0x0b)
 	}
 	var wide []byte
-	for i := 1; i <= bigLocals; i++ { // local i = i64(n) + i
+	for i := 1; i <= locals; i++ { // local i = i64(n) + i
 		wide = append(wide, 0x20, 0, 0xad, 0x42)
 		wide = appendS64(wide, int64(i))
 		wide = append(wide, 0x7c, 0x21)
 		wide = appendU32(wide, uint32(i))
 	}
 	wide = append(wide, recurse(0x10, 2)...)
-	for i := 1; i <= bigLocals; i++ {
+	for i := 1; i <= locals; i++ {
 		wide = append(wide, 0x20)
 		wide = appendU32(wide, uint32(i))
 		wide = append(wide, 0xa7, 0x6a) // i32.wrap_i64, i32.add
@@ -286,7 +286,7 @@ func stackModule() []byte {
 		code: vec(7,
 			body([]byte{0}, 0x0b),
 			body([]byte{0}, append(recurse(0x10, 1), 0x0b)...),
-			body(append([]byte{1}, append(appendU32(nil, bigLocals), 0x7e)...), append(wide, 0x0b)...),
+			body(append([]byte{1}, append(appendU32(nil, uint32(locals)), 0x7e)...), append(wide, 0x0b)...),
 			body([]byte{0}, append(deep, 0x0b)...),
 			body([]byte{0}, append(recurse(0x10, 5), 0x0b)...),
 			body([]byte{1, 0xf4, 0x03, i32}, append(recurse(0x10, 4), 0x0b)...),
@@ -296,7 +296,7 @@ func stackModule() []byte {
 }
 
 // TestStackBudgetOnBothEngines recurses with small frames, with thousands
-// of live locals, with a deep operand stack, mutually and through
+// of live locals (as many as MaxLocals allows), with a deep operand stack, mutually and through
 // call_indirect, on both engines, with the largest budget the host
 // allows and with the default: each runs exactly as deep as its frame
 // costs allow (the deepest call that fits returns, one more level traps
@@ -304,7 +304,7 @@ func stackModule() []byte {
 // trap. Uninstrumented, the wide frames are where the engines part: the
 // compiler's stack is bytes, the interpreter's 2,000 frames.
 func TestStackBudgetOnBothEngines(t *testing.T) {
-	orig := stackModule()
+	orig := stackModule(MaxLocals - 1)
 	m, err := Instrument(orig)
 	if err != nil {
 		t.Fatal(err)
@@ -357,7 +357,7 @@ func TestStackBudgetOnBothEngines(t *testing.T) {
 	}
 	// Uninstrumented, 1,500 wide frames fit the interpreter (2,000 frames)
 	// but not the compiler's stack: the divergence the budget removes.
-	raw := onBoth(t, orig)
+	raw := onBoth(t, stackModule(8000))
 	_, _, errC := raw[0].call(0, 0, "wide", 1500)
 	_, _, errI := raw[1].call(0, 0, "wide", 1500)
 	t.Logf("uninstrumented wide(1500): compiler %v, interpreter %v", firstErrLine(errC), firstErrLine(errI))
