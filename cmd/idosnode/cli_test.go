@@ -95,3 +95,40 @@ func TestPluginTestShippedVectors(t *testing.T) {
 		})
 	}
 }
+
+// A JSON file of the wrong shape is reported by field and JSON kind, not by
+// Go type names.
+func TestNoGoTypesInErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	home := filepath.Join(dir, "home")
+	if _, stderr, code := runCLI("init", "--home", home, "--chain-id", "idos-errors"); code != 0 {
+		t.Fatalf("init: exit %d\n%s", code, stderr)
+	}
+	write("home/config/idos.json", `{"gateway_listen_addr": ["127.0.0.1:8080"]}`)
+	const solana = "../../sigplugins/solana/solana.wasm"
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plugin", "test", "--vectors", write("name.json", `{"vectors":[{"name":1}]}`), solana}, `field "vectors.name" is a JSON number, want a string`},
+		{[]string{"plugin", "test", "--vectors", write("obj.json", `{"vectors":{}}`), solana}, `field "vectors" is a JSON object, want an array`},
+		{[]string{"plugin", "test", "--vectors", write("arr.json", `[]`), solana}, "a JSON array where an object is wanted"},
+		{[]string{"start", "--home", home}, `idos.json: field "gateway_listen_addr" is a JSON array, want a string`},
+	} {
+		_, stderr, code := runCLI(c.args...)
+		if code == 0 || !strings.Contains(stderr, c.want) || strings.Contains(stderr, "Go ") || strings.Contains(stderr, "vectors.File") ||
+			strings.Contains(stderr, "AppConfig") {
+			t.Errorf("idosnode %s: exit %d, stderr %q; want %q and no Go type", strings.Join(c.args, " "), code, stderr, c.want)
+		}
+	}
+}

@@ -32,7 +32,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "Error:", err)
+	fmt.Fprintln(stderr, "Error:", errorText(err))
 	var u usageError
 	if errors.As(err, &u) {
 		help := u.command

@@ -31,14 +31,18 @@ func pluginCommand() *cli.Command {
 			"delay, on every node, without a restart. `remove` proposes or approves a\n" +
 			"removal, decided the same way. Transactions are signed with the home's\n" +
 			"validator key. `test` runs a module offline against vectors.\n" +
+			"`propose` asks the node first whether the name is free and the delay allowed,\n" +
+			"and prints a line per uploaded chunk on stderr. `propose`, `approve` and\n" +
+			"`remove` end with the proposal's state: approvers and their power, the power\n" +
+			"still missing, and the activation (or removal) height once decided.\n" +
 			"Exit status: 0 ok, 1 refused or failed, 2 wrong command line.",
 		Subcommands: []*cli.Command{
 			pluginProposeCommand(),
-			pluginTxCommand("approve", "approve the pending proposal to add a scheme (validators only)",
+			pluginTxCommand("approve", plugins.KindAdd, "approve the pending proposal to add a scheme (validators only)",
 				func(ctx context.Context, c *valclient.Client, key ed25519.PrivateKey, name string) (valclient.Result, error) {
 					return c.ApprovePlugin(ctx, key, name)
 				}),
-			pluginTxCommand("remove", "propose, or approve a proposal, to remove an active scheme (validators only)",
+			pluginTxCommand("remove", plugins.KindRemove, "propose, or approve a proposal, to remove an active scheme (validators only)",
 				func(ctx context.Context, c *valclient.Client, key ed25519.PrivateKey, name string) (valclient.Result, error) {
 					return c.RemovePlugin(ctx, key, name)
 				}),
@@ -137,14 +141,26 @@ func pluginProposeCommand() *cli.Command {
 			defer done()
 			m := p.Metadata()
 			fmt.Fprintf(c.App.Writer, "scheme  %s (%s keys)\nsha256  %x\n", m.Scheme, m.KeyType, p.Hash())
+			// Refuse what the node would refuse before uploading.
+			l, h, err := vc.Plugins(ctx)
+			if err != nil {
+				return fmt.Errorf("read the node's plugins: %w", err)
+			}
+			if err := checkProposal(l, h, m.Scheme, c.Int64("activation-delay")); err != nil {
+				return err
+			}
+			vc.UploadProgress = uploadProgress(c.App.ErrWriter)
 			res, err := vc.ProposePlugin(ctx, key, wasm, valclient.PluginMeta{Scheme: m.Scheme, KeyType: m.KeyType, AddressFormat: m.AddressFormat},
 				c.Int64("activation-delay"))
-			return printTxResult(c.App.Writer, res, err)
+			if err := printTxResult(c.App.Writer, res, err); err != nil {
+				return err
+			}
+			return printProposalStatus(ctx, c.App.Writer, vc, plugins.KindAdd, m.Scheme)
 		},
 	}
 }
 
-func pluginTxCommand(name, usage string, send func(context.Context, *valclient.Client, ed25519.PrivateKey, string) (valclient.Result, error)) *cli.Command {
+func pluginTxCommand(name, kind, usage string, send func(context.Context, *valclient.Client, ed25519.PrivateKey, string) (valclient.Result, error)) *cli.Command {
 	return &cli.Command{
 		Name:      name,
 		Usage:     usage,
@@ -161,7 +177,10 @@ func pluginTxCommand(name, usage string, send func(context.Context, *valclient.C
 			ctx, cancel := context.WithTimeout(c.Context, validatorsTimeout)
 			defer cancel()
 			res, err := send(ctx, vc, key, c.Args().First())
-			return printTxResult(c.App.Writer, res, err)
+			if err := printTxResult(c.App.Writer, res, err); err != nil {
+				return err
+			}
+			return printProposalStatus(ctx, c.App.Writer, vc, kind, c.Args().First())
 		},
 	}
 }

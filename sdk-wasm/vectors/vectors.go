@@ -80,7 +80,7 @@ func Parse(b []byte) (File, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return File{}, fmt.Errorf("%w: %v", ErrFormat, err)
+		return File{}, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	if dec.More() {
 		return File{}, fmt.Errorf("%w: data after the JSON object", ErrFormat)
