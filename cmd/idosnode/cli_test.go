@@ -29,6 +29,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`, "idosnode"},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus", "idosnode"},
+		{[]string{"help", "frobnicate"}, `no help for "frobnicate": not a command`, "idosnode"},
+		{[]string{"plugin", "help", "frobnicate"}, `no help for "frobnicate": not a command`, "idosnode"},
 		{[]string{"start"}, "--home is required", "idosnode start"},
 		{[]string{"start", "--home", "/nonexistent", "extra"}, "unexpected arguments: [extra]", "idosnode start"},
 		{[]string{"init", "--bogus"}, "flag provided but not defined: -bogus", "idosnode init"},

@@ -28,7 +28,13 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	app := newApp()
 	app.Writer, app.ErrWriter = stdout, stderr
+	// `help NAME` of an unknown NAME: cli would exit 1 ("No help topic").
+	var unknown string
+	app.CommandNotFound = func(_ *cli.Context, name string) { unknown = name }
 	err := app.Run(args)
+	if err == nil && unknown != "" {
+		err = usageErrorf("no help for %q: not a command", unknown)
+	}
 	if err == nil {
 		return 0
 	}
