@@ -73,7 +73,9 @@ func TestPluginByApproval(t *testing.T) {
 	if want := `scheme name taken: a proposal for "solana" is open`; !strings.Contains(out, want) || strings.Contains(out, "upload") {
 		t.Errorf("second proposal: want %q before any upload, got:\n%s", want, out)
 	}
+	t.Logf("plugin propose:\n%s", out)
 	out = n.cli(0, "plugin", "approve", "--home", v1.home, "solana")
+	t.Logf("plugin approve:\n%s", out)
 	if want := "power   20 of 40; the threshold 2/3 needs 27: 7 missing\n"; !strings.Contains(out, want) || !strings.Contains(out, "approvals 2: ") ||
 		!strings.Contains(out, "(power 10)") {
 		t.Errorf("second approval: want %q, approvals 2 with their power, got:\n%s", want, out)
