@@ -64,6 +64,7 @@ func TestPluginByApproval(t *testing.T) {
 		}
 	}
 	out := n.cli(0, "plugin", "propose", "--home", v0.home, "--activation-delay", "3", solanaWasm)
+	t.Logf("plugin propose:\n%s", out)
 	for _, want := range []string{"upload  chunk 1/", "approvals 1: ", "power   10 of 40; the threshold 2/3 needs 27: 17 missing\n", "state   pending; approvals count until height "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("propose: output lacks %q:\n%s", want, out)
@@ -73,7 +74,6 @@ func TestPluginByApproval(t *testing.T) {
 	if want := `scheme name taken: a proposal for "solana" is open`; !strings.Contains(out, want) || strings.Contains(out, "upload") {
 		t.Errorf("second proposal: want %q before any upload, got:\n%s", want, out)
 	}
-	t.Logf("plugin propose:\n%s", out)
 	out = n.cli(0, "plugin", "approve", "--home", v1.home, "solana")
 	t.Logf("plugin approve:\n%s", out)
 	if want := "power   20 of 40; the threshold 2/3 needs 27: 7 missing\n"; !strings.Contains(out, want) || !strings.Contains(out, "approvals 2: ") ||
