@@ -26,10 +26,22 @@ const (
 )
 
 func main() {
-	if err := newApp().Run(os.Args); err != nil {
+	if err := runApp(newApp(), os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(exitCode(err))
 	}
+}
+
+// runApp runs app on args. `help NAME` of an unknown NAME is a usage error
+// (cli would exit 1 with "No help topic").
+func runApp(app *cli.App, args []string) error {
+	var unknown string
+	app.CommandNotFound = func(_ *cli.Context, name string) { unknown = name }
+	err := app.Run(args)
+	if err == nil && unknown != "" {
+		err = usageErrorf("no help for %q: not a command (see idoslight --help)", unknown)
+	}
+	return err
 }
 
 func newApp() *cli.App {

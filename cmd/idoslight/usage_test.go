@@ -15,6 +15,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}{
 		{[]string{"frobnicate"}, `unknown command "frobnicate" (see idoslight --help)`},
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus (see idoslight --help)"},
+		{[]string{"help", "frobnicate"}, `no help for "frobnicate": not a command (see idoslight --help)`},
 		{[]string{"key"}, "key: a command is required (see idoslight key --help)"},
 		{[]string{"key", "frobnicate"}, `unknown key command "frobnicate" (see idoslight key --help)`},
 		{[]string{"key", "new", "--bogus"}, "flag provided but not defined: -bogus (see idoslight key new --help)"},
@@ -26,7 +27,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		var out, errOut bytes.Buffer
 		app := newApp()
 		app.Writer, app.ErrWriter = &out, &errOut
-		err := app.Run(append([]string{"idoslight"}, c.args...))
+		err := runApp(app, append([]string{"idoslight"}, c.args...))
 		if err == nil || exitCode(err) != exitUsage || !strings.Contains(err.Error(), c.msg) || strings.Contains(err.Error(), "\n") ||
 			out.Len() != 0 || errOut.Len() != 0 {
 			code := 0
