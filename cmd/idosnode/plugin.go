@@ -155,7 +155,8 @@ func pluginProposeCommand() *cli.Command {
 			if err := printTxResult(c.App.Writer, res, err); err != nil {
 				return err
 			}
-			return printProposalStatus(ctx, c.App.Writer, vc, plugins.KindAdd, m.Scheme)
+			printProposalStatus(ctx, c.App.Writer, vc, plugins.KindAdd, m.Scheme)
+			return nil
 		},
 	}
 }
@@ -180,7 +181,8 @@ func pluginTxCommand(name, kind, usage string, send func(context.Context, *valcl
 			if err := printTxResult(c.App.Writer, res, err); err != nil {
 				return err
 			}
-			return printProposalStatus(ctx, c.App.Writer, vc, kind, c.Args().First())
+			printProposalStatus(ctx, c.App.Writer, vc, kind, c.Args().First())
+			return nil
 		},
 	}
 }

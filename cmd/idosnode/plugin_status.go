@@ -61,15 +61,25 @@ type proposalView struct {
 
 // printProposalStatus reads the (kind, scheme) proposal and the scheme
 // after a transaction and prints who approved it, with how much power,
-// what is missing, and when it takes effect.
-func printProposalStatus(ctx context.Context, w io.Writer, vc *valclient.Client, kind, scheme string) error {
+// what is missing, and when it takes effect. The transaction is done either
+// way, so a failed read is a line of output, not the command's failure.
+func printProposalStatus(ctx context.Context, w io.Writer, vc *valclient.Client, kind, scheme string) {
+	v, err := readProposal(ctx, vc, kind, scheme)
+	if err != nil {
+		fmt.Fprintf(w, "state   unknown: %v (see idosnode plugin list)\n", err)
+		return
+	}
+	printProposal(w, v)
+}
+
+func readProposal(ctx context.Context, vc *valclient.Client, kind, scheme string) (proposalView, error) {
 	reqs, err := vc.PluginRequests(ctx, true)
 	if err != nil {
-		return fmt.Errorf("read the proposal: %w", err)
+		return proposalView{}, fmt.Errorf("read the proposal: %w", err)
 	}
 	l, _, err := vc.Plugins(ctx)
 	if err != nil {
-		return fmt.Errorf("read the plugins: %w", err)
+		return proposalView{}, fmt.Errorf("read the plugins: %w", err)
 	}
 	v := proposalView{Params: l.Params}
 	found := false
@@ -79,7 +89,7 @@ func printProposalStatus(ctx context.Context, w io.Writer, vc *valclient.Client,
 		}
 	}
 	if !found {
-		return fmt.Errorf("no %s proposal for %q on the node", kind, scheme)
+		return proposalView{}, fmt.Errorf("no %s proposal for %q on the node", kind, scheme)
 	}
 	for i := range l.Plugins {
 		if l.Plugins[i].Scheme == scheme {
@@ -94,8 +104,7 @@ func printProposalStatus(ctx context.Context, w io.Writer, vc *valclient.Client,
 			v.Powers[val.PubKey] = val.Power
 		}
 	}
-	printProposal(w, v)
-	return nil
+	return v, nil
 }
 
 func printProposal(w io.Writer, v proposalView) {
