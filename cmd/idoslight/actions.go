@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/idos-network/idos-node/lightclient/idosverify"
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/userclient"
@@ -335,25 +336,64 @@ func credentialCommand() *cli.Command {
 			{
 				Name:      "get",
 				Usage:     "read one credential (its owner, or a grantee of its copy)",
-				UsageText: "idoslight credential get --key NAME --id ID [--decrypt]",
-				Flags: signingFlags(
+				UsageText: "idoslight credential get --key NAME --id ID [--decrypt] [--verify | --no-verify] [--home DIR] [--json]",
+				Description: "Verified by default once `idoslight init` was run: the row is proven\n" +
+					"either under the caller's user (its owner) or as the copy of a grant to the\n" +
+					"caller, found in the complete set of grants it received; a grantee's\n" +
+					"decrypted copy must hash to the grant's content hash. --json carries\n" +
+					"\"verified\" (false, with a warning on stderr, when not verified).",
+				Flags: signingFlags(append(verifyFlags(),
 					&cli.StringFlag{Name: "id", Usage: "credential `ID` (required)"},
 					&cli.BoolFlag{Name: "decrypt", Usage: "decrypt the content here with this key's encryption key"},
-				),
+				)...),
 				Action: func(c *cli.Context) error {
 					if err := need(c, "id"); err != nil {
 						return err
 					}
-					cl, done, err := dial(c)
+					r, done, err := openReader(c)
 					if err != nil {
 						return err
 					}
 					defer done()
-					cr, err := cl.Credential(c.Context, c.String("id"))
+					var cr idos.Credential
+					var pc *idosverify.ProvenCredential
+					if r.v == nil {
+						got, err := r.cl.Credential(c.Context, c.String("id"))
+						if err != nil {
+							return err
+						}
+						cr = *got
+					} else {
+						if pc, err = r.v.Credential(c.Context, c.String("id")); err != nil {
+							return verified(err)
+						}
+						cr = pc.Credential
+					}
+					out, err := credentialsOut(c, r.cl, []idos.Credential{cr}, false)
 					if err != nil {
 						return err
 					}
-					return printCredentials(c, cl, []idos.Credential{*cr}, false)
+					if pc != nil && out[0].Plaintext != nil {
+						if err := pc.CheckPlaintext([]byte(*out[0].Plaintext)); err != nil {
+							return verified(err)
+						}
+					}
+					if c.Bool("json") {
+						return printJSON(c, struct {
+							readStatus
+							*idosverify.ProvenCredential
+							Credential credentialOut `json:"credential"`
+						}{r.status(), pc, out[0]})
+					}
+					printCredentials(c, out, false)
+					if pc != nil {
+						how := "owned by user " + cr.UserID
+						if pc.Grant != nil {
+							how = "shared with you by grant " + pc.Grant.ID
+						}
+						fmt.Fprintf(c.App.Writer, "\nverified at height %d (%s)\n", pc.Height, how)
+					}
+					return nil
 				},
 			},
 		},

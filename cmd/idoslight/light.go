@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/idos-network/idos-node/lightclient"
+	"github.com/idos-network/idos-node/lightclient/idosverify"
 	"github.com/idos-network/idos-node/node/readproof"
 )
 
@@ -176,7 +177,10 @@ var failureClasses = []struct {
 	{readproof.ErrProof, "bad_proof", "bad proof"},
 	{readproof.ErrBadRows, "bad_rows", "bad rows"},
 	{readproof.ErrWrongAnswer, "wrong_answer", "wrong answer"},
-	{errWalletNotProven, "wallet_not_proven", "wallet not proven"},
+	{idosverify.ErrWalletNotProven, "wallet_not_proven", "wallet not proven"},
+	{idosverify.ErrNotGranted, "not_granted", "credential neither owned nor granted"},
+	{idosverify.ErrContentHash, "content_hash_mismatch", "content hash mismatch"},
+	{idosverify.ErrSchema, "schema_mismatch", "schema mismatch"},
 	{lightclient.ErrNoHeader, "no_header", "header not available"},
 	{lightclient.ErrGateway, "gateway_error", "gateway error"},
 }

@@ -22,8 +22,6 @@ import (
 
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
-	"github.com/ethereum/go-ethereum/accounts/keystore"
-	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/idos-network/idos-node/internal/testnet"
 	"github.com/idos-network/idos-node/node/commitment"
@@ -195,8 +193,9 @@ type lyingGateway struct {
 	upstream string
 	srv      *httptest.Server
 	mu       sync.Mutex
-	lie      string // "", "alter-row", "drop-credential", "record", "replay"
+	lie      string // "", "alter-row", "drop-credential", "record", "replay", "forge-copy", "drop-first-row:PATH"
 	recorded map[string][]byte
+	forgeTo  [32]byte // forge-copy seals its own content to this key
 }
 
 func newLyingGateway(t *testing.T, upstream string) *lyingGateway {
@@ -261,6 +260,10 @@ func (g *lyingGateway) edit(r *http.Request, data []byte) []byte {
 		var err error
 		data, err = json.Marshal(&q)
 		must(err)
+	case g.lie == "forge-copy" && r.URL.Path == "/v1/private/idos.get_credential":
+		data = forgeCopy(g.t, data, g.forgeTo)
+	case g.lie == "drop-first-row:"+r.URL.Path:
+		data = dropFirstRow(g.t, data)
 	case g.lie == "record" && r.URL.Path == "/v1/proof":
 		g.recorded[r.URL.RawQuery] = data
 	case g.lie == "replay" && r.URL.Path == "/v1/proof":
@@ -279,54 +282,12 @@ func (g *lyingGateway) edit(r *http.Request, data []byte) []byte {
 // bundle replayed), which must exit 1 naming the failure.
 func TestVerifyWhatNodesSay(t *testing.T) {
 	start := time.Now()
-	tmp := t.TempDir()
-	pass := writeFile(t, filepath.Join(tmp, "pass"), "correct horse\n")
-	ksDir := filepath.Join(tmp, "keys")
-	ks := &userclient.Keystore{Dir: ksDir, ScryptN: keystore.LightScryptN, ScryptP: keystore.LightScryptP}
-	newKey := func(name string) *userclient.Key {
-		k, err := crypto.GenerateKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		key, err := ks.ImportECDSA(name, k, "correct horse")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return key
-	}
-	issuerKey, userKey := newKey("issuer"), newKey("user-eth")
-
-	n := startLightNode(t, issuerKey.AccountID())
-	n.waitHeight(t, 2)
-	gw := n.r.GatewayURL()
+	f := newVerifyFixture(t, false)
+	tmp, pass, ksDir, n, gw := t.TempDir(), f.pass, f.ksDir, f.n, f.gw
+	userKey, user, secrets, credIDs := f.userKey, f.user, f.secrets, f.credIDs
+	proof := struct{ UserID string }{f.userID}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-
-	// The user, two credentials and two kv entries, written directly.
-	issuer, err := userclient.Dial(ctx, gw, issuerKey, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, err := userclient.Dial(ctx, gw, userKey, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proof, err := userclient.WalletProof(userKey, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := issuer.AddUser(ctx, proof); err != nil {
-		t.Fatal(err)
-	}
-	secrets := []string{`{"name":"Alice"}`, `{"document":"X1234567"}`}
-	var credIDs []string
-	for _, s := range secrets {
-		id, _, err := issuer.AddCredential(ctx, userclient.NewCredential{UserID: proof.UserID, To: userKey.Encryption.Public, Plaintext: []byte(s)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		credIDs = append(credIDs, id)
-	}
 	owner := userKey.AccountID()
 	for _, e := range [][2]string{{"color", "blue"}, {"size", "L"}} {
 		if _, err := user.Send(ctx, "kv.put", kv.PutPayload{Key: e[0], Value: e[1]}); err != nil {
@@ -417,10 +378,10 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 	if !regexp.MustCompile(`2 credentials, complete at height \d+`).MatchString(out) {
 		t.Fatalf("credentials:\n%s", out)
 	}
-	var plain []credentialOut
+	var plain readJSON
 	c.okJSON(&plain, with(keyArgs, "credentials", "--no-verify", "--json")...)
-	if len(plain) != 2 {
-		t.Fatalf("credentials --no-verify: %+v", plain)
+	if cs := plain.unverified(t).Credentials; len(cs) != 2 {
+		t.Fatalf("credentials --no-verify: %+v", cs)
 	}
 	c.fails(exitFailure, "is present at height", with(keyArgs, "verify-deleted", "--id", credIDs[0])...)
 

@@ -11,47 +11,14 @@ import (
 	"github.com/idos-network/idos-node/node/module/idos/idosschema"
 )
 
-// User is the answer of idos.get_user.
-type User struct {
-	ID                  string `json:"user_id"`
-	EncryptionPublicKey string `json:"encryption_public_key"`
-	Inserter            string `json:"inserter"`
-	Created             int64  `json:"created"`
-}
-
-// Wallet is a linked wallet.
-type Wallet struct {
-	ID         string `json:"wallet_id"`
-	WalletType string `json:"wallet_type"`
-	Address    string `json:"address"`
-	PublicKey  string `json:"public_key"`
-	Created    int64  `json:"created"`
-}
-
-// Credential is a stored credential (content is ciphertext).
-type Credential struct {
-	ID                  string `json:"credential_id"`
-	UserID              string `json:"user_id"`
-	IssuerAuthPublicKey string `json:"issuer_auth_public_key"`
-	EncryptorPublicKey  string `json:"encryptor_public_key"`
-	Content             string `json:"content"`
-	PublicNotes         string `json:"public_notes"`
-	OriginalID          string `json:"original_id"`
-	Created             int64  `json:"created"`
-	Updated             int64  `json:"updated"`
-}
-
-// Grant is an access grant.
-type Grant struct {
-	ID          string `json:"grant_id"`
-	OwnerUserID string `json:"owner_user_id"`
-	Grantee     string `json:"grantee"`
-	DataID      string `json:"data_id"`
-	LockedUntil int64  `json:"locked_until"`
-	ContentHash string `json:"content_hash"`
-	Origin      string `json:"origin"`
-	Created     int64  `json:"created"`
-}
+// The answers' types live in idosschema (no imports), which the light
+// client shares.
+type (
+	User       = idosschema.User
+	Wallet     = idosschema.Wallet
+	Credential = idosschema.Credential
+	Grant      = idosschema.Grant
+)
 
 // Attribute is a user attribute.
 type Attribute struct {
