@@ -154,7 +154,7 @@ func (r *Reader) Verify(ctx context.Context, kind readproof.Kind, key []byte, b 
 		_, err := readproof.Verify(nil, kind, key, b)
 		return nil, fmt.Errorf("lightclient: bundle from %s: %w", r.gateway, err)
 	}
-	sh, err := r.nextHeader(ctx, b.Height)
+	sh, err := r.waitHeader(ctx, b.Height, r.opts.MaxLag)
 	if err != nil {
 		return nil, err
 	}
@@ -167,10 +167,10 @@ func (r *Reader) Verify(ctx context.Context, kind readproof.Kind, key []byte, b 
 	return &Read{Height: b.Height, Kind: kind, Rows: rows, Header: sh}, nil
 }
 
-// nextHeader syncs to the latest header, refuses a height more than MaxLag
-// behind it, and returns the verified header height+1, polling until the
-// chain has produced it or WaitTimeout passes.
-func (r *Reader) nextHeader(ctx context.Context, height int64) (*types.SignedHeader, error) {
+// waitHeader syncs to the latest header, refuses a height more than maxLag
+// behind it (0: no bound), and returns the verified header height+1,
+// polling until the chain has produced it or WaitTimeout passes.
+func (r *Reader) waitHeader(ctx context.Context, height, maxLag int64) (*types.SignedHeader, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.WaitTimeout)
 	defer cancel()
 	var tick *time.Ticker
@@ -182,9 +182,9 @@ func (r *Reader) nextHeader(ctx context.Context, height int64) (*types.SignedHea
 			}
 			return nil, err
 		}
-		if lag := latest.Height - height; lag > r.opts.MaxLag {
+		if lag := latest.Height - height; maxLag > 0 && lag > maxLag {
 			return nil, fmt.Errorf("%w: bundle of height %d is %d blocks behind the latest verified height %d (at most %d allowed)",
-				ErrStale, height, lag, latest.Height, r.opts.MaxLag)
+				ErrStale, height, lag, latest.Height, maxLag)
 		}
 		if latest.Height > height {
 			if latest.Height == height+1 {

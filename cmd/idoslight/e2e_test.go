@@ -69,8 +69,10 @@ type lightCLI struct {
 }
 
 func newCLI(t *testing.T, keystore, passFile string) *lightCLI {
+	// A HOME of its own: no light client configured there, whatever the
+	// machine's ~/.idoslight holds, so reads and writes are unverified.
 	return &lightCLI{t: t, bin: lightBinary(t), env: append(os.Environ(),
-		"IDOSLIGHT_KEYSTORE="+keystore, "IDOSLIGHT_PASSWORD_FILE="+passFile)}
+		"IDOSLIGHT_KEYSTORE="+keystore, "IDOSLIGHT_PASSWORD_FILE="+passFile, "HOME="+t.TempDir())}
 }
 
 // run returns stdout, stderr and the exit code.

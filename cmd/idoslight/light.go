@@ -154,7 +154,9 @@ func openLight(c *cli.Context, log *slog.Logger) (*lightSession, error) {
 		lc.Close()
 		return nil, usageErrorf("--max-lag %d: must be at least 1", c.Int64("max-lag"))
 	}
-	r := lightclient.NewReader(gw, lc, lightclient.ReaderOptions{MaxLag: c.Int64("max-lag"), Logger: log})
+	// --wait (writes) bounds the wait for a transaction's block; zero is
+	// the default.
+	r := lightclient.NewReader(gw, lc, lightclient.ReaderOptions{MaxLag: c.Int64("max-lag"), WaitTimeout: c.Duration("wait"), Logger: log})
 	return &lightSession{cfg: cfg, client: lc, reader: r, gateway: gw}, nil
 }
 
@@ -181,6 +183,9 @@ var failureClasses = []struct {
 	{idosverify.ErrNotGranted, "not_granted", "credential neither owned nor granted"},
 	{idosverify.ErrContentHash, "content_hash_mismatch", "content hash mismatch"},
 	{idosverify.ErrSchema, "schema_mismatch", "schema mismatch"},
+	{lightclient.ErrTxNotIncluded, "tx_not_included", "transaction not in a verified block"},
+	{lightclient.ErrTxResult, "tx_result_unproven", "transaction result not proven"},
+	{errTxFailed, "tx_failed", "transaction failed"},
 	{lightclient.ErrNoHeader, "no_header", "header not available"},
 	{lightclient.ErrGateway, "gateway_error", "gateway error"},
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -193,7 +195,7 @@ type lyingGateway struct {
 	upstream string
 	srv      *httptest.Server
 	mu       sync.Mutex
-	lie      string // "", "alter-row", "drop-credential", "record", "replay", "forge-copy", "drop-first-row:PATH"
+	lie      string // "", "alter-row", "drop-credential", "record", "replay", "forge-copy", "drop-first-row:PATH", "drop-tx", "fake-success"
 	recorded map[string][]byte
 	forgeTo  [32]byte // forge-copy seals its own content to this key
 }
@@ -213,6 +215,21 @@ func (g *lyingGateway) set(lie string) {
 
 func (g *lyingGateway) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	g.mu.Lock()
+	lie := g.lie
+	g.mu.Unlock()
+	if lie == "drop-tx" && r.Method == http.MethodPost && r.URL.Path == "/v1/tx" {
+		// Drop the transaction and answer as if it were committed.
+		var req gateway.SubmitRequest
+		raw, err := base64.StdEncoding.DecodeString(func() string { _ = json.Unmarshal(body, &req); return req.Tx }())
+		if err != nil {
+			g.t.Errorf("lying gateway: %v", err)
+		}
+		sum := sha256.Sum256(raw)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(gateway.SubmitResponse{Hash: strings.ToUpper(hex.EncodeToString(sum[:])), Height: 3})
+		return
+	}
 	req, err := http.NewRequestWithContext(r.Context(), r.Method, g.upstream+r.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
@@ -264,6 +281,12 @@ func (g *lyingGateway) edit(r *http.Request, data []byte) []byte {
 		data = forgeCopy(g.t, data, g.forgeTo)
 	case g.lie == "drop-first-row:"+r.URL.Path:
 		data = dropFirstRow(g.t, data)
+	case g.lie == "fake-success" && r.URL.Path == "/v1/tx":
+		var res gateway.SubmitResponse
+		if json.Unmarshal(data, &res) == nil && res.Code != 0 {
+			res.Code, res.Log = 0, ""
+			data, _ = json.Marshal(res)
+		}
 	case g.lie == "record" && r.URL.Path == "/v1/proof":
 		g.recorded[r.URL.RawQuery] = data
 	case g.lie == "replay" && r.URL.Path == "/v1/proof":

@@ -88,17 +88,10 @@ func openReader(c *cli.Context) (*reader, func(), error) {
 		return nil, nil, err
 	}
 	if !verify {
-		// The light client's gateway, if there is one and no --gateway.
-		if cfg, err := readLightConfig(c.String("home")); err == nil && cfg.Gateway != "" && !c.IsSet("gateway") {
-			if err := c.Set("gateway", cfg.Gateway); err != nil {
-				return nil, nil, err
-			}
-		}
-		cl, done, err := dial(c)
+		cl, done, err := dialUnverified(c, reason)
 		if err != nil {
 			return nil, nil, err
 		}
-		warnUnverified(c, reason)
 		return &reader{cl: cl, reason: reason}, done, nil
 	}
 	cl, s, done, err := dialVerified(c)
@@ -106,6 +99,22 @@ func openReader(c *cli.Context) (*reader, func(), error) {
 		return nil, nil, err
 	}
 	return &reader{cl: cl, v: verifierOf(cl, s)}, done, nil
+}
+
+// dialUnverified dials the gateway (the light client's, if there is one and
+// no --gateway) and warns on stderr that what follows is its word.
+func dialUnverified(c *cli.Context, reason string) (*userclient.Client, func(), error) {
+	if cfg, err := readLightConfig(c.String("home")); err == nil && cfg.Gateway != "" && !c.IsSet("gateway") {
+		if err := c.Set("gateway", cfg.Gateway); err != nil {
+			return nil, nil, err
+		}
+	}
+	cl, done, err := dial(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	warnUnverified(c, reason)
+	return cl, done, nil
 }
 
 // verifierOf proves cl's private reads against s's verified headers.

@@ -255,3 +255,54 @@ func TestVerifiedReads(t *testing.T) {
 }
 
 func regexpQuote(s string) string { return regexp.QuoteMeta(s) }
+
+// TestVerifiedWrites: a write reports success only once its transaction is
+// proven in a block this client verified, with a successful result proven
+// by the next header; a gateway that drops the transaction, or reports a
+// failed one as a success, is refused, naming why.
+func TestVerifiedWrites(t *testing.T) {
+	f := newVerifyFixture(t, true)
+	c := lightRun{t}
+	liar := newLyingGateway(t, f.gw)
+	lying := func(args ...string) []string { return append(args, "--gateway", liar.srv.URL) }
+
+	// Dropped: the gateway says committed, no verified block has it.
+	liar.set("drop-tx")
+	c.fails(exitFailure, `verification failed \(transaction not in a verified block\).*in no block within 2s`,
+		lying(f.as("user-eth", "credential", "remove", "--id", f.credIDs[1], "--wait", "2s")...)...)
+	// The credential is still there, proven.
+	var still readJSON
+	c.okJSON(&still, f.as("user-eth", "credentials", "--json")...)
+	if len(still.Credentials) != 3 {
+		t.Fatalf("after a dropped removal: %d credentials", len(still.Credentials))
+	}
+
+	// A failed transaction (no such credential) reported as a success.
+	liar.set("fake-success")
+	c.fails(exitFailure, `verification failed \(transaction failed\).*code 7`,
+		lying(f.as("user-eth", "credential", "remove", "--id", "00000000-0000-4000-8000-000000000000")...)...)
+	liar.set("")
+
+	// Honest: verified, at the proven height.
+	var removed struct {
+		Tx userclient.Receipt `json:"tx"`
+	}
+	c.okJSON(&removed, f.as("user-eth", "credential", "remove", "--id", f.credIDs[1], "--json")...)
+	if !removed.Tx.Verified || removed.Tx.Height < 2 {
+		t.Fatalf("receipt: %+v", removed.Tx)
+	}
+	out := c.ok(f.as("user-eth", "grant", "revoke", "--id", f.shared.GrantID)...)
+	if !regexp.MustCompile(`revoked grant \S+ \(tx [0-9A-Fa-f]{64}, height \d+, verified\)`).MatchString(out) {
+		t.Fatalf("revoke:\n%s", out)
+	}
+	// Without a light client the receipt says it is the gateway's word.
+	plain := writeFile(t, filepath.Join(t.TempDir(), "cred"), "hello")
+	stdout, stderr, code := c.run(f.as("issuer", "credential", "add", "--user-id", f.userID, "--file", plain,
+		"--to-key", f.userKey.Encryption.PublicBase64(), "--no-verify", "--json")...)
+	var added struct {
+		Tx userclient.Receipt `json:"tx"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &added) != nil || added.Tx.Verified || !strings.Contains(stderr, "NOT VERIFIED") {
+		t.Fatalf("unverified write: exit %d\n%s%s", code, stdout, stderr)
+	}
+}

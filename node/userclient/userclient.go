@@ -41,6 +41,11 @@ type Client struct {
 	Key     *Key
 	ChainID string
 	Log     *slog.Logger
+	// Confirm, if set, checks every receipt the gateway gives before Send
+	// returns it: idoslight proves the transaction and its result against
+	// headers its light client verified, and sets Verified and Height.
+	// An error is returned by Send as it is.
+	Confirm func(ctx context.Context, tx []byte, r *Receipt) error
 }
 
 // Dial returns a client of the gateway at url for key; an empty chainID is
@@ -99,6 +104,9 @@ func (e *TxError) Error() string {
 type Receipt struct {
 	Hash   string `json:"hash"`
 	Height int64  `json:"height"`
+	// Verified: the transaction and its success were proven against
+	// verified headers (Client.Confirm); false is the gateway's word.
+	Verified bool `json:"verified"`
 }
 
 // Nonce returns the account's next nonce from the node.
@@ -141,7 +149,13 @@ func (c *Client) Send(ctx context.Context, action string, payload any) (*Receipt
 		return nil, &TxError{Action: action, Hash: res.Hash, Code: res.Code, Log: res.Log}
 	}
 	c.Log.Debug("committed", "action", action, "hash", res.Hash, "height", res.Height)
-	return &Receipt{Hash: res.Hash, Height: res.Height}, nil
+	r := &Receipt{Hash: res.Hash, Height: res.Height}
+	if c.Confirm != nil {
+		if err := c.Confirm(ctx, raw, r); err != nil {
+			return nil, fmt.Errorf("%s: %w", action, err)
+		}
+	}
+	return r, nil
 }
 
 // Read runs a private query as the key and decodes its value into out.
