@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -75,6 +76,9 @@ func trustDir(home, chainID string) (string, error) {
 // errNoLightConfig: `idoslight init` has not been run for this home.
 var errNoLightConfig = errors.New("no light client configuration")
 
+// errStoreBusy: another process holds the trusted store of this home.
+var errStoreBusy = errors.New("trusted store in use")
+
 func readLightConfig(home string) (*lightConfig, error) {
 	p := lightConfigPath(home)
 	data, err := os.ReadFile(p)
@@ -96,7 +100,8 @@ func readLightConfig(home string) (*lightConfig, error) {
 	return &cfg, nil
 }
 
-// lightSession is an open light client with a reader of the gateway.
+// lightSession is an open light client with a reader of the gateway (nil
+// when the command needs none and none is configured).
 type lightSession struct {
 	cfg     *lightConfig
 	client  *lightclient.Client
@@ -119,9 +124,11 @@ func witnessesOf(cfg *lightConfig, log *slog.Logger) []string {
 	return []string{cfg.Primary}
 }
 
-// openLight resumes the light client of --home from its trusted store and
-// makes a reader of the gateway: --gateway if given, else the config's.
-func openLight(c *cli.Context, log *slog.Logger) (*lightSession, error) {
+// openLight resumes the light client of --home from its trusted store and,
+// when the command reads (needGateway), makes a reader of the gateway:
+// --gateway if given, else the config's, else IDOSLIGHT_GATEWAY. `sync`
+// needs no gateway and has no --gateway flag.
+func openLight(c *cli.Context, log *slog.Logger, needGateway bool) (*lightSession, error) {
 	home := c.String("home")
 	cfg, err := readLightConfig(home)
 	if err != nil {
@@ -139,12 +146,23 @@ func openLight(c *cli.Context, log *slog.Logger) (*lightSession, error) {
 		ChainID: cfg.ChainID, Primary: cfg.Primary, Witnesses: witnessesOf(cfg, log),
 		TrustingPeriod: period, Dir: dir, Logger: log,
 	})
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		// goleveldb's lock: one process at a time opens a store.
+		return nil, fmt.Errorf("%w: %s is open in another idoslight process (a running `idoslight proxy` holds it while it runs): "+
+			"stop that process, or give this command another --home (idoslight init --home DIR): %w", errStoreBusy, dir, err)
+	}
 	if err != nil {
 		return nil, verified(err)
 	}
 	gw := cfg.Gateway
 	if c.IsSet("gateway") || gw == "" {
 		gw = c.String("gateway")
+	}
+	if gw == "" {
+		gw = os.Getenv("IDOSLIGHT_GATEWAY")
+	}
+	if gw == "" && !needGateway {
+		return &lightSession{cfg: cfg, client: lc}, nil
 	}
 	if gw == "" {
 		lc.Close()
@@ -361,7 +379,7 @@ func syncCommand() *cli.Command {
 			ctx, cancel := commandContext(c)
 			defer cancel()
 			c.Context = ctx
-			s, err := openLight(c, log)
+			s, err := openLight(c, log, false)
 			if err != nil {
 				return err
 			}

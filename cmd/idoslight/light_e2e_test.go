@@ -523,6 +523,10 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 		if st, _ := call(http.MethodGet, base+"/v1/proof?key=zz", ""); st != http.StatusBadRequest {
 			t.Fatalf("proxy bad key: %d", st)
 		}
+		// The proxy holds the trusted store: another command on the same
+		// home says so.
+		c.fails(exitFailure, "trusted store in use: .*a running `idoslight proxy` holds it", with(hm, "sync")...)
+		c.fails(exitFailure, "trusted store in use", with(keyArgs, "credentials")...)
 	})
 	liar.set("alter-row")
 	runProxy(liar.srv.URL, func(base string) {

@@ -56,7 +56,7 @@ func proxyCommand() *cli.Command {
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			c.Context = ctx
-			s, err := openLight(c, log)
+			s, err := openLight(c, log, true)
 			if err != nil {
 				return err
 			}

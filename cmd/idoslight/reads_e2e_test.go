@@ -229,6 +229,24 @@ func TestVerifiedReads(t *testing.T) {
 		c.fails(exitFailure, "no light client configuration.*"+regexpQuote(missing), args...)
 	}
 
+	// A home initialised without --gateway: sync needs none; reads take
+	// IDOSLIGHT_GATEWAY.
+	one := int64(1)
+	commit, err := f.n.r.Client().Commit(context.Background(), &one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := filepath.Join(t.TempDir(), "bare")
+	c.ok("init", "--home", bare, "--chain-id", f.n.chainID, "--primary", f.n.rpc, "--witness", f.n.rpc,
+		"--trust-height", "1", "--trust-hash", hex.EncodeToString(commit.SignedHeader.Hash()))
+	c.ok("sync", "--home", bare)
+	t.Setenv("IDOSLIGHT_GATEWAY", f.gw)
+	var granted readJSON
+	c.okJSON(&granted, "grants", "received", "--key", "consumer", "--keystore", f.ksDir, "--password-file", f.pass, "--home", bare, "--json")
+	if len(granted.proven(t).Grants) != 1 {
+		t.Fatalf("grants received through IDOSLIGHT_GATEWAY: %+v", granted)
+	}
+
 	// Lies.
 	liar := newLyingGateway(t, f.gw)
 	liar.forgeTo = f.consumerKey.Encryption.Public

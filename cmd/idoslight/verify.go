@@ -66,7 +66,7 @@ func getCommand() *cli.Command {
 			ctx, cancel := commandContext(c)
 			defer cancel()
 			c.Context = ctx
-			s, err := openLight(c, log)
+			s, err := openLight(c, log, true)
 			if err != nil {
 				return err
 			}
@@ -115,7 +115,7 @@ func dialVerified(c *cli.Context) (*userclient.Client, *lightSession, func(), er
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	s, err := openLight(c, log)
+	s, err := openLight(c, log, true)
 	if err != nil {
 		done()
 		return nil, nil, nil, err
