@@ -533,7 +533,14 @@ func (a *App) Query(ctx context.Context, req *abci.RequestQuery) (*abci.Response
 		}
 		sc, err := a.scopeOfKey(pr)
 		var b *readproof.Bundle
-		if err == nil {
+		switch {
+		case err == nil && pr.Page && !sc.Range:
+			err = fmt.Errorf("%w: pages are of a prefix", module.ErrInvalidPayload)
+		case err == nil && pr.Page:
+			b, err = a.pageBundle(ctx, snap, meta.height, sc, pr.After, pr.Height, pr.Limit)
+		case err == nil && (pr.After != nil || pr.Height != 0 || pr.Limit != 0):
+			err = fmt.Errorf("%w: after, height and limit are for pages", module.ErrInvalidPayload)
+		case err == nil:
 			b, err = a.bundle(ctx, snap, meta.height, sc)
 		}
 		if code, ok := readCode(err); ok {

@@ -138,9 +138,9 @@ func (p *pager) walk(n *node) {
 //	   increase within the prefix's path bits                      (ErrBadProof),
 //	   and hashing S up the steps gives root                        (ErrRootMismatch)
 //	c) the shape parses: known tags, inner bits strictly increasing
-//	   downwards, no trailing bytes, one leaf per entry            (ErrBadProof),
-//	   and no subtree hash between two of its leaves (the page is
-//	   contiguous)                                                 (ErrIncomplete)
+//	   downwards, no trailing bytes                                (ErrBadProof);
+//	   one leaf per entry, and no subtree hash between two of its
+//	   leaves (the page is contiguous)                             (ErrIncomplete)
 //	d) the shape, its leaves the entries, hashes to S              (ErrIncomplete)
 func VerifyPage(root Hash, prefix []byte, entries []Entry, p PageProof) (before, after bool, err error) {
 	if len(prefix) > MaxKeyLen {
@@ -176,7 +176,7 @@ func VerifyPage(root Hash, prefix []byte, entries []Entry, p PageProof) (before,
 	case len(sp.b) != 0:
 		return false, false, fmt.Errorf("%w: %d trailing shape bytes", ErrBadProof, len(sp.b))
 	case sp.used != len(entries):
-		return false, false, fmt.Errorf("%w: shape has %d leaves for %d entries", ErrBadProof, sp.used, len(entries))
+		return false, false, fmt.Errorf("%w: shape has %d leaves for %d entries", ErrIncomplete, sp.used, len(entries))
 	case sp.gap:
 		return false, false, fmt.Errorf("%w: a subtree outside the page lies between its entries", ErrIncomplete)
 	case h != p.Range.Subtree:
@@ -207,7 +207,7 @@ func (s *shapeParser) node(parentBit, depth int) (Hash, error) {
 	switch tag {
 	case shapeLeaf:
 		if s.used >= len(s.entries) {
-			return Hash{}, fmt.Errorf("%w: shape has more leaves than the %d entries", ErrBadProof, len(s.entries))
+			return Hash{}, fmt.Errorf("%w: shape has more leaves than the %d entries", ErrIncomplete, len(s.entries))
 		}
 		if s.after {
 			s.gap = true

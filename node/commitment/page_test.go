@@ -116,7 +116,7 @@ func TestPageLies(t *testing.T) {
 		root    Hash
 		want    error
 	}{
-		{drop, p, prefix, root, ErrBadProof},                                                                     // 0: an entry left out (one leaf too many)
+		{drop, p, prefix, root, ErrIncomplete},                                                                   // 0: an entry left out (one leaf too many)
 		{altered, p, prefix, root, ErrIncomplete},                                                                // 1: an altered value
 		{drop, holed, prefix, root, ErrIncomplete},                                                               // 2: a hole hidden as a subtree
 		{outside, p, prefix, root, ErrBadEntries},                                                                // 3: a key outside the prefix

@@ -144,6 +144,27 @@ func (s *Server) proof(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, ErrBadRequest, "give exactly one of key=HEX and prefix=HEX")
 		return
 	}
+	// Pages of a prefix: page=true, after=HEX, height=N, limit=N.
+	if v := q.Get("after"); v != "" {
+		b, err := decodeHex("after", v, 0)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, ErrBadRequest, err.Error())
+			return
+		}
+		req.After = b
+	}
+	var perr error
+	req.Page = q.Get("page") == "true"
+	if v := q.Get("height"); v != "" {
+		req.Height, perr = strconv.ParseInt(v, 10, 64)
+	}
+	if v := q.Get("limit"); v != "" && perr == nil {
+		req.Limit, perr = strconv.Atoi(v)
+	}
+	if perr != nil {
+		writeError(w, http.StatusBadRequest, ErrBadRequest, "height and limit are integers: "+perr.Error())
+		return
+	}
 	data, err := json.Marshal(req)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, ErrInternal, err.Error())
