@@ -450,50 +450,11 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 	// lying one.
 	runProxy := func(gateway string, check func(base string)) {
 		t.Helper()
-		pctx, stop := context.WithCancel(ctx)
-		defer stop()
-		var pout, perr syncBuffer
-		done := make(chan int, 1)
-		go func() {
-			done <- inProcess(pctx, &pout, &perr, "proxy", "--home", lightHome, "--listen", "127.0.0.1:0", "--gateway", gateway)
-		}()
-		addr := regexp.MustCompile(`listening on (http://\S+)`)
-		var base string
-		for base == "" {
-			if m := addr.FindStringSubmatch(perr.String()); m != nil {
-				base = m[1]
-				break
-			}
-			select {
-			case code := <-done:
-				t.Fatalf("proxy exited %d:\n%s", code, perr.String())
-			case <-ctx.Done():
-				t.Fatalf("proxy did not start:\n%s", perr.String())
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-		check(base)
-		stop()
-		if code := <-done; code != 0 || !strings.Contains(perr.String(), "verifying proxy stopped") {
-			t.Fatalf("proxy exit %d:\n%s", code, perr.String())
-		}
+		runProxy(ctx, t, check, "--home", lightHome, "--gateway", gateway)
 	}
 	call := func(method, url, body string) (int, map[string]any) {
 		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var v map[string]any
-		if err := json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&v); err != nil {
-			t.Fatalf("%s %s: %v", method, url, err)
-		}
-		return resp.StatusCode, v
+		return call(ctx, t, method, url, body)
 	}
 	colorHex := hex.EncodeToString(mustKey(t, "kv", owner, "color"))
 	kvBody := func(key string) string { return fmt.Sprintf(`{"owner":%q,"key":%q}`, owner, key) }
@@ -517,8 +478,17 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 		if st, v := call(http.MethodGet, base+"/v1/proof?prefix="+hex.EncodeToString(mustKey(t, "kv", owner)), ""); st != http.StatusOK || len(v["rows"].([]any)) != 2 {
 			t.Fatalf("proxy range: %d %v", st, v)
 		}
-		if st, v := call(http.MethodPost, base+"/v1/query/validators.list", "{}"); st != http.StatusBadGateway || errCode(v) != "not_verifiable" {
-			t.Fatalf("proxy unverifiable query: %d %v", st, v)
+		if st, v := call(http.MethodPost, base+"/v1/query/validators.list", "{}"); st != http.StatusOK || v["kind"] != "range" || len(v["rows"].([]any)) != 1 {
+			t.Fatalf("proxy validators.list: %d %v", st, v)
+		}
+		if st, v := call(http.MethodPost, base+"/v1/query/account", fmt.Sprintf(`{"id":%q}`, owner)); st != http.StatusOK || v["kind"] != "row" {
+			t.Fatalf("proxy account: %d %v", st, v)
+		}
+		if st, v := call(http.MethodPost, base+"/v1/tx", "{}"); st != http.StatusBadGateway || errCode(v) != "not_verifiable" {
+			t.Fatalf("proxy unverifiable request: %d %v", st, v)
+		}
+		if st, v := call(http.MethodPost, base+"/v1/private/idos.get_user", "{}"); st != http.StatusBadGateway || errCode(v) != "not_verifiable" {
+			t.Fatalf("proxy private read without --key: %d %v", st, v)
 		}
 		if st, _ := call(http.MethodGet, base+"/v1/proof?key=zz", ""); st != http.StatusBadRequest {
 			t.Fatalf("proxy bad key: %d", st)
@@ -586,6 +556,58 @@ func checkStateTables(t *testing.T, path string) {
 	if len(seen) < 10 {
 		t.Fatalf("only %d tables read from %s", len(seen), path)
 	}
+}
+
+// runProxy runs `idoslight proxy` in this process with args (and a free
+// local port), calls check with its base URL, and stops it.
+func runProxy(ctx context.Context, t *testing.T, check func(base string), args ...string) {
+	t.Helper()
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var pout, perr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- inProcess(pctx, &pout, &perr, append([]string{"proxy", "--listen", "127.0.0.1:0"}, args...)...)
+	}()
+	addr := regexp.MustCompile(`listening on (http://\S+)`)
+	var base string
+	for base == "" {
+		if m := addr.FindStringSubmatch(perr.String()); m != nil {
+			base = m[1]
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("proxy exited %d:\n%s", code, perr.String())
+		case <-ctx.Done():
+			t.Fatalf("proxy did not start:\n%s", perr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	check(base)
+	stop()
+	if code := <-done; code != 0 || !strings.Contains(perr.String(), "verifying proxy stopped") {
+		t.Fatalf("proxy exit %d:\n%s", code, perr.String())
+	}
+}
+
+// call makes an HTTP request and decodes the JSON object answered.
+func call(ctx context.Context, t *testing.T, method, url, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	if err := json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&v); err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return resp.StatusCode, v
 }
 
 // verifiedAnswerJSON is verifiedAnswer as a program reads it.

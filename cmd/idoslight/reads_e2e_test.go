@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -259,6 +261,29 @@ func TestVerifiedReads(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "Mallory") || !strings.Contains(stderr, "NOT VERIFIED") {
 		t.Fatalf("unverified forged read: exit %d\n%s%s", code, stdout, stderr)
 	}
+	// The proxy with --key serves the consumer's reads, proven; the forged
+	// copy is refused there too.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	proxyArgs := []string{"--home", f.home, "--key", "consumer", "--keystore", f.ksDir, "--password-file", f.pass}
+	runProxy(ctx, t, func(base string) {
+		st, v := call(ctx, t, http.MethodPost, base+"/v1/private/idos.get_grants_received", "{}")
+		grants, _ := v["answer"].(map[string]any)["grants"].([]any)
+		if st != http.StatusOK || v["verified"] != true || len(grants) != 1 {
+			t.Fatalf("proxy grants received: %d %v", st, v)
+		}
+		st, v = call(ctx, t, http.MethodPost, base+"/v1/private/idos.get_credential", fmt.Sprintf(`{"credential_id":%q}`, f.shared.CopyID))
+		if cr, _ := v["answer"].(map[string]any)["credential"].(map[string]any); st != http.StatusOK || cr["original_id"] != f.credIDs[0] {
+			t.Fatalf("proxy credential: %d %v", st, v)
+		}
+	}, append(proxyArgs, "--gateway", f.gw)...)
+	runProxy(ctx, t, func(base string) {
+		st, v := call(ctx, t, http.MethodPost, base+"/v1/private/idos.get_credential", fmt.Sprintf(`{"credential_id":%q}`, f.shared.CopyID))
+		if st != http.StatusBadGateway || errCode(v) != "bad_proof" {
+			t.Fatalf("proxy of a forged copy: %d %v", st, v)
+		}
+	}, append(proxyArgs, "--gateway", liar.srv.URL)...)
+
 	liar.set("drop-first-row:/v1/private/idos.get_grants_received")
 	c.fails(exitFailure, `verification failed \(bad proof\).*incomplete`, lying(f.as("consumer", "grants", "received")...)...)
 	// The copy is not among the (lied) grants received: it is not proven
