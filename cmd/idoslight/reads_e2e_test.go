@@ -320,6 +320,14 @@ func TestVerifiedWrites(t *testing.T) {
 		t.Fatalf("after a dropped removal: %d credentials", len(still.Credentials))
 	}
 
+	// A share re-seals the original it read: a gateway's forged original is
+	// refused, not shared.
+	liar.forgeTo = f.userKey.Encryption.Public
+	liar.set("forge-copy")
+	c.fails(exitFailure, `verification failed \(bad proof\)`,
+		lying(f.as("user-eth", "credential", "share", "--id", f.credIDs[0], "--grantee", f.consumerKey.AccountID(),
+			"--grantee-key", f.consumerKey.Encryption.PublicBase64())...)...)
+
 	// A failed transaction (no such credential) reported as a success.
 	liar.set("fake-success")
 	c.fails(exitFailure, `verification failed \(transaction failed\).*code 7`,

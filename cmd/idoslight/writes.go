@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/idos-network/idos-node/lightclient"
+	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/userclient"
 )
 
@@ -34,7 +35,8 @@ func writeFlags(extra ...cli.Flag) []cli.Flag {
 }
 
 // dialWrite dials the gateway as dial does and, when verifying, makes every
-// receipt proven (userclient.Client.Confirm).
+// receipt proven (userclient.Client.Confirm) and every credential a write
+// starts from (edit, share) proven (userclient.Client.ReadCredential).
 func dialWrite(c *cli.Context) (*userclient.Client, func(), error) {
 	verify, reason, err := verifyMode(c)
 	if err != nil {
@@ -54,6 +56,14 @@ func dialWrite(c *cli.Context) (*userclient.Client, func(), error) {
 	}
 	cl.Confirm = func(ctx context.Context, tx []byte, r *userclient.Receipt) error {
 		return confirmReceipt(ctx, s.reader, src, tx, r)
+	}
+	v := verifierOf(cl, s)
+	cl.ReadCredential = func(ctx context.Context, id string) (*idos.Credential, error) {
+		pc, err := v.Credential(ctx, id)
+		if err != nil {
+			return nil, verified(err)
+		}
+		return &pc.Credential, nil
 	}
 	return cl, done, nil
 }

@@ -46,6 +46,19 @@ type Client struct {
 	// headers its light client verified, and sets Verified and Height.
 	// An error is returned by Send as it is.
 	Confirm func(ctx context.Context, tx []byte, r *Receipt) error
+	// ReadCredential, if set, is how EditCredential and ShareCredential
+	// read the credential they start from (its notes, its plaintext to
+	// re-seal): idoslight reads it proven, so a gateway cannot make the
+	// user write what it chose. Nil reads through the gateway.
+	ReadCredential func(ctx context.Context, id string) (*idos.Credential, error)
+}
+
+// original reads the credential a write starts from.
+func (c *Client) original(ctx context.Context, id string) (*idos.Credential, error) {
+	if c.ReadCredential != nil {
+		return c.ReadCredential(ctx, id)
+	}
+	return c.Credential(ctx, id)
 }
 
 // Dial returns a client of the gateway at url for key; an empty chainID is
@@ -240,7 +253,7 @@ func (c *Client) AddCredential(ctx context.Context, nc NewCredential) (string, *
 // EditCredential replaces an original credential's content (encrypted by
 // the user to the user's own key) and notes; nil notes keep the old ones.
 func (c *Client) EditCredential(ctx context.Context, id string, plaintext []byte, notes *string) (*Receipt, error) {
-	old, err := c.Credential(ctx, id)
+	old, err := c.original(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +296,7 @@ type Shared struct {
 // hex SHA-256 of the plaintext, so the grantee can check that the copy is
 // what was shared.
 func (c *Client) ShareCredential(ctx context.Context, s Share) (*Shared, error) {
-	orig, err := c.Credential(ctx, s.CredentialID)
+	orig, err := c.original(ctx, s.CredentialID)
 	if err != nil {
 		return nil, err
 	}
