@@ -203,7 +203,7 @@ var failureClasses = []struct {
 	{idosverify.ErrSchema, "schema_mismatch", "schema mismatch"},
 	{lightclient.ErrTxNotIncluded, "tx_not_included", "transaction not in a verified block"},
 	{lightclient.ErrTxResult, "tx_result_unproven", "transaction result not proven"},
-	{errTxFailed, "tx_failed", "transaction failed"},
+	{errTxFailed, "tx_result_mismatch", "transaction result not the gateway's"},
 	{lightclient.ErrNoHeader, "no_header", "header not available"},
 	{lightclient.ErrGateway, "gateway_error", "gateway error"},
 }

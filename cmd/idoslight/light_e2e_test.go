@@ -195,7 +195,7 @@ type lyingGateway struct {
 	upstream string
 	srv      *httptest.Server
 	mu       sync.Mutex
-	lie      string // "", "alter-row", "drop-credential", "record", "replay", "forge-copy", "drop-first-row:PATH", "drop-tx", "fake-success"
+	lie      string // "", "alter-row", "drop-credential", "record", "replay", "forge-copy", "drop-first-row:PATH", "drop-tx", "fake-success", "fake-failure"
 	recorded map[string][]byte
 	forgeTo  [32]byte // forge-copy seals its own content to this key
 }
@@ -281,10 +281,14 @@ func (g *lyingGateway) edit(r *http.Request, data []byte) []byte {
 		data = forgeCopy(g.t, data, g.forgeTo)
 	case g.lie == "drop-first-row:"+r.URL.Path:
 		data = dropFirstRow(g.t, data)
-	case g.lie == "fake-success" && r.URL.Path == "/v1/tx":
+	case (g.lie == "fake-success" || g.lie == "fake-failure") && r.URL.Path == "/v1/tx":
 		var res gateway.SubmitResponse
-		if json.Unmarshal(data, &res) == nil && res.Code != 0 {
-			res.Code, res.Log = 0, ""
+		if json.Unmarshal(data, &res) == nil {
+			if g.lie == "fake-success" {
+				res.Code, res.Log = 0, ""
+			} else {
+				res.Code, res.Log = 7, "refused, says the gateway"
+			}
 			data, _ = json.Marshal(res)
 		}
 	case g.lie == "record" && r.URL.Path == "/v1/proof":

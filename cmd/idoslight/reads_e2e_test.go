@@ -330,29 +330,32 @@ func TestVerifiedWrites(t *testing.T) {
 
 	// A failed transaction (no such credential) reported as a success.
 	liar.set("fake-success")
-	c.fails(exitFailure, `verification failed \(transaction failed\).*code 7`,
+	c.fails(exitFailure, `verification failed \(transaction result not the gateway's\).*has code 7, the gateway said 0`,
 		lying(f.as("user-eth", "credential", "remove", "--id", "00000000-0000-4000-8000-000000000000")...)...)
+	// A success passed off as a failure.
+	liar.set("fake-failure")
+	c.fails(exitFailure, `verification failed \(transaction result not the gateway's\).*has code 0, the gateway said 7`,
+		lying(f.as("user-eth", "credential", "remove", "--id", f.credIDs[1])...)...)
 	liar.set("")
 
 	// Honest: verified, at the proven height.
-	var removed struct {
+	plain := writeFile(t, filepath.Join(t.TempDir(), "cred"), "hello")
+	var added struct {
 		Tx userclient.Receipt `json:"tx"`
 	}
-	c.okJSON(&removed, f.as("user-eth", "credential", "remove", "--id", f.credIDs[1], "--json")...)
-	if !removed.Tx.Verified || removed.Tx.Height < 2 {
-		t.Fatalf("receipt: %+v", removed.Tx)
+	c.okJSON(&added, f.as("issuer", "credential", "add", "--user-id", f.userID, "--file", plain,
+		"--to-key", f.userKey.Encryption.PublicBase64(), "--json")...)
+	if !added.Tx.Verified || added.Tx.Height < 2 {
+		t.Fatalf("receipt: %+v", added.Tx)
 	}
 	out := c.ok(f.as("user-eth", "grant", "revoke", "--id", f.shared.GrantID)...)
 	if !regexp.MustCompile(`revoked grant \S+ \(tx [0-9A-Fa-f]{64}, height \d+, verified\)`).MatchString(out) {
 		t.Fatalf("revoke:\n%s", out)
 	}
 	// Without a light client the receipt says it is the gateway's word.
-	plain := writeFile(t, filepath.Join(t.TempDir(), "cred"), "hello")
 	stdout, stderr, code := c.run(f.as("issuer", "credential", "add", "--user-id", f.userID, "--file", plain,
 		"--to-key", f.userKey.Encryption.PublicBase64(), "--no-verify", "--json")...)
-	var added struct {
-		Tx userclient.Receipt `json:"tx"`
-	}
+	added.Tx = userclient.Receipt{}
 	if code != 0 || json.Unmarshal([]byte(stdout), &added) != nil || added.Tx.Verified || !strings.Contains(stderr, "NOT VERIFIED") {
 		t.Fatalf("unverified write: exit %d\n%s%s", code, stdout, stderr)
 	}

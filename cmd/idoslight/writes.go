@@ -24,8 +24,9 @@ import (
 // its result against the next header's LastResultsHash, and only then
 // reports success. Otherwise the receipt says "NOT verified".
 
-// errTxFailed: the gateway reported success, the verified result did not.
-var errTxFailed = errors.New("the transaction failed, by its verified result")
+// errTxFailed: the verified result code is not the one the gateway
+// reported (a failure passed off as a success, or the other way round).
+var errTxFailed = errors.New("the transaction's verified result is not the gateway's")
 
 // writeFlags are the flags of every command that sends a transaction.
 func writeFlags(extra ...cli.Flag) []cli.Flag {
@@ -54,8 +55,8 @@ func dialWrite(c *cli.Context) (*userclient.Client, func(), error) {
 		done()
 		return nil, nil, fmt.Errorf("primary %s: %w", s.cfg.Primary, err)
 	}
-	cl.Confirm = func(ctx context.Context, tx []byte, r *userclient.Receipt) error {
-		return confirmReceipt(ctx, s.reader, src, tx, r)
+	cl.Confirm = func(ctx context.Context, tx []byte, r *userclient.Receipt, code uint32) error {
+		return confirmReceipt(ctx, s.reader, src, tx, r, code)
 	}
 	v := verifierOf(cl, s)
 	cl.ReadCredential = func(ctx context.Context, id string) (*idos.Credential, error) {
@@ -68,9 +69,9 @@ func dialWrite(c *cli.Context) (*userclient.Client, func(), error) {
 	return cl, done, nil
 }
 
-// confirmReceipt proves the gateway's receipt r of tx, and replaces its
-// height with the proven one.
-func confirmReceipt(ctx context.Context, reader *lightclient.Reader, src lightclient.TxSource, tx []byte, r *userclient.Receipt) error {
+// confirmReceipt proves the gateway's receipt r of tx with result code
+// (0: success), and marks it verified.
+func confirmReceipt(ctx context.Context, reader *lightclient.Reader, src lightclient.TxSource, tx []byte, r *userclient.Receipt, code uint32) error {
 	sum := sha256.Sum256(tx)
 	if !strings.EqualFold(r.Hash, hex.EncodeToString(sum[:])) {
 		return verified(fmt.Errorf("%w: the gateway's receipt names tx %s, the transaction sent is %X",
@@ -80,8 +81,8 @@ func confirmReceipt(ctx context.Context, reader *lightclient.Reader, src lightcl
 	if err != nil {
 		return verified(err)
 	}
-	if rc.Result.Code != 0 {
-		return verified(fmt.Errorf("%w: tx %X in block %d has code %d, the gateway said success", errTxFailed, rc.Hash, rc.Height, rc.Result.Code))
+	if rc.Result.Code != code {
+		return verified(fmt.Errorf("%w: tx %X in block %d has code %d, the gateway said %d", errTxFailed, rc.Hash, rc.Height, rc.Result.Code, code))
 	}
 	if r.Height != rc.Height {
 		return verified(fmt.Errorf("%w: the gateway said height %d, tx %X is proven in block %d",

@@ -42,10 +42,11 @@ type Client struct {
 	ChainID string
 	Log     *slog.Logger
 	// Confirm, if set, checks every receipt the gateway gives before Send
-	// returns it: idoslight proves the transaction and its result against
-	// headers its light client verified, and sets Verified and Height.
-	// An error is returned by Send as it is.
-	Confirm func(ctx context.Context, tx []byte, r *Receipt) error
+	// returns it, a success (code 0) or a committed failure: idoslight
+	// proves the transaction and its result code against headers its
+	// light client verified, and sets Verified and Height. An error is
+	// returned by Send as it is.
+	Confirm func(ctx context.Context, tx []byte, r *Receipt, code uint32) error
 	// ReadCredential, if set, is how EditCredential and ShareCredential
 	// read the credential they start from (its notes, its plaintext to
 	// re-seal): idoslight reads it proven, so a gateway cannot make the
@@ -158,16 +159,16 @@ func (c *Client) Send(ctx context.Context, action string, payload any) (*Receipt
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", action, err)
 	}
+	r := &Receipt{Hash: res.Hash, Height: res.Height}
+	if c.Confirm != nil {
+		if err := c.Confirm(ctx, raw, r, res.Code); err != nil {
+			return nil, fmt.Errorf("%s: %w", action, err)
+		}
+	}
 	if res.Code != app.CodeOK {
 		return nil, &TxError{Action: action, Hash: res.Hash, Code: res.Code, Log: res.Log}
 	}
 	c.Log.Debug("committed", "action", action, "hash", res.Hash, "height", res.Height)
-	r := &Receipt{Hash: res.Hash, Height: res.Height}
-	if c.Confirm != nil {
-		if err := c.Confirm(ctx, raw, r); err != nil {
-			return nil, fmt.Errorf("%s: %w", action, err)
-		}
-	}
 	return r, nil
 }
 
