@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +27,6 @@ import (
 	cmtmath "github.com/cometbft/cometbft/libs/math"
 	"github.com/cometbft/cometbft/light"
 	"github.com/cometbft/cometbft/light/provider"
-	lighthttp "github.com/cometbft/cometbft/light/provider/http"
 	"github.com/cometbft/cometbft/light/store"
 	dbs "github.com/cometbft/cometbft/light/store/db"
 	"github.com/cometbft/cometbft/types"
@@ -73,10 +73,40 @@ type Config struct {
 	MaxClockDrift time.Duration
 	MaxBlockLag   time.Duration
 
+	// RequestTimeout bounds each request to a provider (zero:
+	// DefaultRequestTimeout). A provider that does not answer within it
+	// is named in the error and another one is used if there is one.
+	RequestTimeout time.Duration
+	// MaxResponseBytes caps each answer of a provider (zero:
+	// DefaultMaxResponseBytes); a longer one fails with
+	// ErrResponseTooLarge.
+	MaxResponseBytes int64
+	// MaxHeaderAge bounds, by the local clock, the age of the latest
+	// header Sync returns (ErrStaleHeader beyond): reads are checked
+	// against no older state. Zero: DefaultMaxHeaderAge; negative: no
+	// bound.
+	MaxHeaderAge time.Duration
+	// AllowWitnessDown lets New start from a trusted height although a
+	// witness does not answer for it (it is logged). By default every
+	// witness must answer and agree (ErrWitnessDown).
+	AllowWitnessDown bool
+
 	Logger *slog.Logger
 	// Now is the clock the verification uses; nil is time.Now.
 	Now func() time.Time
 }
+
+// Defaults of Config.
+const (
+	DefaultRequestTimeout = 10 * time.Second
+	// DefaultMaxResponseBytes is far above a light block of 10,000
+	// validators (CometBFT's cap on validator pages), about 2 MB.
+	DefaultMaxResponseBytes = 16 << 20
+	// DefaultMaxHeaderAge is a minute: blocks come every second or so
+	// (empty ones too), so an older latest header means a halted chain
+	// or providers serving an old state.
+	DefaultMaxHeaderAge = time.Minute
+)
 
 // DefaultDir is where the trusted store of a chain lives by default:
 // ~/.idoslight/trust/<chain-id>.
@@ -97,10 +127,15 @@ type Client struct {
 	mu      sync.Mutex
 	lc      *light.Client
 	db      dbm.DB
+	st      store.Store
 	journal *journal
 	log     *slog.Logger
 	now     func() time.Time
 	chainID string
+	cfg     Config
+	opts    []light.Option
+	// providers[0] is the primary, then the witnesses in order.
+	providers []*recorder
 }
 
 // New opens (or creates) the trusted store and starts a light client from
@@ -125,6 +160,15 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("lightclient: trusted height %d with a %d-byte hash: want a positive height and a 32-byte hash",
 			cfg.TrustHeight, len(cfg.TrustHash))
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.MaxHeaderAge == 0 {
+		cfg.MaxHeaderAge = DefaultMaxHeaderAge
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -145,11 +189,12 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lightclient: open trusted store in %s: %w", dir, err)
 	}
-	c := &Client{db: db, journal: &journal{}, log: logger, now: cfg.Now, chainID: cfg.ChainID}
+	c := &Client{db: db, st: dbs.New(db, cfg.ChainID), journal: &journal{}, log: logger, now: cfg.Now,
+		chainID: cfg.ChainID, cfg: cfg}
 	if c.now == nil {
 		c.now = time.Now
 	}
-	if err := c.start(ctx, cfg, dbs.New(db, cfg.ChainID)); err != nil {
+	if err := c.start(ctx, cfg, c.st); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -157,22 +202,27 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 }
 
 func (c *Client) start(ctx context.Context, cfg Config, st store.Store) error {
-	newProvider := func(name, addr string) (provider.Provider, error) {
-		p, err := lighthttp.New(cfg.ChainID, addr)
+	newProvider := func(name, addr string) (*recorder, error) {
+		p, err := newRPCProvider(cfg.ChainID, addr, cfg.MaxResponseBytes)
 		if err != nil {
 			return nil, fmt.Errorf("lightclient: %s %s: %w", name, addr, err)
 		}
-		return &recorder{Provider: p, name: fmt.Sprintf("%s (%s)", name, addr), j: c.journal, log: c.log}, nil
+		return &recorder{Provider: p, name: fmt.Sprintf("%s (%s)", name, addr), timeout: cfg.RequestTimeout,
+			j: c.journal, log: c.log}, nil
 	}
 	primary, err := newProvider("primary", cfg.Primary)
 	if err != nil {
 		return err
 	}
+	c.providers = []*recorder{primary}
 	witnesses := make([]provider.Provider, len(cfg.Witnesses))
 	for i, w := range cfg.Witnesses {
-		if witnesses[i], err = newProvider(fmt.Sprintf("witness %d", i), w); err != nil {
+		r, err := newProvider(fmt.Sprintf("witness %d", i), w)
+		if err != nil {
 			return err
 		}
+		witnesses[i] = r
+		c.providers = append(c.providers, r)
 	}
 
 	opts := []light.Option{
@@ -200,6 +250,7 @@ func (c *Client) start(ctx context.Context, cfg Config, st store.Store) error {
 		opts = append(opts, light.MaxBlockLag(cfg.MaxBlockLag))
 	}
 
+	c.opts = opts
 	mark := c.journal.len()
 	if cfg.TrustHeight == 0 {
 		last, err := st.LastLightBlockHeight()
@@ -233,6 +284,9 @@ func (c *Client) start(ctx context.Context, cfg Config, st store.Store) error {
 				ErrTrustMismatch, cfg.Primary, lb.Hash(), cfg.TrustHeight, cfg.TrustHash)
 		}
 	}
+	if err := c.checkWitnesses(ctx, cfg); err != nil {
+		return err
+	}
 	lc, err := light.NewClient(ctx, cfg.ChainID, light.TrustOptions{
 		Period: cfg.TrustingPeriod, Height: cfg.TrustHeight, Hash: cfg.TrustHash,
 	}, primary, witnesses, st, opts...)
@@ -257,62 +311,245 @@ func (c *Client) ChainID() string { return c.chainID }
 
 // LatestHeight is the highest height verified so far (0 if none).
 func (c *Client) LatestHeight() (int64, error) {
-	h, err := c.lc.LastTrustedHeight()
+	// From the store, not c.lc: Sync replaces c.lc under c.mu.
+	h, err := c.st.LastLightBlockHeight()
 	if err != nil {
 		return 0, fmt.Errorf("lightclient: trusted store: %w", err)
 	}
 	return max(h, 0), nil
 }
 
-// Misbehavior lists every invalid light block a provider sent since the
-// client started (CometBFT drops such providers; this says who and why).
+// Misbehavior lists every failed answer of a provider (an invalid light
+// block, or none) since the client started (CometBFT drops such providers; this says who and why).
 func (c *Client) Misbehavior() []Misbehavior {
 	m, _ := c.journal.since(0)
 	return m
 }
 
-// Sync verifies the primary's latest header (skipping or sequentially, as
-// configured, and cross-checked with the witnesses) and stores it. progress,
-// if not nil, is called with (verified height, target height) before and
-// after: CometBFT verifies the whole way in one call.
+// Sync verifies the latest header that two providers can show and stores
+// it:
+//
+//  1. Every provider (primary and witnesses) is asked for its latest
+//     header at once, each within RequestTimeout; one that fails is named
+//     (*ProviderError, or ErrBadProvider for an invalid light block).
+//  2. The target is the second-highest height reported: the highest one
+//     that one provider can serve and another can confirm. Fewer than two
+//     answers: ErrNoWitness, naming the providers that failed.
+//  3. It is verified from the trusted store (skipping or sequentially, as
+//     configured) with CometBFT's light client, served by the configured
+//     primary if it reached the target, else by the first witness that
+//     did, and cross-checked with every other provider that reached it.
+//     The clock is read after step 1, so that a slow provider does not
+//     make a fresh header look like one from the future.
+//  4. Its age by the clock must not exceed MaxHeaderAge (ErrStaleHeader,
+//     naming the providers that lag): a primary frozen at an old height
+//     cannot hold the client there.
+//
+// progress, if not nil, is called with (verified height, target height)
+// before and after: CometBFT verifies the whole way in one call.
 func (c *Client) Sync(ctx context.Context, progress func(height, target int64)) (*types.SignedHeader, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	mark := c.journal.len()
-	fail := func(op string, err error) (*types.SignedHeader, error) {
-		seen, _ := c.journal.since(mark)
-		return nil, classify(op, err, seen)
-	}
 	from, err := c.lc.LastTrustedHeight()
 	if err != nil {
 		return nil, fmt.Errorf("lightclient: trusted store: %w", err)
 	}
-	// The target, for progress: the primary's latest. If the primary does
-	// not answer, Update below replaces it with a witness.
-	target := int64(0)
-	if lb, err := c.lc.Primary().LightBlock(ctx, 0); err == nil {
-		target = lb.Height
+	probes := c.probe(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("lightclient: ask the providers for their latest header: %w", err)
+	}
+	now := c.now()
+	plan, err := planSync(probes)
+	if err != nil {
+		return nil, err
 	}
 	if progress != nil {
-		progress(from, max(target, from))
+		progress(from, max(plan.target, from))
 	}
-	start := time.Now()
-	lb, err := c.lc.Update(ctx, c.now())
-	if err != nil {
-		return fail("sync to the latest header", err)
-	}
-	if lb == nil { // nothing newer than what is trusted
-		if lb, err = c.lc.TrustedLightBlock(0); err != nil {
-			return fail("read the latest trusted header", err)
+	var (
+		lb    *types.LightBlock
+		start = time.Now()
+	)
+	if plan.target > from {
+		ws := make([]provider.Provider, len(plan.witnesses))
+		for i, w := range plan.witnesses {
+			ws[i] = c.providers[w]
 		}
+		lc, err := light.NewClientFromTrustedStore(c.chainID, c.cfg.TrustingPeriod, c.providers[plan.primary], ws, c.st, c.opts...)
+		if err != nil {
+			return nil, fmt.Errorf("lightclient: trusted store: %w", err)
+		}
+		c.lc = lc
+		if lb, err = lc.VerifyLightBlockAtHeight(ctx, plan.target, now); err != nil {
+			seen, _ := c.journal.since(mark)
+			err = classify(fmt.Sprintf("verify header %d", plan.target), err, seen)
+			return nil, &classedError{msg: err.Error() + " [" + plan.report + "]", errs: []error{err}}
+		}
+		c.log.Info("headers verified", "from", from, "to", lb.Height, "took", time.Since(start),
+			"primary", c.providers[plan.primary].name)
+	} else if lb, err = c.lc.TrustedLightBlock(0); err != nil {
+		seen, _ := c.journal.since(mark)
+		return nil, classify("read the latest trusted header", err, seen)
 	}
 	if progress != nil {
 		progress(lb.Height, lb.Height)
 	}
-	if lb.Height > from {
-		c.log.Info("headers verified", "from", from, "to", lb.Height, "took", time.Since(start))
+	if limit := c.cfg.MaxHeaderAge; limit > 0 {
+		// Against the clock read when the providers answered: the time
+		// spent verifying is not the header's age.
+		if age := now.Sub(lb.Time); age > limit {
+			return nil, fmt.Errorf("%w: header %d is from %s, %s ago, more than the %s allowed: the chain halted, the providers serve an old state, or this machine's clock is wrong [%s]",
+				ErrStaleHeader, lb.Height, lb.Time.UTC().Format(time.RFC3339), age.Round(100*time.Millisecond), limit, plan.report)
+		}
 	}
 	return lb.SignedHeader, nil
+}
+
+// probe is one provider's answer for its latest header.
+type probe struct {
+	name string
+	lb   *types.LightBlock
+	err  error
+}
+
+// probe asks every provider for its latest header, concurrently.
+func (c *Client) probe(ctx context.Context) []probe {
+	out := make([]probe, len(c.providers))
+	var wg sync.WaitGroup
+	for i, p := range c.providers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lb, err := p.LightBlock(ctx, 0)
+			if err != nil && benign(err) {
+				err = &ProviderError{Provider: p.name, Err: err}
+			}
+			out[i] = probe{name: p.name, lb: lb, err: err}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// syncPlan is what Sync verifies: the target height, the index of the
+// provider that serves it and of those that confirm it, and a line that
+// reports every provider's answer.
+type syncPlan struct {
+	target    int64
+	primary   int
+	witnesses []int
+	report    string
+}
+
+// planSync chooses the target height and the providers from the probes
+// (probes[0] is the configured primary). Pure.
+func planSync(probes []probe) (syncPlan, error) {
+	var (
+		heights []int64
+		parts   []string
+		failed  []error
+		bad     bool
+	)
+	for _, p := range probes {
+		if p.err != nil {
+			failed = append(failed, p.err)
+			var b provider.ErrBadLightBlock
+			bad = bad || errors.As(p.err, &b)
+			if errors.As(p.err, new(*ProviderError)) {
+				parts = append(parts, p.err.Error())
+			} else {
+				parts = append(parts, fmt.Sprintf("%s sent an invalid light block for the latest height: %v", p.name, p.err))
+			}
+			continue
+		}
+		heights = append(heights, p.lb.Height)
+		parts = append(parts, fmt.Sprintf("%s at height %d", p.name, p.lb.Height))
+	}
+	report := strings.Join(parts, "; ")
+	if len(heights) < 2 {
+		errs := []error{ErrNoWitness}
+		if bad {
+			errs = append(errs, ErrBadProvider)
+		}
+		return syncPlan{}, &classedError{
+			msg: fmt.Sprintf("%v: %d of %d providers answered, and a header needs one to serve it and another to confirm it: %s",
+				ErrNoWitness, len(heights), len(probes), report),
+			errs: append(errs, failed...),
+		}
+	}
+	slices.Sort(heights)
+	top := heights[len(heights)-1]
+	var behind []string
+	for _, p := range probes {
+		if p.err == nil && p.lb.Height < top {
+			behind = append(behind, p.name)
+		}
+	}
+	if len(behind) > 0 {
+		report += fmt.Sprintf("; behind height %d: %s", top, strings.Join(behind, ", "))
+	}
+	plan := syncPlan{target: heights[len(heights)-2], primary: -1, report: report}
+	for i, p := range probes {
+		if p.err != nil || p.lb.Height < plan.target {
+			continue
+		}
+		if plan.primary < 0 {
+			plan.primary = i
+		} else {
+			plan.witnesses = append(plan.witnesses, i)
+		}
+	}
+	return plan, nil
+}
+
+// checkWitnesses asks every witness for the trusted header before the
+// client starts from it: each must answer with the trusted hash. A witness
+// that does not answer is ErrWitnessDown unless cfg.AllowWitnessDown; one
+// with another hash is ErrWitnessDisagreement.
+func (c *Client) checkWitnesses(ctx context.Context, cfg Config) error {
+	errs := make([]error, len(c.providers)-1)
+	var wg sync.WaitGroup
+	for i, w := range c.providers[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lb, err := w.LightBlock(ctx, cfg.TrustHeight)
+			switch {
+			case err != nil && benign(err):
+				errs[i] = &ProviderError{Provider: w.name, Height: cfg.TrustHeight, Err: err}
+			case err != nil && errors.As(err, new(*ProviderError)):
+				errs[i] = err
+			case err != nil:
+				errs[i] = fmt.Errorf("%s sent an invalid light block for height %d: %w", w.name, cfg.TrustHeight, err)
+			case !bytes.Equal(lb.Hash(), cfg.TrustHash):
+				errs[i] = fmt.Errorf("%w: %s has %X at height %d, trusted hash is %X",
+					ErrWitnessDisagreement, w.name, lb.Hash(), cfg.TrustHeight, cfg.TrustHash)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("lightclient: ask the witnesses for the trusted header: %w", err)
+	}
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, ErrWitnessDisagreement) {
+			return err
+		}
+		if cfg.AllowWitnessDown {
+			c.log.Warn("starting although a witness did not answer for the trusted header", "err", err)
+			continue
+		}
+		var b provider.ErrBadLightBlock
+		if errors.As(err, &b) {
+			return &classedError{msg: fmt.Sprintf("%v: %v", ErrBadProvider, err), errs: []error{ErrBadProvider, err}}
+		}
+		return &classedError{msg: fmt.Sprintf("%v: %v", ErrWitnessDown, err), errs: []error{ErrWitnessDown, err}}
+	}
+	return nil
 }
 
 // VerifiedHeader returns the header at height, verified from the trusted

@@ -24,15 +24,7 @@ func TestClient(t *testing.T) {
 	// never reaches the node.
 	honest := newProxy(t, n, nil)
 
-	open := func(t *testing.T, cfg lightclient.Config) *lightclient.Client {
-		t.Helper()
-		c, err := lightclient.New(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	open := func(t *testing.T, cfg lightclient.Config) *lightclient.Client { return openClient(ctx, t, cfg) }
 
 	t.Run("sync, verify and resume from the store", func(t *testing.T) {
 		cfg := n.config(t, 2, honest.URL(), honest.URL())

@@ -47,9 +47,24 @@ var (
 	// ErrNoHeader: the header needed does not exist (yet) within the wait,
 	// or the providers do not serve it.
 	ErrNoHeader = errors.New("lightclient: header not available")
-	// ErrStale: a bundle's height is more than MaxLag blocks behind the
-	// latest height verified from the primary and witnesses.
+	// ErrStale: a read against an old state: a bundle's height is more
+	// than MaxLag blocks behind the latest height verified from the
+	// primary and witnesses, or that header is too old (ErrStaleHeader).
 	ErrStale = errors.New("lightclient: stale read")
+	// ErrStaleHeader: the latest header the providers can show is older
+	// than MaxHeaderAge by the local clock: the chain halted, or the
+	// providers serve an old state (a frozen primary). It wraps ErrStale.
+	ErrStaleHeader = fmt.Errorf("%w: the latest verified header is too old", ErrStale)
+	// ErrProvider: the primary or a witness failed to answer (transport
+	// failure, HTTP error, a body that is not JSON-RPC or is over
+	// MaxResponseBytes, no answer within the request timeout). Carried by
+	// *ProviderError, which names the provider.
+	ErrProvider = errors.New("lightclient: a provider failed to answer")
+	// ErrResponseTooLarge: a provider's answer was over MaxResponseBytes.
+	ErrResponseTooLarge = errors.New("lightclient: provider answer over the size limit")
+	// ErrWitnessDown: a witness did not answer at start-up, and the
+	// configuration does not allow that (Config.AllowWitnessDown).
+	ErrWitnessDown = errors.New("lightclient: a witness did not answer")
 	// ErrGateway: the gateway did not answer with a bundle (an error
 	// response, a transport failure, or a body that is not a bundle).
 	ErrGateway = errors.New("lightclient: gateway did not return a bundle")
@@ -88,20 +103,46 @@ func classify(op string, err error, seen []Misbehavior) error {
 		class = ErrNoWitness
 	case errors.As(err, &bad):
 		class = ErrBadProvider
+	case errors.Is(err, ErrProvider):
+		class = ErrProvider
 	case errors.As(err, &invalid), errors.As(err, &valset), errors.As(err, &failed):
 		class = ErrInvalidHeader
 	case errors.Is(err, provider.ErrLightBlockNotFound), errors.Is(err, provider.ErrHeightTooHigh),
 		errors.Is(err, provider.ErrNoResponse):
 		class = ErrNoHeader
 	}
+	var also []error
+	for _, m := range seen {
+		c := ErrBadProvider
+		if m.Transport {
+			c = ErrProvider
+		}
+		if c != class && !slices.Contains(also, c) {
+			also = append(also, c)
+		}
+	}
 	if class == nil {
-		return fmt.Errorf("lightclient: %s: %w%s", op, err, summary(seen))
+		if len(also) == 0 {
+			return fmt.Errorf("lightclient: %s: %w%s", op, err, summary(seen))
+		}
+		class, also = also[0], also[1:]
 	}
-	if len(seen) > 0 && class != ErrBadProvider {
-		return fmt.Errorf("%w: %s: %w; %w%s", class, op, err, ErrBadProvider, summary(seen))
+	msg := fmt.Sprintf("%v: %s: %v", class, op, err)
+	for _, c := range also {
+		msg += "; " + c.Error()
 	}
-	return fmt.Errorf("%w: %s: %w%s", class, op, err, summary(seen))
+	return &classedError{msg: msg + summary(seen), errs: append([]error{class, err}, also...)}
 }
+
+// classedError is an error with several classes (errors.Is matches each)
+// and the original error.
+type classedError struct {
+	msg  string
+	errs []error
+}
+
+func (e *classedError) Error() string   { return e.msg }
+func (e *classedError) Unwrap() []error { return e.errs }
 
 func summary(seen []Misbehavior) string {
 	if len(seen) == 0 {

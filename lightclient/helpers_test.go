@@ -1,7 +1,6 @@
 package lightclient_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -129,6 +128,17 @@ func (n *testNode) config(t testing.TB, h int64, primary string, witnesses ...st
 	}
 }
 
+// openClient starts a light client, closed when the test ends.
+func openClient(ctx context.Context, t *testing.T, cfg lightclient.Config) *lightclient.Client {
+	t.Helper()
+	c, err := lightclient.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // quietLogger logs the node at warn level only: its per-block info lines
 // would swamp the light client's.
 func quietLogger(t testing.TB) *slog.Logger {
@@ -160,13 +170,12 @@ func (w tWriter) Write(p []byte) (int, error) {
 // swallows evidence (a real node would commit it against our only
 // validator, which the tests do not need).
 type rpcProxy struct {
-	t      testing.TB
-	node   *testNode
-	srv    *httptest.Server
-	mu     sync.Mutex
-	forge  *forgery
-	evCnt  int
-	client *http.Client
+	t     testing.TB
+	node  *testNode
+	srv   *httptest.Server
+	mu    sync.Mutex
+	forge *forgery
+	evCnt int
 }
 
 // forgery describes the lie: from height From on, the headers differ from
@@ -184,7 +193,7 @@ type forgery struct {
 }
 
 func newProxy(t testing.TB, n *testNode, f *forgery) *rpcProxy {
-	p := &rpcProxy{t: t, node: n, forge: f, client: &http.Client{Timeout: 10 * time.Second}}
+	p := &rpcProxy{t: t, node: n, forge: f}
 	if f != nil {
 		f.cache = map[int64]*types.SignedHeader{}
 	}
@@ -225,19 +234,7 @@ func (p *rpcProxy) serve(w http.ResponseWriter, r *http.Request) {
 			Error: json.RawMessage(`{"code":-32603,"message":"evidence not accepted by the test proxy"}`)})
 		return
 	}
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, p.node.rpc+r.URL.RequestURI(), bytes.NewReader(body))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	out.Header = r.Header.Clone()
-	resp, err := p.client.Do(out)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
+	status, data, err := testnet.Forward(r, p.node.rpc, body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -250,7 +247,7 @@ func (p *rpcProxy) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(resp.StatusCode)
+	w.WriteHeader(status)
 	w.Write(data)
 }
 

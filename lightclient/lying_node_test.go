@@ -7,14 +7,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/idos-network/idos-node/internal/testnet"
 	"github.com/idos-network/idos-node/lightclient"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
@@ -289,4 +292,138 @@ func TestPagedRanges(t *testing.T) {
 			t.Errorf("case %d (%s): %v, want %v", i, l.name, err, l.want)
 		}
 	}
+}
+
+// TestLyingProviders puts header providers that fail, stall, flood, drip
+// or freeze in front of a real node: every refusal names the provider and
+// carries its class, a stalling primary is replaced by a witness, and a
+// frozen primary cannot hold the client at an old state.
+func TestLyingProviders(t *testing.T) {
+	n := startNode(t, 100*time.Millisecond)
+	n.waitHeight(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	honest := newProxy(t, n, nil)
+	config := func(t *testing.T, primary string, witnesses ...string) lightclient.Config {
+		cfg := n.config(t, 1, primary, witnesses...)
+		cfg.RequestTimeout = time.Second
+		cfg.MaxResponseBytes = 1 << 20
+		return cfg
+	}
+	open := func(t *testing.T, cfg lightclient.Config) *lightclient.Client { return openClient(ctx, t, cfg) }
+	named := func(t *testing.T, err error, who string) {
+		t.Helper()
+		var pe *lightclient.ProviderError
+		if !errors.Is(err, lightclient.ErrProvider) || !errors.As(err, &pe) || pe.Provider != who {
+			t.Fatalf("err = %v\n  want ErrProvider naming %s", err, who)
+		}
+	}
+
+	// Before the fix, each of these was "no witness confirmed the header
+	// ... no witnesses connected", without the primary's name, and a
+	// stall took 55 s per request.
+	for i, lie := range []testnet.Lie{testnet.HTTP500, testnet.BadJSON, testnet.Huge, testnet.Drip, testnet.Stall} {
+		t.Run("primary "+string(lie), func(t *testing.T) {
+			liar := testnet.NewLyingRPC(t, n.rpc)
+			c := open(t, config(t, liar.URL, honest.URL()))
+			liar.Set(lie)
+			start := time.Now()
+			_, err := c.Sync(ctx, nil)
+			t.Log(err)
+			named(t, err, "primary ("+liar.URL+")")
+			if took := time.Since(start); took > 10*time.Second {
+				t.Errorf("case %d: refused after %s, want about the 1 s request timeout", i, took)
+			}
+			if lie == testnet.Huge {
+				// Socket buffers let the liar write a few MB more than
+				// the client reads; unbounded, it was gigabytes.
+				if !errors.Is(err, lightclient.ErrResponseTooLarge) || liar.Served() > 32<<20 {
+					t.Errorf("err = %v after %d bytes served, want ErrResponseTooLarge after about 1 MiB", err, liar.Served())
+				}
+			}
+		})
+	}
+
+	t.Run("stalling primary, failover to a witness", func(t *testing.T) {
+		liar := testnet.NewLyingRPC(t, n.rpc)
+		c := open(t, config(t, liar.URL, honest.URL(), honest.URL()))
+		liar.Set(testnet.Stall)
+		start := time.Now()
+		sh, err := c.Sync(ctx, nil)
+		if err != nil {
+			t.Fatalf("two honest witnesses answered, yet: %v", err)
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("synced after %s, want about the 1 s request timeout", took)
+		}
+		if !bytes.Equal(sh.Hash(), n.header(t, sh.Height).Hash()) {
+			t.Fatal("synced a header that is not the node's")
+		}
+		if m := c.Misbehavior(); len(m) == 0 || m[0].Provider != "primary ("+liar.URL+")" || !m[0].Transport {
+			t.Fatalf("misbehaviour %v does not name the primary", m)
+		}
+	})
+
+	// frozen waits until the header at the node's current height is older
+	// than age, with the liar frozen there.
+	frozen := func(t *testing.T, liar *testnet.LyingRPC, age time.Duration) int64 {
+		f := n.waitHeight(t, 1)
+		liar.SetFreeze(f)
+		for time.Since(n.header(t, f).Time) <= age {
+			time.Sleep(100 * time.Millisecond)
+		}
+		return f
+	}
+
+	t.Run("frozen primary, one witness", func(t *testing.T) {
+		liar := testnet.NewLyingRPC(t, n.rpc)
+		cfg := config(t, liar.URL, honest.URL())
+		cfg.MaxHeaderAge = 2 * time.Second
+		c := open(t, cfg)
+		f := frozen(t, liar, cfg.MaxHeaderAge)
+		_, err := c.Sync(ctx, nil)
+		t.Log(err)
+		if !errors.Is(err, lightclient.ErrStaleHeader) || !errors.Is(err, lightclient.ErrStale) {
+			t.Fatalf("err = %v, want ErrStaleHeader", err)
+		}
+		if want := fmt.Sprintf("primary (%s) at height %d", liar.URL, f); !strings.Contains(err.Error(), want) {
+			t.Fatalf("error does not name the laggard (%q): %v", want, err)
+		}
+	})
+
+	t.Run("frozen primary, two witnesses", func(t *testing.T) {
+		liar := testnet.NewLyingRPC(t, n.rpc)
+		cfg := config(t, liar.URL, honest.URL(), honest.URL())
+		cfg.MaxHeaderAge = 2 * time.Second
+		c := open(t, cfg)
+		f := frozen(t, liar, cfg.MaxHeaderAge)
+		sh, err := c.Sync(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sh.Height <= f || !bytes.Equal(sh.Hash(), n.header(t, sh.Height).Hash()) {
+			t.Fatalf("synced to %d, want the node's header above the frozen %d", sh.Height, f)
+		}
+	})
+
+	t.Run("unreachable witness", func(t *testing.T) {
+		gone := httptest.NewServer(http.NotFoundHandler())
+		gone.Close()
+		_, err := lightclient.New(ctx, config(t, honest.URL(), gone.URL))
+		t.Log(err)
+		if !errors.Is(err, lightclient.ErrWitnessDown) {
+			t.Fatalf("err = %v, want ErrWitnessDown", err)
+		}
+		named(t, err, "witness 0 ("+gone.URL+")")
+
+		cfg := config(t, honest.URL(), gone.URL)
+		cfg.AllowWitnessDown = true
+		c := open(t, cfg)
+		_, err = c.Sync(ctx, nil)
+		t.Log(err)
+		if !errors.Is(err, lightclient.ErrNoWitness) {
+			t.Fatalf("err = %v, want ErrNoWitness", err)
+		}
+		named(t, err, "witness 0 ("+gone.URL+")")
+	})
 }

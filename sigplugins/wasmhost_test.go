@@ -31,8 +31,10 @@ func TestNodeHost(t *testing.T) {
 			if m := plugin.Metadata(); plugin.Name() != p.scheme || m.KeyType != p.keyType || m.ABI != 1 {
 				t.Fatalf("metadata = %+v", m)
 			}
+			var maxFuel uint64
 			for _, c := range p.allCalls(t) {
-				id, err := plugin.Verify(mustHex(t, c.signer), mustHex(t, c.msg), mustHex(t, c.sig))
+				id, fuel, err := plugin.VerifyFuel(mustHex(t, c.signer), mustHex(t, c.msg), mustHex(t, c.sig))
+				maxFuel = max(maxFuel, fuel)
 				switch c.status {
 				case 0:
 					if err != nil || id != c.text {
@@ -48,6 +50,12 @@ func TestNodeHost(t *testing.T) {
 					}
 				}
 			}
+			// Within the default limit with room to spare: the limit is
+			// chosen for time (docs/BENCHMARKS.md), not for these plugins.
+			if maxFuel > wasmhost.DefaultFuelLimit/20 {
+				t.Errorf("a vector used %d fuel, more than 1/20 of the default limit %d", maxFuel, uint64(wasmhost.DefaultFuelLimit))
+			}
+			t.Logf("%s: at most %d fuel per verification over %d calls", p.name, maxFuel, len(p.allCalls(t)))
 		})
 	}
 }

@@ -61,8 +61,28 @@ func maxLagFlag() cli.Flag {
 		Usage: "refuse a proof more than `N` blocks behind the latest verified header (a replayed old state)"}
 }
 
+func maxHeaderAgeFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "max-header-age", Value: lightclient.DefaultMaxHeaderAge,
+		Usage: "refuse to read against a latest header older than `DURATION` by this machine's clock (a halted chain, or providers serving an old state); negative: no bound"}
+}
+
+func rpcTimeoutFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "rpc-timeout", Value: lightclient.DefaultRequestTimeout,
+		Usage: "give up on a header provider that does not answer a request within `DURATION` (named in the error; another is used if there is one)"}
+}
+
+// verifiedHelp ends the help of every command that answers with proven
+// rows: what its answer is verified against, and what "fresh" means.
+const verifiedHelp = "\n\nVerified: the rows, against the app hash of header H+1, itself verified\n" +
+	"from your root of trust and confirmed by a second provider. Fresh: H is at\n" +
+	"most --max-lag blocks behind the latest header two providers show, and that\n" +
+	"header at most --max-header-age old by this machine's clock. Not verified:\n" +
+	"that the gateway answers at all."
+
 // lightFlags are the flags of every command that verifies.
-func lightFlags() []cli.Flag { return []cli.Flag{homeFlag(), maxLagFlag()} }
+func lightFlags() []cli.Flag {
+	return []cli.Flag{homeFlag(), maxLagFlag(), maxHeaderAgeFlag(), rpcTimeoutFlag()}
+}
 
 func lightConfigPath(home string) string { return filepath.Join(home, lightConfigFile) }
 
@@ -145,6 +165,7 @@ func openLight(c *cli.Context, log *slog.Logger, needGateway bool) (*lightSessio
 	lc, err := lightclient.New(c.Context, lightclient.Config{
 		ChainID: cfg.ChainID, Primary: cfg.Primary, Witnesses: witnessesOf(cfg, log),
 		TrustingPeriod: period, Dir: dir, Logger: log,
+		MaxHeaderAge: c.Duration("max-header-age"), RequestTimeout: c.Duration("rpc-timeout"),
 	})
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		// goleveldb's lock: one process at a time opens a store.
@@ -186,6 +207,9 @@ var failureClasses = []struct {
 }{
 	{lightclient.ErrFork, "header_fork", "header fork"},
 	{lightclient.ErrWitnessDisagreement, "witness_disagreement", "witness disagreement"},
+	{lightclient.ErrStaleHeader, "stale_header", "stale header"},
+	{lightclient.ErrWitnessDown, "witness_down", "witness down"},
+	{lightclient.ErrProvider, "provider_failed", "provider failed"},
 	{lightclient.ErrNoWitness, "no_witness", "no witness confirmed the header"},
 	{lightclient.ErrBadProvider, "bad_provider", "a provider sent an invalid header"},
 	{lightclient.ErrInvalidHeader, "invalid_header", "invalid header"},
@@ -219,13 +243,20 @@ func failureOf(err error) (code, name string) {
 	return "", ""
 }
 
-// verifyError is a failed verification, named in its message.
+// verifyError is a failed verification, named in its message, with a hint
+// of what to do when there is one.
 type verifyError struct {
-	name string
-	err  error
+	name, hint string
+	err        error
 }
 
-func (e *verifyError) Error() string { return "verification failed (" + e.name + "): " + e.err.Error() }
+func (e *verifyError) Error() string {
+	msg := "verification failed (" + e.name + "): " + e.err.Error()
+	if e.hint != "" {
+		msg += " (" + e.hint + ")"
+	}
+	return msg
+}
 func (e *verifyError) Unwrap() error { return e.err }
 
 // verified names err's failure class in its message (exit status 1).
@@ -237,10 +268,15 @@ func verified(err error) error {
 	if errors.As(err, &ve) {
 		return err
 	}
-	if _, name := failureOf(err); name != "" {
-		return &verifyError{name: name, err: err}
+	_, name := failureOf(err)
+	if name == "" {
+		return err
 	}
-	return err
+	hint := ""
+	if errors.Is(err, lightclient.ErrNoWitness) || errors.Is(err, lightclient.ErrProvider) {
+		hint = "check the providers named above; to replace one, run idoslight init --force with other --primary/--witness"
+	}
+	return &verifyError{name: name, hint: hint, err: err}
 }
 
 func initCommand() *cli.Command {
@@ -260,7 +296,12 @@ func initCommand() *cli.Command {
 			"validators who signed it can leave without consequence.\n\n" +
 			"Witnesses are other operators' nodes; CometBFT compares every header with\n" +
 			"them, which is what catches a primary serving a fork. Without --witness the\n" +
-			"primary is its own witness (a warning says so).",
+			"primary is its own witness (a warning says so). Every witness must answer\n" +
+			"with the trusted header: one that does not fails init, naming it, unless\n" +
+			"--allow-unreachable-witness (then later reads need another witness to\n" +
+			"confirm each header).\n\n" +
+			"Verified: the trusted header's hash and commit, and that every witness\n" +
+			"has it. Trusted: the hash you give, and that one provider is honest.",
 		Flags: []cli.Flag{
 			homeFlag(),
 			&cli.StringFlag{Name: "chain-id", Usage: "chain `ID` (required)"},
@@ -271,6 +312,8 @@ func initCommand() *cli.Command {
 			&cli.DurationFlag{Name: "trusting-period", Value: defaultTrustingPeriod, Usage: "how long a verified header may verify newer ones (`DURATION`)"},
 			&cli.StringFlag{Name: "gateway", EnvVars: []string{"IDOSLIGHT_GATEWAY"}, Usage: "gateway `URL` reads are fetched from (untrusted)"},
 			&cli.BoolFlag{Name: "force", Usage: "replace an existing light.json and trusted store"},
+			&cli.BoolFlag{Name: "allow-unreachable-witness", Usage: "initialise although a witness does not answer (it is logged)"},
+			rpcTimeoutFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		},
 		Action: func(c *cli.Context) error {
@@ -322,9 +365,13 @@ func initCommand() *cli.Command {
 			lc, err := lightclient.New(ctx, lightclient.Config{
 				ChainID: cfg.ChainID, Primary: cfg.Primary, Witnesses: witnessesOf(cfg, log),
 				TrustHeight: h, TrustHash: hash, TrustingPeriod: c.Duration("trusting-period"), Dir: dir, Logger: log,
+				RequestTimeout: c.Duration("rpc-timeout"), AllowWitnessDown: c.Bool("allow-unreachable-witness"),
 			})
 			if err != nil {
 				os.RemoveAll(dir) // nothing trusted: leave nothing behind
+				if errors.Is(err, lightclient.ErrWitnessDown) {
+					err = fmt.Errorf("%w (fix or drop that --witness, or give --allow-unreachable-witness)", err)
+				}
 				return verified(err)
 			}
 			if err := lc.Close(); err != nil {
@@ -363,10 +410,16 @@ type syncResult struct {
 func syncCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sync",
-		Usage:     "verify headers up to the primary's latest, cross-checked by the witnesses",
-		UsageText: "idoslight sync [--home DIR] [--json]",
-		Description: "Prints the latest verified height, its header hash and its app hash (the\n" +
-			"state after the block before it). Progress goes to stderr.",
+		Usage:     "verify headers up to the latest one two providers (primary, witnesses) can show",
+		UsageText: "idoslight sync [--home DIR] [--max-header-age DUR] [--rpc-timeout DUR] [--json]",
+		Description: "Asks the primary and every witness for its latest header, verifies the\n" +
+			"highest height that one of them serves and another confirms, from the\n" +
+			"trusted store, and prints that height, its header hash and its app hash\n" +
+			"(the state after the block before it). Progress goes to stderr.\n\n" +
+			"Verified: the printed header (signatures of the trusted validators,\n" +
+			"confirmed by a second provider) and its freshness: it must be at most\n" +
+			"--max-header-age old by this machine's clock. A provider that fails, lags\n" +
+			"or lies is named in the error.",
 		Flags: append(lightFlags(), &cli.BoolFlag{Name: "json", Usage: "print JSON"}),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

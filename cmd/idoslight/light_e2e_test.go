@@ -22,8 +22,8 @@ import (
 	"testing"
 	"time"
 
-	cmtjson "github.com/cometbft/cometbft/libs/json"
-	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	"github.com/ethereum/go-ethereum/accounts/keystore"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/idos-network/idos-node/internal/testnet"
 	"github.com/idos-network/idos-node/node/commitment"
@@ -230,24 +230,16 @@ func (g *lyingGateway) serve(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(gateway.SubmitResponse{Hash: strings.ToUpper(hex.EncodeToString(sum[:])), Height: 3})
 		return
 	}
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, g.upstream+r.URL.RequestURI(), bytes.NewReader(body))
+	status, data, err := testnet.Forward(r, g.upstream, body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	req.Header = r.Header.Clone()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode == http.StatusOK {
+	if status == http.StatusOK {
 		data = g.edit(r, data)
 	}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(resp.StatusCode)
+	w.WriteHeader(status)
 	w.Write(data)
 }
 
@@ -511,11 +503,12 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 	// A witness that serves headers with another app hash (unsigned by
 	// the validators) from height 3 on: a second light home trusting
 	// header 1 refuses to sync and names the failure.
-	witness := lyingWitness(t, n.rpc, 3)
+	witness := testnet.NewLyingRPC(t, n.rpc)
+	witness.SetAlterAppHash(3)
 	home2 := []string{"--home", filepath.Join(tmp, "light-witness")}
-	c.ok(with(home2, "init", "--chain-id", n.chainID, "--primary", n.rpc, "--witness", witness, "--trust-height", "1",
+	c.ok(with(home2, "init", "--chain-id", n.chainID, "--primary", n.rpc, "--witness", witness.URL, "--trust-height", "1",
 		"--trust-hash", trustHash, "--gateway", gw)...)
-	c.fails(exitFailure, `verification failed \(no witness confirmed the header\).*invalid light block.*witness 0`, with(home2, "sync")...)
+	c.fails(exitFailure, `verification failed \(no witness confirmed the header\).*witness 0 \(.*\) sent an invalid light block`, with(home2, "sync")...)
 	t.Logf("done after %s", time.Since(start).Round(time.Millisecond))
 
 	// The client's static schema is the node's: read the real node's
@@ -525,6 +518,130 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkStateTables(t, n.h.DBPath)
+}
+
+// TestLyingProviders runs the verifying commands against header providers
+// in front of a real node that fail (a dead witness at init; a primary
+// answering HTTP 500, bad JSON, an endless body, a dripping body or
+// nothing), or freeze at an old height while a gateway replays a bundle
+// from just before it. Each refusal exits 1 naming the provider and the
+// class; a stalling primary is replaced by a witness.
+func TestLyingProviders(t *testing.T) {
+	tmp := t.TempDir()
+	ks := &userclient.Keystore{Dir: filepath.Join(tmp, "keys"), ScryptN: keystore.LightScryptN, ScryptP: keystore.LightScryptP}
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ks.ImportECDSA("writer", k, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startLightNode(t, key.AccountID())
+	n.waitHeight(t, 2)
+	gw := n.r.GatewayURL()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	writer, err := userclient.Dial(ctx, gw, key, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(v string) {
+		t.Helper()
+		if _, err := writer.Send(ctx, "kv.put", kv.PutPayload{Key: "color", Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("blue")
+	one := int64(1)
+	commit, err := n.r.Client().Commit(ctx, &one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trustHash := hex.EncodeToString(commit.SignedHeader.Hash())
+	c := lightRun{t}
+	initArgs := func(home, gateway, primary string, witnesses ...string) []string {
+		args := []string{"init", "--home", filepath.Join(tmp, home), "--chain-id", n.chainID, "--primary", primary,
+			"--trust-height", "1", "--trust-hash", trustHash, "--gateway", gateway}
+		for _, w := range witnesses {
+			args = append(args, "--witness", w)
+		}
+		return args
+	}
+	home := func(name string, args ...string) []string {
+		return append(args, "--home", filepath.Join(tmp, name), "--rpc-timeout", "1s")
+	}
+	q := regexp.QuoteMeta
+
+	// A dead witness: init refuses and says how to go on; later reads name it.
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	c.fails(exitFailure, `verification failed \(witness down\): .*witness 0 \(`+q(gone.URL)+`\) failed to answer.*--allow-unreachable-witness`,
+		initArgs("dead", gw, n.rpc, gone.URL)...)
+	c.ok(append(initArgs("dead", gw, n.rpc, gone.URL), "--allow-unreachable-witness")...)
+	c.fails(exitFailure, `verification failed \(provider failed\): .*witness 0 \(`+q(gone.URL)+`\) failed to answer.*idoslight init --force`, home("dead", "sync")...)
+
+	// A primary that fails, with an honest witness: named, within the timeout.
+	liar := testnet.NewLyingRPC(t, n.rpc)
+	c.ok(initArgs("failing", gw, liar.URL, n.rpc)...)
+	for _, lie := range []testnet.Lie{testnet.HTTP500, testnet.BadJSON, testnet.Huge, testnet.Drip, testnet.Stall} {
+		liar.Set(lie)
+		start := time.Now()
+		c.fails(exitFailure, `verification failed \(provider failed\): .*primary \(`+q(liar.URL)+`\) failed to answer`, home("failing", "sync")...)
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("%s: refused after %s, want about the 1 s --rpc-timeout", lie, took)
+		}
+		// Socket buffers let the liar write a few MB more than the 16 MiB
+		// read; unbounded, a 2 GB body was read whole.
+		if lie == testnet.Huge && liar.Served() > 64<<20 {
+			t.Errorf("an endless body: %d bytes read, want at most about 16 MiB", liar.Served())
+		}
+	}
+
+	// A stalling primary with two witnesses: they take over.
+	liar.Set(testnet.Honest)
+	c.ok(initArgs("failover", gw, liar.URL, n.rpc, n.rpc)...)
+	liar.Set(testnet.Stall)
+	start := time.Now()
+	var synced syncResult
+	c.okJSON(&synced, home("failover", "sync", "--json")...)
+	if took := time.Since(start); took > 10*time.Second || synced.Height < 2 {
+		t.Errorf("synced to %d after %s, want a sync within about the 1 s --rpc-timeout", synced.Height, took)
+	}
+
+	// The freeze: the gateway replays a bundle of height B, the primary
+	// stops at B+1, the header that bundle is checked against, and the
+	// value changes after it. Without a clock this read was accepted.
+	liar.Set(testnet.Honest)
+	replay := newLyingGateway(t, gw)
+	replay.set("record")
+	c.ok(initArgs("frozen", replay.srv.URL, liar.URL, n.rpc)...)
+	colorKey := fmt.Sprintf(`[%q,"color"]`, key.AccountID())
+	var first verifiedAnswerJSON
+	c.okJSON(&first, home("frozen", "get", "--table", "kv", "--key", colorKey)...)
+	if len(first.Rows) != 1 || first.Rows[0]["value"] != "blue" {
+		t.Fatalf("get: %+v", first)
+	}
+	frozenAt := first.Height + 1
+	liar.SetFreeze(frozenAt)
+	replay.set("replay")
+	put("red")
+	// The get may have verified headers above frozenAt, up to the chain's
+	// height now: wait until even that one is older than the limit.
+	st, err := n.r.Client().Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const maxAge = 2 * time.Second
+	time.Sleep(time.Until(st.SyncInfo.LatestBlockTime.Add(maxAge + 100*time.Millisecond)))
+	c.fails(exitFailure, `verification failed \(stale header\): .*primary \(`+q(liar.URL)+fmt.Sprintf(`\) at height %d`, frozenAt),
+		home("frozen", "get", "--table", "kv", "--key", colorKey, "--max-header-age", maxAge.String())...)
+	// With a second witness the client syncs past the frozen primary.
+	c.ok(initArgs("frozen2", gw, liar.URL, n.rpc, n.rpc)...)
+	c.okJSON(&synced, home("frozen2", "sync", "--json", "--max-header-age", maxAge.String())...)
+	if synced.Height <= frozenAt {
+		t.Fatalf("synced to %d, not past the frozen primary at %d", synced.Height, frozenAt)
+	}
 }
 
 // checkStateTables compares stateTables with the state tables of the
@@ -635,55 +752,4 @@ func mustKey(t *testing.T, table string, pk ...any) []byte {
 		t.Fatal(err)
 	}
 	return k
-}
-
-// lyingWitness is a CometBFT RPC endpoint that forwards to rpc but answers
-// "commit" from height from on with a header whose app hash is altered,
-// under the honest commit (what any node can do; the validators did not
-// sign it).
-func lyingWitness(t *testing.T, rpc string, from int64) string {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		req, err := http.NewRequestWithContext(r.Context(), r.Method, rpc+r.URL.RequestURI(), bytes.NewReader(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		req.Header = r.Header.Clone()
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		var env struct {
-			JSONRPC string          `json:"jsonrpc"`
-			ID      json.RawMessage `json:"id,omitempty"`
-			Method  string          `json:"method,omitempty"`
-			Result  json.RawMessage `json:"result,omitempty"`
-			Error   json.RawMessage `json:"error,omitempty"`
-		}
-		var call struct {
-			Method string `json:"method"`
-		}
-		_ = json.Unmarshal(body, &call)
-		if call.Method == "commit" && json.Unmarshal(data, &env) == nil && len(env.Result) > 0 {
-			var res ctypes.ResultCommit
-			if err := cmtjson.Unmarshal(env.Result, &res); err == nil && res.Header != nil && res.Height >= from {
-				hdr := *res.Header
-				hdr.AppHash = bytes.Repeat([]byte{0xee}, 32)
-				res.SignedHeader.Header = &hdr
-				if env.Result, err = cmtjson.Marshal(&res); err == nil {
-					data, _ = json.Marshal(env)
-				}
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(resp.StatusCode)
-		w.Write(data)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
 }

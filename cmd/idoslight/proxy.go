@@ -52,7 +52,7 @@ func proxyCommand() *cli.Command {
 			"a gateway error, an endpoint with no proof) is refused with HTTP 502 and\n" +
 			"{\"error\":{\"code\":...,\"message\":...}}; a malformed request is 400.\n" +
 			"The proxy holds the trusted store while it runs: use another --home for\n" +
-			"other commands meanwhile. Stops on SIGINT or SIGTERM.",
+			"other commands meanwhile. Stops on SIGINT or SIGTERM." + verifiedHelp,
 		Flags: append(append(lightFlags(), gatewayFlag(),
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8545", Usage: "`ADDRESS` to listen on (keep it local)"},
 			&cli.StringFlag{Name: "key", EnvVars: []string{"IDOSLIGHT_KEY"}, Usage: "serve the idOS private reads of key `NAME` (optional)"}),

@@ -57,11 +57,10 @@ func warnUnverified(c *cli.Context, reason string) {
 }
 
 func verifyFlags() []cli.Flag {
-	return []cli.Flag{
-		homeFlag(), maxLagFlag(),
+	return append(lightFlags(),
 		&cli.BoolFlag{Name: "verify", Usage: "prove the answer against verified headers (default when idoslight init was run)"},
 		&cli.BoolFlag{Name: "no-verify", Usage: "trust the gateway's answer (a warning says so)"},
-	}
+	)
 }
 
 // reader is a read command's connection: the client, and the verifier when

@@ -34,7 +34,7 @@ func getCommand() *cli.Command {
 			"  {\"height\":H,\"kind\":\"row|absent|range\",\"table\":T,\"key\":HEX,\"rows\":[{...}]}\n\n" +
 			"  idoslight get --table kv --key '[\"ed25519:ab12…\",\"color\"]'\n" +
 			"  idoslight get --table kv --prefix '[\"ed25519:ab12…\"]'\n" +
-			"  idoslight get --table validators --prefix '[]'",
+			"  idoslight get --table validators --prefix '[]'" + verifiedHelp,
 		Flags: append(lightFlags(), gatewayFlag(),
 			&cli.StringFlag{Name: "table", Usage: "table `NAME` (required)"},
 			&cli.StringFlag{Name: "key", Usage: "primary key values, a `JSON_ARRAY`"},
@@ -194,8 +194,8 @@ func verifyDeletedCommand() *cli.Command {
 		UsageText: "idoslight verify-deleted --key NAME --id CREDENTIAL_ID [--gateway URL] [--home DIR] [--max-lag N]",
 		Description: "Proves the complete set of the caller's user's credentials (as\n" +
 			"`credentials --verify`) and that the credential is not in it. Exit status 1\n" +
-			"if it is present, or if anything fails to verify.",
-		Flags: signingFlags(homeFlag(), maxLagFlag(), &cli.StringFlag{Name: "id", Usage: "credential `ID` (required)"}),
+			"if it is present, or if anything fails to verify." + verifiedHelp,
+		Flags: signingFlags(append(lightFlags(), &cli.StringFlag{Name: "id", Usage: "credential `ID` (required)"})...),
 		Action: func(c *cli.Context) error {
 			if err := need(c, "id"); err != nil {
 				return err

@@ -77,9 +77,9 @@ func homeKeyClient(c *cli.Context, cmd string) (*valclient.Client, ed25519.Priva
 // readModule reads a module and registers it in a local Wasm host, as a
 // node would, to read its metadata.
 func readModule(ctx context.Context, path string) ([]byte, *wasmhost.Plugin, func(), error) {
-	wasm, err := os.ReadFile(path)
+	wasm, err := readModuleFile(path)
 	if err != nil {
-		return nil, nil, nil, usageErrorf("read module: %v", err)
+		return nil, nil, nil, err
 	}
 	rt, err := wasmhost.NewRuntime(ctx, wasmhost.Config{})
 	if err != nil {
@@ -92,6 +92,31 @@ func readModule(ctx context.Context, path string) ([]byte, *wasmhost.Plugin, fun
 		return nil, nil, nil, fmt.Errorf("module %s refused: %w", path, err)
 	}
 	return wasm, p, done, nil
+}
+
+// errModuleTooLarge: a module file exceeds plugins.DefaultMaxModuleBytes.
+var errModuleTooLarge = errors.New("module too large")
+
+// readModuleFile reads a module file of at most
+// plugins.DefaultMaxModuleBytes, the chain's default cap on an uploaded
+// module, without reading more than one byte past the cap whatever the
+// file's size (a pipe or a device has none to check first). Errors are
+// usage errors.
+func readModuleFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usageErrorf("read module: %v", err)
+	}
+	defer f.Close()
+	const limit = plugins.DefaultMaxModuleBytes
+	wasm, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, usageErrorf("read module: %v", err)
+	}
+	if len(wasm) > limit {
+		return nil, usageErrorf("read module %s: %w: more than %d bytes, the chain's max_module_bytes default", path, errModuleTooLarge, limit)
+	}
+	return wasm, nil
 }
 
 func pluginProposeCommand() *cli.Command {

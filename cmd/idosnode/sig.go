@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -76,9 +75,9 @@ func sigVerify(c *cli.Context) error {
 	reg := auth.DefaultRegistry()
 	name := c.String("scheme")
 	if path := c.String("module"); path != "" {
-		wasm, err := os.ReadFile(path)
+		wasm, err := readModuleFile(path)
 		if err != nil {
-			return usageErrorf("read module: %v", err)
+			return err
 		}
 		ctx := context.Background()
 		rt, err := wasmhost.NewRuntime(ctx, wasmhost.Config{})

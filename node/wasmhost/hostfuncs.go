@@ -41,17 +41,22 @@ func (r *Runtime) hostModuleBuilder() wazero.HostModuleBuilder {
 	def := func(name string, params, results []api.ValueType, fn api.GoModuleFunc) {
 		b.NewFunctionBuilder().WithGoModuleFunction(fn, params, results).Export(name)
 	}
-	hash := func(size int, sum func([]byte) []byte) api.GoModuleFunc {
-		return func(_ context.Context, m api.Module, stack []uint64) {
+	// Every host function checks its pointers, then takes its price
+	// (price.go) from the caller's fuel, then works: a call that cannot
+	// pay does no work. Inputs are views of guest memory, so no input is
+	// longer than the memory cap.
+	hash := func(size int, base, perByte uint64, sum func([]byte) []byte) api.GoModuleFunc {
+		return func(ctx context.Context, m api.Module, stack []uint64) {
 			in := read(m, stack[0], stack[1])
 			out := read(m, stack[2], uint64(size))
+			chargeHost(ctx, m, linearPrice(base, perByte, uint64(len(in))))
 			copy(out, sum(in))
 		}
 	}
-	def("keccak256", []api.ValueType{i32, i32, i32}, nil, hash(32, func(b []byte) []byte { return crypto.Keccak256(b) }))
-	def("sha256", []api.ValueType{i32, i32, i32}, nil, hash(32, func(b []byte) []byte { s := sha256.Sum256(b); return s[:] }))
-	def("sha512", []api.ValueType{i32, i32, i32}, nil, hash(64, func(b []byte) []byte { s := sha512.Sum512(b); return s[:] }))
-	def("ripemd160", []api.ValueType{i32, i32, i32}, nil, hash(20, func(b []byte) []byte {
+	def("keccak256", []api.ValueType{i32, i32, i32}, nil, hash(32, PriceKeccak256Base, PriceKeccak256PerByte, func(b []byte) []byte { return crypto.Keccak256(b) }))
+	def("sha256", []api.ValueType{i32, i32, i32}, nil, hash(32, PriceSHA256Base, PriceSHA256PerByte, func(b []byte) []byte { s := sha256.Sum256(b); return s[:] }))
+	def("sha512", []api.ValueType{i32, i32, i32}, nil, hash(64, PriceSHA512Base, PriceSHA512PerByte, func(b []byte) []byte { s := sha512.Sum512(b); return s[:] }))
+	def("ripemd160", []api.ValueType{i32, i32, i32}, nil, hash(20, PriceRIPEMD160Base, PriceRIPEMD160PerByte, func(b []byte) []byte {
 		h := ripemd160.New()
 		h.Write(b)
 		return h.Sum(nil)
@@ -76,10 +81,11 @@ func read(m api.Module, ptr, n uint64) []byte {
 // secp256k1Recover: (hash_ptr, sig_ptr, out_ptr) -> 0 ok / 1 invalid.
 // Every pointer is checked before any work so that an out-of-bounds output
 // traps whether or not the signature is valid.
-func secp256k1Recover(_ context.Context, m api.Module, stack []uint64) {
+func secp256k1Recover(ctx context.Context, m api.Module, stack []uint64) {
 	hash := read(m, stack[0], 32)
 	sig := read(m, stack[1], 65)
 	out := read(m, stack[2], 65)
+	chargeHost(ctx, m, PriceSecp256k1Recover)
 	stack[0] = hostInvalid
 	// The ABI fixes v to 0/1 and r, s to [1, n) (high S allowed, as
 	// Ethereum's ecrecover). Checking here rather than relying on the
@@ -98,10 +104,11 @@ func secp256k1Recover(_ context.Context, m api.Module, stack []uint64) {
 }
 
 // secp256k1Verify: (hash_ptr, sig_ptr, pub_ptr, pub_len) -> 0 valid / 1.
-func secp256k1Verify(_ context.Context, m api.Module, stack []uint64) {
+func secp256k1Verify(ctx context.Context, m api.Module, stack []uint64) {
 	hash := read(m, stack[0], 32)
 	sig := read(m, stack[1], 64)
 	pub := read(m, stack[2], stack[3])
+	chargeHost(ctx, m, PriceSecp256k1Verify)
 	stack[0] = hostInvalid
 	// Only SEC1 compressed (02/03, 33 bytes) and uncompressed (04, 65
 	// bytes) keys: libsecp256k1 (cgo builds) also accepts the hybrid
@@ -119,10 +126,11 @@ func secp256k1Verify(_ context.Context, m api.Module, stack []uint64) {
 }
 
 // ed25519Verify: (pub_ptr, msg_ptr, msg_len, sig_ptr) -> 0 valid / 1.
-func ed25519Verify(_ context.Context, m api.Module, stack []uint64) {
+func ed25519Verify(ctx context.Context, m api.Module, stack []uint64) {
 	pub := read(m, stack[0], cmted25519.PubKeySize)
 	msg := read(m, stack[1], stack[2])
 	sig := read(m, stack[3], cmted25519.SignatureSize)
+	chargeHost(ctx, m, linearPrice(PriceEd25519Verify, PriceEd25519PerByte, uint64(len(msg))))
 	// CometBFT's verifier applies ZIP-215, the same rules as the native
 	// ed25519 scheme in node/auth.
 	if cmted25519.PubKey(pub).VerifySignature(msg, sig) {
@@ -143,6 +151,7 @@ func (r *Runtime) guestLog(ctx context.Context, m api.Module, stack []uint64) {
 	if len(b) > maxLogText {
 		b = b[:maxLogText]
 	}
+	chargeHost(ctx, m, linearPrice(PriceLogBase, PriceLogPerByte, uint64(len(b))))
 	text := string(b)
 	level := slog.LevelDebug
 	switch uint32(stack[0]) {

@@ -238,6 +238,9 @@ func (p *Plugin) guarded(ctx context.Context, in *instance, fuel uint64, fn func
 
 // call calls a guest export and classifies its failure.
 func (in *instance) call(ctx context.Context, name string, f api.Function, stack []uint64) error {
+	// The host functions charge their fuel through the instance (see
+	// chargeHost).
+	ctx = context.WithValue(ctx, instanceKey{}, in)
 	if err := f.CallWithStack(ctx, stack); err != nil {
 		return in.callError(name, err)
 	}

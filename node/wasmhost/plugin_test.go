@@ -152,7 +152,10 @@ func TestHostileCalls(t *testing.T) {
 	}{
 		{"panic", ErrTrap},
 		{"nil", ErrTrap},
-		{"bomb", ErrTrap},
+		// memory.grow costs a unit of fuel per byte asked for, so the
+		// default fuel runs out before the 64 MiB memory cap (see
+		// bomb-at-cap below).
+		{"bomb", ErrOutOfFuel},
 		{"recurse", ErrCallDepth},
 		{"loop", ErrOutOfFuel},
 		{"hostoob", ErrTrap},
@@ -187,6 +190,13 @@ func TestHostileCalls(t *testing.T) {
 		_, err := p.Verify(rfcPub, []byte("hostoob"), rfcSig)
 		if !errors.Is(err, errOutOfBounds) {
 			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("bomb-at-cap", func(t *testing.T) {
+		r := newTestRuntime(t, Config{CallTimeout: 60 * time.Second, FuelLimit: 1 << 32})
+		p := register(t, r, guestVariant{mode: "hostile"})
+		if _, err := p.Verify(rfcPub, []byte("bomb"), rfcSig); !errors.Is(err, ErrTrap) {
+			t.Fatalf("with fuel for more than the memory cap: err = %v, want ErrTrap", err)
 		}
 	})
 	t.Run("fresh-instance", func(t *testing.T) {
@@ -269,8 +279,8 @@ func TestTimeoutSafetyNet(t *testing.T) {
 
 // TestFuelDeterministic pins down what consensus relies on: a call uses
 // the same fuel on a pooled (reset) instance, on a fresh instance, after
-// loading the compiled code from the cache directory, and on repeated
-// runs; and the limit is exact: a call succeeds with exactly the fuel it
+// loading the compiled code from the cache directory, on the interpreter
+// engine, and on repeated runs; and the limit is exact: a call succeeds with exactly the fuel it
 // uses and fails with ErrOutOfFuel with one unit less.
 func TestFuelDeterministic(t *testing.T) {
 	ctx := context.Background()
@@ -315,8 +325,9 @@ func TestFuelDeterministic(t *testing.T) {
 			pooled := fuelOf(t, Config{CacheDir: dir}, in, 5)
 			fresh := fuelOf(t, Config{MaxIdleInstances: -1}, in, 2)
 			cached := fuelOf(t, Config{CacheDir: dir}, in, 2)
-			if pooled != fresh || pooled != cached {
-				t.Fatalf("fuel: pooled %d, fresh %d, from cache %d", pooled, fresh, cached)
+			interpreted := fuelOf(t, Config{interpreter: true}, in, 2)
+			if pooled != fresh || pooled != cached || pooled != interpreted {
+				t.Fatalf("fuel: pooled %d, fresh %d, from cache %d, interpreter %d", pooled, fresh, cached, interpreted)
 			}
 			t.Logf("%s: %d fuel", in.name, pooled)
 

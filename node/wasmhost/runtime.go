@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -82,14 +83,17 @@ const (
 	DefaultMemoryLimitPages = 1024
 	// DefaultCallTimeout bounds one call (instantiation included).
 	DefaultCallTimeout = 2 * time.Second
-	// DefaultFuelLimit is the fuel of one call (meter's cost table): about
-	// 900 times what the Go wasip1 EIP-191 plugin uses for a verification
-	// (~115,000), and used up by a guest spinning in a loop in well under
-	// DefaultCallTimeout on the benchmark machine.
-	DefaultFuelLimit = 100_000_000
-	// DefaultInitFuelLimit is the fuel of _initialize: about 65 times
-	// what the Go runtime's initialisation uses (~1.5 million).
-	DefaultInitFuelLimit = 100_000_000
+	// DefaultFuelLimit is the fuel of one call (meter's cost table and
+	// the host function prices). It is chosen for time: the slowest class
+	// of guest code or host call measured by BenchmarkFuelCost on the
+	// compiler engine takes at most ~2.5 ns per fuel unit on the benchmark
+	// machine, so a call that spends it all stops within ~125 ms, 1/16 of
+	// DefaultCallTimeout (docs/BENCHMARKS.md). The bundled plugins use at
+	// most ~1 million per verification.
+	DefaultFuelLimit = 50_000_000
+	// DefaultInitFuelLimit is the fuel of _initialize, with the same bound
+	// on time: about 25 times what the Go runtime's initialisation uses.
+	DefaultInitFuelLimit = 50_000_000
 	// MaxFuelLimit bounds Config.FuelLimit: the meter needs fuel below 2^63.
 	MaxFuelLimit = 1 << 62
 	// DefaultMaxCallDepth bounds nested guest calls. It stays below the
@@ -140,6 +144,10 @@ type Config struct {
 	// Logger receives the guests' log output and debug details of plugin
 	// faults. Nil discards.
 	Logger *slog.Logger
+
+	// interpreter forces wazero's interpreter on a platform that has its
+	// compiler: tests and benchmarks compare the two engines.
+	interpreter bool
 }
 
 // Runtime compiles and runs plugins. It is safe for concurrent use.
@@ -202,16 +210,26 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 
 	// NewRuntimeConfig picks the compiler where wazero supports the platform
 	// (amd64, arm64) and the interpreter elsewhere; both implement the Wasm
-	// spec, so results do not depend on the choice, and the call depth
-	// limit is below both engines' own ceilings.
+	// spec, so results and fuel do not depend on the choice, and the call
+	// depth limit is below both engines' own ceilings. Nodes run the
+	// compiler: the fuel limits are chosen for its speed, and the
+	// interpreter is 10 to 100 times slower per fuel unit on guest code, so
+	// on it a call could reach the wall-clock safety net before it runs
+	// out of fuel, which halts a node in a block.
 	//
 	// WithCloseOnContextDone stays off: it makes compiled code check for
 	// termination at every function entry and loop back-edge, which slows
 	// guest loops many times over. The injected fuel stops every call
 	// deterministically; the wall-clock safety net drains the fuel of a
 	// call that overruns CallTimeout instead (see Plugin.run).
-	rc := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(cfg.MemoryLimitPages).
+	rc := wazero.NewRuntimeConfig()
+	if cfg.interpreter {
+		rc = wazero.NewRuntimeConfigInterpreter()
+	}
+	if cfg.interpreter || (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") {
+		logger.Warn("wasm plugins run on wazero's interpreter: the fuel limits are chosen for the compiler (amd64, arm64), a plugin call may hit the wall-clock safety net", "goarch", runtime.GOARCH)
+	}
+	rc = rc.WithMemoryLimitPages(cfg.MemoryLimitPages).
 		WithCloseOnContextDone(false)
 	var cache wazero.CompilationCache
 	if cfg.CacheDir != "" {

@@ -179,14 +179,7 @@ func (c *checker) propose(env *module.Env, payload []byte) error {
 	if err := putPlugin(env, pp.Scheme, hash, code, wasm, meta, StatusPending, who, delay, 0); err != nil {
 		return err
 	}
-	if err := openRequest(env, KindAdd, pp.Scheme, who, p); err != nil {
-		return err
-	}
-	if err := addApproval(env, KindAdd, pp.Scheme, who); err != nil {
-		return err
-	}
-	_, err = decideIfReached(env, KindAdd, pp.Scheme, p)
-	return err
+	return engine.Propose(env, KindAdd, pp.Scheme, who, p.ProposalExpiryBlocks, p.ApprovalThreshold, apply(p))
 }
 
 func matchMetadata(m wasmhost.Metadata, pp ProposePayload) error {
@@ -211,22 +204,11 @@ func approve(env *module.Env, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	r, err := loadRequest(env, KindAdd, sp.Scheme)
-	if err != nil {
-		return err
-	}
-	if err := checkOpen(env, r); err != nil {
-		return err
-	}
 	p, err := loadParams(env)
 	if err != nil {
 		return err
 	}
-	if err := addApproval(env, KindAdd, sp.Scheme, who); err != nil {
-		return err
-	}
-	_, err = decideIfReached(env, KindAdd, sp.Scheme, p)
-	return err
+	return engine.Vote(env, KindAdd, sp.Scheme, who, p.ApprovalThreshold, apply(p))
 }
 
 // remove proposes removing an active plugin, or approves the open removal
@@ -251,21 +233,8 @@ func remove(env *module.Env, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	r, err := loadRequest(env, KindRemove, sp.Scheme)
-	if err != nil {
-		return err
-	}
-	if checkOpen(env, r) != nil {
-		// None, decided or expired: this vote opens a new proposal.
-		if err := openRequest(env, KindRemove, sp.Scheme, who, p); err != nil {
-			return err
-		}
-	}
-	if err := addApproval(env, KindRemove, sp.Scheme, who); err != nil {
-		return err
-	}
-	_, err = decideIfReached(env, KindRemove, sp.Scheme, p)
-	return err
+	// None open (none, decided or expired): this vote opens a new proposal.
+	return engine.VoteOrPropose(env, KindRemove, sp.Scheme, who, p.ProposalExpiryBlocks, p.ApprovalThreshold, apply(p))
 }
 
 // endBlock expires proposals whose window closed and uploads left
@@ -283,28 +252,7 @@ func endBlock(env *module.Env) ([]module.ValidatorUpdate, error) {
 		env.Height, p.ProposalExpiryBlocks); err != nil {
 		return nil, err
 	}
-	pending, err := pendingRequests(env)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range pending {
-		if env.Height+1 >= r.expires {
-			if err := closeRequest(env, r.kind, r.scheme, RequestExpired); err != nil {
-				return nil, err
-			}
-			if r.kind == KindAdd {
-				if _, err := env.DB.ExecContext(env.Ctx,
-					`UPDATE plugins SET status = ? WHERE scheme = ? AND status = ?`, StatusExpired, r.scheme, StatusPending); err != nil {
-					return nil, err
-				}
-			}
-			continue
-		}
-		if _, err := decideIfReached(env, r.kind, r.scheme, p); err != nil {
-			return nil, err
-		}
-	}
-	return nil, nil
+	return nil, engine.EndBlock(env, p.ApprovalThreshold, apply(p), expired)
 }
 
 func (c *checker) initGenesis(env *module.Env, g module.Genesis) error {

@@ -4,20 +4,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+
+	"github.com/idos-network/idos-node/node/module/approval"
 )
 
-// Fraction is an exact ratio; thresholds are compared with integer cross
-// multiplication, never floats.
-type Fraction struct {
-	Numerator   int64 `json:"numerator"`
-	Denominator int64 `json:"denominator"`
-}
-
-// reached reports whether approved power is at least the threshold share of
-// total power.
-func (t Fraction) reached(approved, total int64) bool {
-	return approved*t.Denominator >= total*t.Numerator
-}
+// Fraction is an exact ratio (the approval engine's threshold).
+type Fraction = approval.Fraction
 
 // Params are the genesis parameters of signature plugins, in app_state
 // under "plugins".
@@ -53,19 +45,23 @@ type GenesisPlugin struct {
 
 // Bounds.
 const (
-	maxDenominator     = 1000
 	maxActivationDelay = 1 << 20
 	maxModuleBytesCap  = 64 << 20
 )
+
+// DefaultMaxModuleBytes is the default MaxModuleBytes. Tools that read a
+// module to upload or test it (idosnode plugin, sig verify) refuse larger
+// files with it, as the chain would.
+const DefaultMaxModuleBytes = 8 << 20
 
 // DefaultParams: proposals stay open for 600 blocks, need 2/3 of voting
 // power, take effect 2 blocks after the decision; modules up to 8 MiB.
 func DefaultParams() Params {
 	return Params{
 		ProposalExpiryBlocks:  600,
-		ApprovalThreshold:     Fraction{2, 3},
+		ApprovalThreshold:     Fraction{Numerator: 2, Denominator: 3},
 		ActivationDelayBlocks: 2,
-		MaxModuleBytes:        8 << 20,
+		MaxModuleBytes:        DefaultMaxModuleBytes,
 		Genesis:               []GenesisPlugin{},
 	}
 }
@@ -73,12 +69,11 @@ func DefaultParams() Params {
 // Validate checks the bounds and the form of the genesis list (the modules
 // themselves are checked by InitGenesis).
 func (p Params) Validate() error {
-	switch t := p.ApprovalThreshold; {
+	switch thresholdErr := p.ApprovalThreshold.Check(); {
 	case p.ProposalExpiryBlocks < 1:
 		return fmt.Errorf("plugins: proposal_expiry_blocks %d must be at least 1", p.ProposalExpiryBlocks)
-	case t.Denominator < 1 || t.Denominator > maxDenominator || t.Numerator < 1 || t.Numerator > t.Denominator:
-		return fmt.Errorf("plugins: approval_threshold %d/%d must be in (0, 1] with denominator at most %d",
-			t.Numerator, t.Denominator, maxDenominator)
+	case thresholdErr != nil:
+		return fmt.Errorf("plugins: approval_threshold %w", thresholdErr)
 	case p.ActivationDelayBlocks < 1 || p.ActivationDelayBlocks > maxActivationDelay:
 		return fmt.Errorf("plugins: activation_delay_blocks %d out of range (1..%d)", p.ActivationDelayBlocks, maxActivationDelay)
 	case p.MaxModuleBytes < 1 || p.MaxModuleBytes > maxModuleBytesCap:

@@ -7,17 +7,21 @@
 // SHA-256 are in state; the node (node/app) loads and unloads the schemes
 // in its signature registry at those heights (docs/spec/plugins.md).
 //
-// Proposers and approvers are validators (the validators module's table),
-// signing with their ed25519 validator key.
+// Proposers and approvers are validators (validators.VotingPower), signing
+// with their ed25519 validator key; proposals run on the shared approval
+// engine (node/module/approval).
 package plugins
 
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/approval"
+	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
@@ -54,12 +58,25 @@ const (
 
 // Proposal states (plugin_requests.status).
 const (
-	RequestPending  = "pending"
-	RequestApproved = "approved"
-	RequestExpired  = "expired"
+	RequestPending  = approval.StatusPending
+	RequestApproved = approval.StatusApproved
+	RequestExpired  = approval.StatusExpired
 )
 
-var schema = []string{
+// engine runs proposals to add and remove plugins on plugin_requests and
+// plugin_approvals (node/module/approval), counting the validators'
+// current power.
+var engine = &approval.Engine{
+	Tables: approval.Tables{Requests: "plugin_requests", Approvals: "plugin_approvals", Subject: "scheme"},
+	Power:  validators.VotingPower{},
+	Errors: approval.Errors{NotFound: ErrNoProposal, Expired: ErrExpired, Decided: ErrDecided, Duplicate: ErrDuplicate},
+	Noun:   "proposal",
+	Quote:  true,
+}
+
+// schema: the requests table (one row per (kind, scheme): the latest
+// proposal) and the approvals table come from the approval engine.
+var schema = slices.Concat([]string{
 	`CREATE TABLE plugin_params (
 		id                      INTEGER PRIMARY KEY CHECK (id = 1),
 		proposal_expiry_blocks  INTEGER NOT NULL,
@@ -83,24 +100,7 @@ var schema = []string{
 		active_from      INTEGER NOT NULL,
 		removed_from     INTEGER NOT NULL
 	) STRICT, WITHOUT ROWID`,
-	// One row per (kind, scheme): the latest proposal.
-	`CREATE TABLE plugin_requests (
-		kind     TEXT NOT NULL,
-		scheme   TEXT NOT NULL,
-		proposer TEXT NOT NULL,
-		created  INTEGER NOT NULL,
-		expires  INTEGER NOT NULL,
-		status   TEXT NOT NULL,
-		decided  INTEGER NOT NULL,
-		PRIMARY KEY (kind, scheme)
-	) STRICT, WITHOUT ROWID`,
-	`CREATE TABLE plugin_approvals (
-		kind     TEXT NOT NULL,
-		scheme   TEXT NOT NULL,
-		approver TEXT NOT NULL,
-		height   INTEGER NOT NULL,
-		PRIMARY KEY (kind, scheme, approver)
-	) STRICT, WITHOUT ROWID`,
+}, engine.Tables.Schema(), []string{
 	// A validator's upload in progress: chunks of one compressed module,
 	// in order. One upload per validator at a time.
 	`CREATE TABLE plugin_uploads (
@@ -111,7 +111,7 @@ var schema = []string{
 		height      INTEGER NOT NULL,
 		PRIMARY KEY (uploader, seq)
 	) STRICT, WITHOUT ROWID`,
-}
+})
 
 // Config configures the module.
 type Config struct {

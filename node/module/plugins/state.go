@@ -7,6 +7,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/approval"
 	"github.com/idos-network/idos-node/node/wasmhost"
 	"github.com/idos-network/idos-node/sigplugins"
 )
@@ -36,17 +37,15 @@ func loadParams(env *module.Env) (Params, error) {
 }
 
 // validatorSender returns the sender's validator key; the sender must sign
-// with ed25519 and be in the validators table.
+// with ed25519 and have voting power now.
 func validatorSender(env *module.Env) (string, error) {
 	if env.Sender.Scheme != auth.SchemeEd25519 {
 		return "", fmt.Errorf("%w; this transaction uses scheme %q", ErrWrongScheme, env.Sender.Scheme)
 	}
 	key := env.Sender.Identifier
-	var n int64
-	if err := env.DB.QueryRowContext(env.Ctx, `SELECT count(*) FROM validators WHERE pubkey = ?`, key).Scan(&n); err != nil {
+	if pw, err := engine.Power.Of(env.Ctx, env.DB, key); err != nil {
 		return "", err
-	}
-	if n == 0 {
+	} else if pw == 0 {
 		return "", fmt.Errorf("%w: %s", ErrNotValidator, key)
 	}
 	return key, nil
@@ -150,126 +149,36 @@ func putPlugin(env *module.Env, scheme string, hash, code, wasm []byte, meta was
 	return err
 }
 
-type request struct {
-	kind, scheme, proposer, status string
-	created, expires, decided      int64
-	exists                         bool
-}
-
-func loadRequest(env *module.Env, kind, scheme string) (request, error) {
-	r := request{kind: kind, scheme: scheme}
-	err := env.DB.QueryRowContext(env.Ctx,
-		`SELECT proposer, created, expires, status, decided FROM plugin_requests WHERE kind = ? AND scheme = ?`,
-		kind, scheme).Scan(&r.proposer, &r.created, &r.expires, &r.status, &r.decided)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, nil
-	}
-	r.exists = err == nil
-	return r, err
-}
-
-func pendingRequests(env *module.Env) ([]request, error) {
-	rows, err := env.DB.QueryContext(env.Ctx,
-		`SELECT kind, scheme, expires FROM plugin_requests WHERE status = 'pending' ORDER BY kind, scheme`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []request
-	for rows.Next() {
-		var r request
-		if err := rows.Scan(&r.kind, &r.scheme, &r.expires); err != nil {
-			return nil, err
+// apply returns the effect of a proposal that reached the threshold: an
+// addition activates the plugin at decision height + its activation delay,
+// a removal stops it at decision height + activation_delay_blocks.
+func apply(p Params) approval.Effect {
+	return func(env *module.Env, r approval.Request) (string, error) {
+		switch r.Kind {
+		case KindAdd:
+			if _, err := env.DB.ExecContext(env.Ctx,
+				`UPDATE plugins SET status = ?, active_from = ? + activation_delay WHERE scheme = ?`,
+				StatusActive, env.Height, r.Subject); err != nil {
+				return "", err
+			}
+		case KindRemove:
+			if _, err := env.DB.ExecContext(env.Ctx,
+				`UPDATE plugins SET status = ?, removed_from = ? WHERE scheme = ?`,
+				StatusRemoved, env.Height+p.ActivationDelayBlocks, r.Subject); err != nil {
+				return "", err
+			}
 		}
-		out = append(out, r)
+		return RequestApproved, nil
 	}
-	return out, rows.Err()
 }
 
-// openRequest starts a proposal, replacing a decided or expired one of the
-// same kind and scheme.
-func openRequest(env *module.Env, kind, scheme, proposer string, p Params) error {
-	if _, err := env.DB.ExecContext(env.Ctx, `DELETE FROM plugin_approvals WHERE kind = ? AND scheme = ?`, kind, scheme); err != nil {
-		return err
+// expired marks the plugin of an expired addition proposal expired, which
+// frees its name.
+func expired(env *module.Env, r approval.Request) error {
+	if r.Kind != KindAdd {
+		return nil
 	}
 	_, err := env.DB.ExecContext(env.Ctx,
-		`INSERT INTO plugin_requests (kind, scheme, proposer, created, expires, status, decided)
-		 VALUES (?, ?, ?, ?, ?, 'pending', 0)
-		 ON CONFLICT (kind, scheme) DO UPDATE SET proposer = excluded.proposer, created = excluded.created,
-		   expires = excluded.expires, status = 'pending', decided = 0`,
-		kind, scheme, proposer, env.Height, env.Height+p.ProposalExpiryBlocks)
+		`UPDATE plugins SET status = ? WHERE scheme = ? AND status = ?`, StatusExpired, r.Subject, StatusPending)
 	return err
-}
-
-// closeRequest records a decision and drops the proposal's approvals.
-func closeRequest(env *module.Env, kind, scheme, status string) error {
-	if _, err := env.DB.ExecContext(env.Ctx,
-		`UPDATE plugin_requests SET status = ?, decided = ? WHERE kind = ? AND scheme = ?`,
-		status, env.Height, kind, scheme); err != nil {
-		return err
-	}
-	_, err := env.DB.ExecContext(env.Ctx, `DELETE FROM plugin_approvals WHERE kind = ? AND scheme = ?`, kind, scheme)
-	return err
-}
-
-// checkOpen returns an error unless r is pending and not yet expired.
-func checkOpen(env *module.Env, r request) error {
-	switch {
-	case !r.exists:
-		return fmt.Errorf("%w: no %s proposal for %q", ErrNoProposal, r.kind, r.scheme)
-	case r.status == RequestExpired || (r.status == RequestPending && env.Height >= r.expires):
-		return fmt.Errorf("%w: the %s proposal for %q expired at height %d", ErrExpired, r.kind, r.scheme, r.expires)
-	case r.status != RequestPending:
-		return fmt.Errorf("%w: the %s proposal for %q was %s at height %d", ErrDecided, r.kind, r.scheme, r.status, r.decided)
-	}
-	return nil
-}
-
-func addApproval(env *module.Env, kind, scheme, approver string) error {
-	var n int64
-	if err := env.DB.QueryRowContext(env.Ctx,
-		`SELECT count(*) FROM plugin_approvals WHERE kind = ? AND scheme = ? AND approver = ?`,
-		kind, scheme, approver).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return fmt.Errorf("%w: %s already approved the %s proposal for %q", ErrDuplicate, approver, kind, scheme)
-	}
-	_, err := env.DB.ExecContext(env.Ctx,
-		`INSERT INTO plugin_approvals (kind, scheme, approver, height) VALUES (?, ?, ?, ?)`,
-		kind, scheme, approver, env.Height)
-	return err
-}
-
-// decideIfReached applies a pending proposal once the power of its
-// approvers who are validators now reaches the threshold of the current
-// total power. It reports whether the proposal was decided.
-func decideIfReached(env *module.Env, kind, scheme string, p Params) (bool, error) {
-	var approved, total int64
-	if err := env.DB.QueryRowContext(env.Ctx,
-		`SELECT coalesce(sum(v.power), 0) FROM plugin_approvals a JOIN validators v ON v.pubkey = a.approver
-		 WHERE a.kind = ? AND a.scheme = ?`, kind, scheme).Scan(&approved); err != nil {
-		return false, err
-	}
-	if err := env.DB.QueryRowContext(env.Ctx, `SELECT coalesce(sum(power), 0) FROM validators`).Scan(&total); err != nil {
-		return false, err
-	}
-	if total == 0 || !p.ApprovalThreshold.reached(approved, total) {
-		return false, nil
-	}
-	switch kind {
-	case KindAdd:
-		if _, err := env.DB.ExecContext(env.Ctx,
-			`UPDATE plugins SET status = ?, active_from = ? + activation_delay WHERE scheme = ?`,
-			StatusActive, env.Height, scheme); err != nil {
-			return false, err
-		}
-	case KindRemove:
-		if _, err := env.DB.ExecContext(env.Ctx,
-			`UPDATE plugins SET status = ?, removed_from = ? WHERE scheme = ?`,
-			StatusRemoved, env.Height+p.ActivationDelayBlocks, scheme); err != nil {
-			return false, err
-		}
-	}
-	return true, closeRequest(env, kind, scheme, RequestApproved)
 }

@@ -37,18 +37,18 @@ func join(env *module.Env, payload []byte) error {
 	} else if pw > 0 {
 		return fmt.Errorf("%w: %s is already a validator", ErrDuplicate, key)
 	}
-	r, err := loadRequest(env, KindJoin, key)
+	r, err := engine.Load(env, KindJoin, key)
 	if err != nil {
 		return err
 	}
-	if r.exists && r.status == StatusPending && env.Height < r.expires {
-		return fmt.Errorf("%w: a join request for %s is already pending (open until height %d)", ErrDuplicate, key, r.expires-1)
+	if r.Exists && r.Status == StatusPending && env.Height < r.Expires {
+		return fmt.Errorf("%w: a join request for %s is already pending (open until height %d)", ErrDuplicate, key, r.Expires-1)
 	}
 	p, err := loadParams(env)
 	if err != nil {
 		return err
 	}
-	return openRequest(env, KindJoin, key, key, p)
+	return engine.Open(env, KindJoin, key, key, p.JoinExpiryBlocks)
 }
 
 // approve adds the sender's approval to a pending join request, and admits
@@ -72,22 +72,11 @@ func approve(env *module.Env, payload []byte) error {
 	if candidate == approver {
 		return fmt.Errorf("%w: %s cannot approve its own request", ErrSelfApproval, approver)
 	}
-	r, err := loadRequest(env, KindJoin, candidate)
-	if err != nil {
-		return err
-	}
-	if err := checkOpen(env, r); err != nil {
-		return err
-	}
 	p, err := loadParams(env)
 	if err != nil {
 		return err
 	}
-	if err := addApproval(env, KindJoin, candidate, approver); err != nil {
-		return err
-	}
-	_, err = decideIfReached(env, KindJoin, candidate, p)
-	return err
+	return engine.Vote(env, KindJoin, candidate, approver, p.ApprovalThreshold, apply(p))
 }
 
 // leave takes the sender out of the validator set.
@@ -140,21 +129,8 @@ func remove(env *module.Env, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	r, err := loadRequest(env, KindRemove, target)
-	if err != nil {
-		return err
-	}
-	if checkOpen(env, r) != nil {
-		// None, decided or expired: this vote opens a new request.
-		if err := openRequest(env, KindRemove, target, approver, p); err != nil {
-			return err
-		}
-	}
-	if err := addApproval(env, KindRemove, target, approver); err != nil {
-		return err
-	}
-	_, err = decideIfReached(env, KindRemove, target, p)
-	return err
+	// None open (none, decided or expired): this vote opens a new request.
+	return engine.VoteOrPropose(env, KindRemove, target, approver, p.JoinExpiryBlocks, p.ApprovalThreshold, apply(p))
 }
 
 // endBlock expires requests whose window closed, decides pending requests
@@ -165,36 +141,8 @@ func endBlock(env *module.Env) ([]module.ValidatorUpdate, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := env.DB.QueryContext(env.Ctx,
-		`SELECT kind, target, expires FROM validator_requests WHERE status = 'pending' ORDER BY kind, target`)
-	if err != nil {
+	if err := engine.EndBlock(env, p.ApprovalThreshold, apply(p), nil); err != nil {
 		return nil, err
-	}
-	var pending []request
-	for rows.Next() {
-		var r request
-		if err := rows.Scan(&r.kind, &r.target, &r.expires); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		pending = append(pending, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, r := range pending {
-		if env.Height+1 >= r.expires {
-			// No approval can arrive any more: the next block is past
-			// the window.
-			if err := closeRequest(env, r.kind, r.target, StatusExpired); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if _, err := decideIfReached(env, r.kind, r.target, p); err != nil {
-			return nil, err
-		}
 	}
 	return drainUpdates(env)
 }

@@ -3,14 +3,12 @@ package validators
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/idos-network/idos-node/node/module/approval"
 )
 
-// Fraction is an exact ratio; thresholds are compared with integer cross
-// multiplication, never floats.
-type Fraction struct {
-	Numerator   int64 `json:"numerator"`
-	Denominator int64 `json:"denominator"`
-}
+// Fraction is an exact ratio (the approval engine's threshold).
+type Fraction = approval.Fraction
 
 // Params are the genesis parameters of the validator set, in app_state
 // under "validators".
@@ -28,36 +26,27 @@ type Params struct {
 	NewValidatorPower int64 `json:"new_validator_power"`
 }
 
-// Bounds keep power × denominator sums far from int64 overflow.
-const (
-	maxPower       = 1 << 40
-	maxDenominator = 1000
-)
+// maxPower keeps power × denominator sums (approval.MaxDenominator) far
+// from int64 overflow.
+const maxPower = 1 << 40
 
 // DefaultParams: requests stay open for 600 blocks (10 minutes at 1 s
 // blocks), need 2/3 of voting power, and new validators get power 10.
 func DefaultParams() Params {
-	return Params{JoinExpiryBlocks: 600, ApprovalThreshold: Fraction{2, 3}, NewValidatorPower: 10}
+	return Params{JoinExpiryBlocks: 600, ApprovalThreshold: Fraction{Numerator: 2, Denominator: 3}, NewValidatorPower: 10}
 }
 
 // Validate checks the bounds.
 func (p Params) Validate() error {
-	switch t := p.ApprovalThreshold; {
+	switch thresholdErr := p.ApprovalThreshold.Check(); {
 	case p.JoinExpiryBlocks < 1:
 		return fmt.Errorf("validators: join_expiry_blocks %d must be at least 1", p.JoinExpiryBlocks)
-	case t.Denominator < 1 || t.Denominator > maxDenominator || t.Numerator < 1 || t.Numerator > t.Denominator:
-		return fmt.Errorf("validators: approval_threshold %d/%d must be in (0, 1] with denominator at most %d",
-			t.Numerator, t.Denominator, maxDenominator)
+	case thresholdErr != nil:
+		return fmt.Errorf("validators: approval_threshold %w", thresholdErr)
 	case p.NewValidatorPower < 1 || p.NewValidatorPower > maxPower:
 		return fmt.Errorf("validators: new_validator_power %d out of range (1..%d)", p.NewValidatorPower, int64(maxPower))
 	}
 	return nil
-}
-
-// reached reports whether approved power is at least the threshold share of
-// total power.
-func (t Fraction) reached(approved, total int64) bool {
-	return approved*t.Denominator >= total*t.Numerator
 }
 
 // paramsFromAppState reads the "validators" section of the canonical

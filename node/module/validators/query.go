@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/approval"
 )
 
 // Validator is one member of the set, as the list query shows it.
@@ -36,12 +37,9 @@ type Request struct {
 	TotalPower    int64    `json:"total_power"`
 }
 
-// RequestsQuery is the data of validators.requests.
-type RequestsQuery struct {
-	// All includes decided and expired requests; the default is pending
-	// ones only.
-	All bool `json:"all"`
-}
+// RequestsQuery is the data of validators.requests: {"all": true} includes
+// decided and expired requests; the default is pending ones only.
+type RequestsQuery = approval.ListQuery
 
 // RequestsResult is the answer of validators.requests.
 type RequestsResult struct {
@@ -76,55 +74,12 @@ func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 }
 
 func requests(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
-	var q RequestsQuery
-	if err := module.Decode(data, &q); err != nil {
-		return nil, err
-	}
-	var total int64
-	if err := snap.QueryRowContext(ctx, `SELECT coalesce(sum(power), 0) FROM validators`).Scan(&total); err != nil {
-		return nil, err
-	}
-	rows, err := snap.QueryContext(ctx,
-		`SELECT kind, target, proposer, created, expires, status, decided FROM validator_requests
-		 WHERE ? OR status = 'pending' ORDER BY kind, target`, q.All)
+	rs, err := approval.Query(ctx, snap, data, engine, func(l approval.Listed, total int64) Request {
+		return Request{Kind: l.Kind, Target: l.Subject, Proposer: l.Proposer, Created: l.Created, Expires: l.Expires,
+			Status: l.Status, Decided: l.Decided, Approvals: l.Approvals, ApprovedPower: l.ApprovedPower, TotalPower: total}
+	})
 	if err != nil {
 		return nil, err
 	}
-	res := RequestsResult{Requests: []Request{}}
-	for rows.Next() {
-		r := Request{Approvals: []string{}, TotalPower: total}
-		if err := rows.Scan(&r.Kind, &r.Target, &r.Proposer, &r.Created, &r.Expires, &r.Status, &r.Decided); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		res.Requests = append(res.Requests, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for i := range res.Requests {
-		r := &res.Requests[i]
-		arows, err := snap.QueryContext(ctx,
-			`SELECT a.approver, coalesce(v.power, 0) FROM validator_approvals a LEFT JOIN validators v ON v.pubkey = a.approver
-			 WHERE a.kind = ? AND a.target = ? ORDER BY a.approver`, r.Kind, r.Target)
-		if err != nil {
-			return nil, err
-		}
-		for arows.Next() {
-			var who string
-			var pw int64
-			if err := arows.Scan(&who, &pw); err != nil {
-				arows.Close()
-				return nil, err
-			}
-			r.Approvals = append(r.Approvals, who)
-			r.ApprovedPower += pw
-		}
-		arows.Close()
-		if err := arows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
+	return RequestsResult{Requests: rs}, nil
 }

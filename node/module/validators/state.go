@@ -1,11 +1,13 @@
 package validators
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/approval"
 )
 
 // These helpers read and write the module's tables inside the block
@@ -24,12 +26,7 @@ func loadParams(env *module.Env) (Params, error) {
 
 // power returns a validator's power, or 0 if key is not a validator.
 func power(env *module.Env, key string) (int64, error) {
-	var p int64
-	err := env.DB.QueryRowContext(env.Ctx, `SELECT power FROM validators WHERE pubkey = ?`, key).Scan(&p)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	return p, err
+	return VotingPower{}.Of(env.Ctx, env.DB, key)
 }
 
 func mustBeValidator(env *module.Env, key string) (int64, error) {
@@ -45,89 +42,6 @@ func setSize(env *module.Env) (count, total int64, err error) {
 	return count, total, err
 }
 
-type request struct {
-	kind, target, proposer, status string
-	created, expires, decided      int64
-	exists                         bool
-}
-
-func loadRequest(env *module.Env, kind, target string) (request, error) {
-	r := request{kind: kind, target: target}
-	err := env.DB.QueryRowContext(env.Ctx,
-		`SELECT proposer, created, expires, status, decided FROM validator_requests WHERE kind = ? AND target = ?`,
-		kind, target).Scan(&r.proposer, &r.created, &r.expires, &r.status, &r.decided)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, nil
-	}
-	r.exists = err == nil
-	return r, err
-}
-
-// openRequest starts a request, replacing a decided one of the same kind and
-// target.
-func openRequest(env *module.Env, kind, target, proposer string, p Params) error {
-	if _, err := env.DB.ExecContext(env.Ctx, `DELETE FROM validator_approvals WHERE kind = ? AND target = ?`, kind, target); err != nil {
-		return err
-	}
-	_, err := env.DB.ExecContext(env.Ctx,
-		`INSERT INTO validator_requests (kind, target, proposer, created, expires, status, decided)
-		 VALUES (?, ?, ?, ?, ?, 'pending', 0)
-		 ON CONFLICT (kind, target) DO UPDATE SET proposer = excluded.proposer, created = excluded.created,
-		   expires = excluded.expires, status = 'pending', decided = 0`,
-		kind, target, proposer, env.Height, env.Height+p.JoinExpiryBlocks)
-	return err
-}
-
-// closeRequest records a decision and drops the request's approvals.
-func closeRequest(env *module.Env, kind, target, status string) error {
-	if _, err := env.DB.ExecContext(env.Ctx,
-		`UPDATE validator_requests SET status = ?, decided = ? WHERE kind = ? AND target = ?`,
-		status, env.Height, kind, target); err != nil {
-		return err
-	}
-	_, err := env.DB.ExecContext(env.Ctx, `DELETE FROM validator_approvals WHERE kind = ? AND target = ?`, kind, target)
-	return err
-}
-
-// checkOpen returns an error unless r is pending and not yet expired.
-func checkOpen(env *module.Env, r request) error {
-	switch {
-	case !r.exists:
-		return fmt.Errorf("%w: no %s request for %s", ErrNoRequest, r.kind, r.target)
-	case r.status == StatusExpired || (r.status == StatusPending && env.Height >= r.expires):
-		return fmt.Errorf("%w: the %s request for %s expired at height %d", ErrExpired, r.kind, r.target, r.expires)
-	case r.status != StatusPending:
-		return fmt.Errorf("%w: the %s request for %s was %s at height %d", ErrDecided, r.kind, r.target, r.status, r.decided)
-	}
-	return nil
-}
-
-func addApproval(env *module.Env, kind, target, approver string) error {
-	var n int64
-	if err := env.DB.QueryRowContext(env.Ctx,
-		`SELECT count(*) FROM validator_approvals WHERE kind = ? AND target = ? AND approver = ?`,
-		kind, target, approver).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
-		return fmt.Errorf("%w: %s already approved the %s request for %s", ErrDuplicate, approver, kind, target)
-	}
-	_, err := env.DB.ExecContext(env.Ctx,
-		`INSERT INTO validator_approvals (kind, target, approver, height) VALUES (?, ?, ?, ?)`,
-		kind, target, approver, env.Height)
-	return err
-}
-
-// approvedPower sums the power of the approvers who are validators now: an
-// approval from a validator that has since left no longer counts.
-func approvedPower(env *module.Env, kind, target string) (int64, error) {
-	var p int64
-	err := env.DB.QueryRowContext(env.Ctx,
-		`SELECT coalesce(sum(v.power), 0) FROM validator_approvals a JOIN validators v ON v.pubkey = a.approver
-		 WHERE a.kind = ? AND a.target = ?`, kind, target).Scan(&p)
-	return p, err
-}
-
 // queueUpdate records a power change for EndBlock.
 func queueUpdate(env *module.Env, key string, prev, next int64) error {
 	_, err := env.DB.ExecContext(env.Ctx,
@@ -136,42 +50,65 @@ func queueUpdate(env *module.Env, key string, prev, next int64) error {
 	return err
 }
 
-// decideIfReached applies a pending request once its approvals reach the
-// threshold. It reports whether the request was decided.
-func decideIfReached(env *module.Env, kind, target string, p Params) (bool, error) {
-	approved, err := approvedPower(env, kind, target)
-	if err != nil {
-		return false, err
+// VotingPower is the validator set's voting power as the approval engine
+// counts it; other modules approve with it (the plugins module, the
+// chain-grant drivers) instead of reading the validators table.
+type VotingPower struct{}
+
+var _ approval.Power = VotingPower{}
+
+// Of returns key's power, or 0 if key is not a validator.
+func (VotingPower) Of(ctx context.Context, q approval.Querier, key string) (int64, error) {
+	var p int64
+	err := q.QueryRowContext(ctx, `SELECT power FROM validators WHERE pubkey = ?`, key).Scan(&p)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
 	}
-	count, total, err := setSize(env)
-	if err != nil || !p.ApprovalThreshold.reached(approved, total) {
-		return false, err
+	return p, err
+}
+
+// Total returns the total power of the set.
+func (VotingPower) Total(ctx context.Context, q approval.Querier) (int64, error) {
+	var t int64
+	err := q.QueryRowContext(ctx, `SELECT coalesce(sum(power), 0) FROM validators`).Scan(&t)
+	return t, err
+}
+
+// apply returns the effect of a request that reached the threshold p:
+// a join admits the candidate; a removal removes the target, or is
+// withdrawn if the target has left already.
+func apply(p Params) approval.Effect {
+	return func(env *module.Env, r approval.Request) (string, error) {
+		switch r.Kind {
+		case KindJoin:
+			if _, err := env.DB.ExecContext(env.Ctx, `INSERT INTO validators (pubkey, power, since) VALUES (?, ?, ?)`,
+				r.Subject, p.NewValidatorPower, env.Height); err != nil {
+				return "", err
+			}
+			if err := queueUpdate(env, r.Subject, 0, p.NewValidatorPower); err != nil {
+				return "", err
+			}
+		case KindRemove:
+			pw, err := power(env, r.Subject)
+			if err != nil {
+				return "", err
+			}
+			if pw == 0 {
+				return StatusWithdrawn, nil
+			}
+			count, _, err := setSize(env)
+			if err != nil {
+				return "", err
+			}
+			if count <= 1 {
+				return "", ErrLastValidator
+			}
+			if err := removeValidator(env, r.Subject, pw); err != nil {
+				return "", err
+			}
+		}
+		return StatusApproved, nil
 	}
-	switch kind {
-	case KindJoin:
-		if _, err := env.DB.ExecContext(env.Ctx, `INSERT INTO validators (pubkey, power, since) VALUES (?, ?, ?)`,
-			target, p.NewValidatorPower, env.Height); err != nil {
-			return false, err
-		}
-		if err := queueUpdate(env, target, 0, p.NewValidatorPower); err != nil {
-			return false, err
-		}
-	case KindRemove:
-		pw, err := power(env, target)
-		if err != nil {
-			return false, err
-		}
-		if pw == 0 {
-			return false, closeRequest(env, kind, target, StatusWithdrawn)
-		}
-		if count <= 1 {
-			return false, ErrLastValidator
-		}
-		if err := removeValidator(env, target, pw); err != nil {
-			return false, err
-		}
-	}
-	return true, closeRequest(env, kind, target, StatusApproved)
 }
 
 // removeValidator takes key out of the set and withdraws a pending removal
@@ -183,9 +120,9 @@ func removeValidator(env *module.Env, key string, pw int64) error {
 	if err := queueUpdate(env, key, pw, 0); err != nil {
 		return err
 	}
-	r, err := loadRequest(env, KindRemove, key)
-	if err != nil || !r.exists || r.status != StatusPending {
+	r, err := engine.Load(env, KindRemove, key)
+	if err != nil || !r.Exists || r.Status != StatusPending {
 		return err
 	}
-	return closeRequest(env, KindRemove, key, StatusWithdrawn)
+	return engine.Close(env, KindRemove, key, StatusWithdrawn)
 }

@@ -12,10 +12,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/approval"
 )
 
 // Errors of rejected actions, wrapped with detail.
@@ -38,13 +40,26 @@ const (
 
 // Request states.
 const (
-	StatusPending   = "pending"
-	StatusApproved  = "approved"
-	StatusExpired   = "expired"
+	StatusPending   = approval.StatusPending
+	StatusApproved  = approval.StatusApproved
+	StatusExpired   = approval.StatusExpired
 	StatusWithdrawn = "withdrawn" // a removal whose target left first
 )
 
-var schema = []string{
+// engine runs join and removal requests on validator_requests and
+// validator_approvals (node/module/approval), counting current power.
+var engine = &approval.Engine{
+	Tables: approval.Tables{Requests: "validator_requests", Approvals: "validator_approvals", Subject: "target"},
+	Power:  VotingPower{},
+	Errors: approval.Errors{NotFound: ErrNoRequest, Expired: ErrExpired, Decided: ErrDecided, Duplicate: ErrDuplicate},
+	Noun:   "request",
+}
+
+// schema: the requests and approvals tables (one row per (kind, target):
+// the latest request; a new request after a decision reuses the row) come
+// from the approval engine, between the params and the updates tables as
+// they always were.
+var schema = slices.Concat([]string{
 	`CREATE TABLE validators (
 		pubkey TEXT PRIMARY KEY,
 		power  INTEGER NOT NULL CHECK (power > 0),
@@ -57,25 +72,7 @@ var schema = []string{
 		threshold_den      INTEGER NOT NULL,
 		new_power          INTEGER NOT NULL
 	) STRICT, WITHOUT ROWID`,
-	// One row per (kind, target): the latest request. A new request after
-	// a decision reuses the row.
-	`CREATE TABLE validator_requests (
-		kind     TEXT NOT NULL,
-		target   TEXT NOT NULL,
-		proposer TEXT NOT NULL,
-		created  INTEGER NOT NULL,
-		expires  INTEGER NOT NULL,
-		status   TEXT NOT NULL,
-		decided  INTEGER NOT NULL,
-		PRIMARY KEY (kind, target)
-	) STRICT, WITHOUT ROWID`,
-	`CREATE TABLE validator_approvals (
-		kind     TEXT NOT NULL,
-		target   TEXT NOT NULL,
-		approver TEXT NOT NULL,
-		height   INTEGER NOT NULL,
-		PRIMARY KEY (kind, target, approver)
-	) STRICT, WITHOUT ROWID`,
+}, engine.Tables.Schema(), []string{
 	// Power changes of the current block, drained by EndBlock. prev_power
 	// is the power before the block's first change, so a join and a leave
 	// in one block cancel out instead of removing an unknown validator.
@@ -84,7 +81,7 @@ var schema = []string{
 		prev_power INTEGER NOT NULL,
 		power      INTEGER NOT NULL
 	) STRICT, WITHOUT ROWID`,
-}
+})
 
 // Module returns the validators module.
 func Module() module.Module {

@@ -41,7 +41,7 @@ import (
 // Version identifies the instrumentation. Any change to the output of
 // Instrument for some input, including a change of the cost table, must
 // increment it: the instrumented bytes are consensus-critical.
-const Version = 1
+const Version = 2
 
 // Export names added by Instrument. The prefix "idos_meter_" is reserved:
 // a module that already exports a name with it is refused.
@@ -63,14 +63,19 @@ const (
 // Cost table (fuel units). Every instruction of the original module costs
 // CostDefault except those listed; the inserted metering code is free.
 // Bulk operations also pay for their length n (bytes or table elements),
-// read from the operand stack when they run: ⌊n / 64⌋ more units.
+// read from the operand stack when they run: ⌊n / 16⌋ more units.
+// memory.grow pays for the pages it asks for, read likewise, whether or not
+// the growth succeeds. The per-byte and per-page rates keep the time per
+// fuel unit of these instructions at or below that of ordinary code
+// (wasmhost's BenchmarkFuelCost, docs/BENCHMARKS.md).
 const (
-	CostDefault      = 1
-	CostCall         = 3   // call
-	CostCallIndirect = 5   // call_indirect: a table lookup and a type check
-	CostMemoryGrow   = 100 // memory.grow; growth itself is bounded by the memory cap
-	CostBulk         = 3   // memory.copy/fill/init, table.copy/fill/init, static part
-	BulkShift        = 6   // dynamic part of a bulk operation: n >> BulkShift
+	CostDefault        = 1
+	CostCall           = 3       // call
+	CostCallIndirect   = 5       // call_indirect: a table lookup and a type check
+	CostMemoryGrow     = 100     // memory.grow, static part
+	CostMemoryGrowPage = 1 << 18 // memory.grow, per page of 64 KiB asked for: 4 per byte
+	CostBulk           = 64      // memory.copy/fill/init, table.copy/fill/init, static part
+	BulkShift          = 4       // dynamic part of a bulk operation: n >> BulkShift
 )
 
 // ErrUnsupported wraps every refusal: the module is malformed or uses a
@@ -456,6 +461,7 @@ const (
 	opI32Add       = 0x6a
 	opI32Sub       = 0x6b
 	opI64Sub       = 0x7d
+	opI64Mul       = 0x7e
 	opI64ShrU      = 0x88
 	opI64ExtendU   = 0xad
 	opPrefixFC     = 0xfc
@@ -499,12 +505,18 @@ func instrumentBody(body []byte, nParams uint32, blockType []byte, fuel, depth u
 		dst = append(dst, opI64Sub, opGlobalSet)
 		return appendU32(dst, fuel)
 	}
-	// dynCharge charges n >> BulkShift where n is the i32 on top of the
-	// operand stack, leaving it there.
-	dynCharge := func(dst []byte) []byte {
+	// dynCharge charges f(n), where n is the i32 on top of the operand
+	// stack, leaving it there: n >> BulkShift for a bulk operation, n ·
+	// CostMemoryGrowPage for memory.grow (below 2^50, no overflow).
+	dynCharge := func(dst []byte, grow bool) []byte {
 		cost := func(dst []byte) []byte {
 			dst = append(dst, opLocalGet)
 			dst = appendU32(dst, scratch)
+			if grow {
+				dst = append(dst, opI64ExtendU, opI64Const)
+				dst = appendS64(dst, CostMemoryGrowPage)
+				return append(dst, opI64Mul)
+			}
 			return append(dst, opI64ExtendU, opI64Const, BulkShift, opI64ShrU)
 		}
 		dst = append(dst, opLocalTee)
@@ -600,7 +612,10 @@ func instrumentBody(body []byte, nParams uint32, blockType []byte, fuel, depth u
 		case op == opReturn:
 			seg = depthExit(seg)
 		case op == opPrefixFC && c == CostBulk:
-			seg = dynCharge(seg)
+			seg = dynCharge(seg, false)
+			usesScratch = true
+		case op == opMemoryGrow:
+			seg = dynCharge(seg, true)
 			usesScratch = true
 		}
 		seg = append(seg, body[start:r.off]...)

@@ -214,7 +214,7 @@ func slicesEqual(a, b []uint64) bool {
 //	body:   8 instructions + end          9, n times
 //	after:  local.get, end (function)     2
 //
-// so it uses 3 + 9n. fill(n) adds ⌊n/64⌋ to its static cost.
+// so it uses 3 + 9n. fill(n) adds n >> BulkShift to its static cost.
 func TestFuelIsExact(t *testing.T) {
 	m, err := Instrument(testModuleBytes())
 	if err != nil {
@@ -233,8 +233,8 @@ func TestFuelIsExact(t *testing.T) {
 	}
 	_, f0, _ := h.call(1<<40, 10, "fill", 1)
 	_, f1, _ := h.call(1<<40, 10, "fill", 6400)
-	if f1-f0 != 100 {
-		t.Fatalf("memory.fill of 6400 bytes costs %d more than of 1, want 100", f1-f0)
+	if f1-f0 != 6400>>BulkShift {
+		t.Fatalf("memory.fill of 6400 bytes costs %d more than of 1, want %d", f1-f0, 6400>>BulkShift)
 	}
 }
 
@@ -405,5 +405,44 @@ func TestLEB(t *testing.T) {
 	}
 	if r := (&reader{b: []byte{0xff, 0xff, 0xff, 0xff, 0x1f}}); r.u32() != 0 || r.err == nil {
 		t.Fatal("overflowing u32 accepted")
+	}
+}
+
+// TestGrowChargesPages: memory.grow pays CostMemoryGrowPage for each page
+// it asks for, before it runs, whether or not the growth succeeds; without
+// the fuel for it the memory does not grow.
+func TestGrowChargesPages(t *testing.T) {
+	const i32 = 0x7f
+	wasm := testModule{
+		types:   vec(1, []byte{0x60, 1, i32, 1, i32}),
+		funcs:   vec(1, []byte{0}),
+		memory:  vec(1, []byte{1, 1, 4}), // 1 page, at most 4
+		exports: vec(2, append(str("grow"), 0, 0), append(str("memory"), 2, 0)),
+		code:    vec(1, body([]byte{0}, 0x20, 0, 0x40, 0, 0x0b)), // memory.grow(n)
+	}.bytes()
+	m, err := Instrument(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := load(t, m.Wasm)
+	_, f0, err := h.call(1<<40, 10, "grow", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Too little fuel for two pages: out of fuel, no growth.
+	if _, used, err := h.call(f0+2*CostMemoryGrowPage-1, 10, "grow", 2); err == nil || used != f0+2*CostMemoryGrowPage-1 {
+		t.Fatalf("grow(2) with one unit too little: %v, fuel %d", err, used)
+	}
+	if pages := h.m.Memory().Size() / 65536; pages != 1 {
+		t.Fatalf("memory has %d pages after a grow that ran out of fuel, want 1", pages)
+	}
+	res, f2, err := h.call(1<<40, 10, "grow", 2)
+	if err != nil || res[0] != 1 || f2 != f0+2*CostMemoryGrowPage {
+		t.Fatalf("grow(2) = %v, fuel %d, %v; want 1, fuel %d", res, f2, err, f0+2*CostMemoryGrowPage)
+	}
+	// Past the maximum: fails as the spec says, and is charged all the same.
+	res, f9, err := h.call(1<<40, 10, "grow", 9)
+	if err != nil || int32(res[0]) != -1 || f9 != f0+9*CostMemoryGrowPage {
+		t.Fatalf("grow(9) = %v, fuel %d, %v; want -1, fuel %d", res, f9, err, f0+9*CostMemoryGrowPage)
 	}
 }
