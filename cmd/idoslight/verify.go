@@ -133,8 +133,9 @@ func credentialsCommand() *cli.Command {
 			"every credential of that user, complete, against headers this client\n" +
 			"verified. Only the verified rows are printed or decrypted, followed by\n" +
 			"\"N credentials, complete at height H\". With --json and verification the\n" +
-			"output is {\"user_id\",\"wallets_height\",\"height\",\"complete\":true,\"credentials\":[...]};\n" +
-			"without, the list alone.",
+			"output is {\"verified\":true,\"user_id\",\"wallets_height\",\"height\",\"complete\":true,\"credentials\":[...]};\n" +
+			"without, {\"verified\":false,\"not_verified_because\",\"credentials\":[...]} and a\n" +
+			"warning on stderr.",
 		Flags: signingFlags(append(verifyFlags(),
 			&cli.BoolFlag{Name: "decrypt", Usage: "decrypt the contents here with this key's encryption key"})...),
 		Action: func(c *cli.Context) error {
