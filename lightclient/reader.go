@@ -138,20 +138,41 @@ func (r *Reader) Get(ctx context.Context, key []byte) (*Read, error) {
 }
 
 // Range reads every row whose key starts with prefix, proven complete. It
-// asks pages (readproof.VerifyPage), so a range of any size is proven: the
-// first page at the latest height, each next one at the same height
-// starting with the previous page's last row, until a page has nothing
-// after it. The gateway may answer the first page with the whole range's
-// proof (an empty range). A gateway that loses the height mid-way (the rows
-// changed, the version was pruned) makes Range start again, at most
-// maxRestarts times.
+// asks the gateway's GET /v1/proof for pages (RangePages), so a range of
+// any size is proven.
 func (r *Reader) Range(ctx context.Context, prefix []byte) (*Read, error) {
+	return r.RangePages(ctx, prefix, func(ctx context.Context, after []byte, height int64) (*readproof.Bundle, error) {
+		q := url.Values{"prefix": {hex.EncodeToString(prefix)}, "page": {"true"}}
+		if r.opts.PageRows > 0 {
+			q.Set("limit", strconv.Itoa(r.opts.PageRows))
+		}
+		if after != nil {
+			q.Set("after", hex.EncodeToString(after))
+			q.Set("height", strconv.FormatInt(height, 10))
+		}
+		return r.fetch(ctx, q)
+	})
+}
+
+// PageFetch asks an untrusted source for the page of a range that starts
+// at after (nil: the first page, at the latest height) at height (the
+// first page's; 0 for the first page).
+type PageFetch func(ctx context.Context, after []byte, height int64) (*readproof.Bundle, error)
+
+// RangePages proves the complete range of prefix from pages that fetch
+// gets (readproof.VerifyPage): the first page at the latest height, each
+// next one at the same height starting with the previous page's last row,
+// until a page has nothing after it; all against the one verified header
+// Height+1. The source may answer the first page with the whole range's
+// proof (an empty range). A failure to fetch a page after the first (the
+// node lost the height, or the rows changed) makes it start again, at most
+// three times.
+func (r *Reader) RangePages(ctx context.Context, prefix []byte, fetch PageFetch) (*Read, error) {
 	const maxRestarts = 3
 	var lastErr error
 	for range maxRestarts + 1 {
-		read, err := r.pages(ctx, prefix)
-		var ge *GatewayError
-		if err == nil || !errors.As(err, &ge) || !errors.Is(err, errMidway) {
+		read, err := r.pages(ctx, prefix, fetch)
+		if err == nil || !errors.Is(err, errMidway) {
 			return read, err
 		}
 		lastErr = err
@@ -160,32 +181,31 @@ func (r *Reader) Range(ctx context.Context, prefix []byte) (*Read, error) {
 	return nil, lastErr
 }
 
-// errMidway marks a gateway error after the first page.
+// errMidway marks a failure to fetch a page after the first.
 var errMidway = errors.New("after the first page")
 
-func (r *Reader) pages(ctx context.Context, prefix []byte) (*Read, error) {
+func (r *Reader) pages(ctx context.Context, prefix []byte, fetch PageFetch) (*Read, error) {
 	var (
 		after []byte
 		out   *Read
 	)
 	for {
-		q := url.Values{"prefix": {hex.EncodeToString(prefix)}, "page": {"true"}}
-		if r.opts.PageRows > 0 {
-			q.Set("limit", strconv.Itoa(r.opts.PageRows))
-		}
+		var height int64
 		if out != nil {
-			q.Set("after", hex.EncodeToString(after))
-			q.Set("height", strconv.FormatInt(out.Height, 10))
+			height = out.Height
 		}
-		b, err := r.fetch(ctx, q)
+		b, err := fetch(ctx, after, height)
 		if err != nil {
 			if out != nil {
 				return nil, fmt.Errorf("%w: %w", errMidway, err)
 			}
 			return nil, err
 		}
-		if out == nil && b.Kind == readproof.KindRange {
+		if out == nil && b != nil && b.Kind == readproof.KindRange {
 			return r.Verify(ctx, readproof.KindRange, prefix, b)
+		}
+		if b == nil {
+			return nil, fmt.Errorf("lightclient: %w: no page", readproof.ErrWrongAnswer)
 		}
 		if out != nil && b.Height != out.Height {
 			return nil, fmt.Errorf("lightclient: page from %s: %w: page at height %d, the first page's is %d",
@@ -215,10 +235,10 @@ func (r *Reader) pages(ctx context.Context, prefix []byte) (*Read, error) {
 		if !more {
 			return out, nil
 		}
-		after = b.Rows[len(b.Rows)-1].Key
-		if len(rows) == 0 {
+		if after != nil && len(rows) == 0 {
 			return nil, fmt.Errorf("lightclient: page from %s: %w: a page of one row that is not the last", r.gateway, readproof.ErrWrongAnswer)
 		}
+		after = b.Rows[len(b.Rows)-1].Key
 	}
 }
 

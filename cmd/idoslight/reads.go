@@ -130,6 +130,13 @@ func verifierOf(cl *userclient.Client, s *lightSession) *idosverify.Verifier {
 			}
 			return res.Proof, nil
 		},
+		QueryPage: func(ctx context.Context, name string, data any, after []byte, height int64) (*readproof.Bundle, error) {
+			res, err := cl.GW.PrivatePage(ctx, name, cl.Key.Signer, data, after, height, 0)
+			if err != nil {
+				return nil, err
+			}
+			return res.Proof, nil
+		},
 	}
 }
 

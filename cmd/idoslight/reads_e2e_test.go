@@ -285,12 +285,12 @@ func TestVerifiedReads(t *testing.T) {
 	}, append(proxyArgs, "--gateway", liar.srv.URL)...)
 
 	liar.set("drop-first-row:/v1/private/idos.get_grants_received")
-	c.fails(exitFailure, `verification failed \(bad proof\).*incomplete`, lying(f.as("consumer", "grants", "received")...)...)
+	c.fails(exitFailure, `verification failed \(bad rows\).*no rows`, lying(f.as("consumer", "grants", "received")...)...)
 	// The copy is not among the (lied) grants received: it is not proven
 	// shared, and the consumer has no user.
 	c.fails(exitFailure, `verification failed`, lying(f.as("consumer", "credential", "get", "--id", f.shared.CopyID)...)...)
 	liar.set("drop-first-row:/v1/private/idos.get_grants_owned")
-	c.fails(exitFailure, `verification failed \(bad proof\).*incomplete`, lying(f.as("user-eth", "grants", "owned")...)...)
+	c.fails(exitFailure, `verification failed \(bad rows\).*no rows`, lying(f.as("user-eth", "grants", "owned")...)...)
 	liar.set("drop-first-row:/v1/private/idos.get_wallets")
 	c.fails(exitFailure, `verification failed \(wrong answer\)`, lying(f.as("user-eth", "me")...)...)
 	c.fails(exitFailure, `verification failed \(wrong answer\)`, lying(f.as("user-eth", "wallets")...)...)

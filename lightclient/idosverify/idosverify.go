@@ -52,6 +52,11 @@ type Verifier struct {
 	Reader *lightclient.Reader
 	// Query fetches bundles, authenticated as the caller.
 	Query Query
+	// QueryPage, if set, fetches a page of a range read (the gateway's
+	// /v1/private/{name}?prove=true&page=true): range reads then go by
+	// pages (lightclient.Reader.RangePages), so a range of any size is
+	// proven. Nil: each range in one answer, at most 10,000 rows.
+	QueryPage func(ctx context.Context, name string, data any, after []byte, height int64) (*readproof.Bundle, error)
 	// Scheme and Identifier are the caller's account (its wallet).
 	Scheme, Identifier string
 }
@@ -83,7 +88,13 @@ type Caller struct {
 // identifier), else ErrWalletNotProven. Wallets are unique by
 // (wallet_type, address) in the state, so this binds uid to the caller.
 func (v *Verifier) Caller(ctx context.Context) (*Caller, error) {
-	b, err := v.Query(ctx, "idos.get_wallets", nil)
+	var b *readproof.Bundle
+	var err error
+	if v.QueryPage != nil {
+		b, err = v.QueryPage(ctx, "idos.get_wallets", nil, nil, 0)
+	} else {
+		b, err = v.Query(ctx, "idos.get_wallets", nil)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("idos.get_wallets: %w", err)
 	}
@@ -91,7 +102,7 @@ func (v *Verifier) Caller(ctx context.Context) (*Caller, error) {
 	if err != nil {
 		return nil, err
 	}
-	read, err := v.verifyRange(ctx, idosschema.Wallets, []any{uid}, b)
+	read, err := v.rangeOf(ctx, "idos.get_wallets", nil, idosschema.Wallets, []any{uid}, b)
 	if err != nil {
 		return nil, fmt.Errorf("wallets of user %s: %w", uid, err)
 	}
@@ -152,11 +163,7 @@ func (v *Verifier) Credentials(ctx context.Context) (*ProvenCredentials, error) 
 	if err != nil {
 		return nil, err
 	}
-	b, err := v.Query(ctx, "idos.get_credentials", nil)
-	if err != nil {
-		return nil, fmt.Errorf("idos.get_credentials: %w", err)
-	}
-	read, err := v.verifyRange(ctx, idosschema.Credentials, []any{c.UserID}, b)
+	read, err := v.rangeOf(ctx, "idos.get_credentials", nil, idosschema.Credentials, []any{c.UserID}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("credentials of user %s: %w", c.UserID, err)
 	}
@@ -180,26 +187,18 @@ func (v *Verifier) GrantsOwned(ctx context.Context) (*ProvenGrants, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := v.Query(ctx, "idos.get_grants_owned", nil)
-	if err != nil {
-		return nil, fmt.Errorf("idos.get_grants_owned: %w", err)
-	}
-	return v.grants(ctx, idosschema.Grants, c.UserID, b)
+	return v.grants(ctx, "idos.get_grants_owned", idosschema.Grants, c.UserID)
 }
 
 // GrantsReceived proves idos.get_grants_received's bundle as the complete
 // range Key("idos_grants_by_grantee", [caller's account id]). The caller
 // needs no user: grants are made to accounts.
 func (v *Verifier) GrantsReceived(ctx context.Context) (*ProvenGrants, error) {
-	b, err := v.Query(ctx, "idos.get_grants_received", nil)
-	if err != nil {
-		return nil, fmt.Errorf("idos.get_grants_received: %w", err)
-	}
-	return v.grants(ctx, idosschema.GrantsByGrantee, v.AccountID(), b)
+	return v.grants(ctx, "idos.get_grants_received", idosschema.GrantsByGrantee, v.AccountID())
 }
 
-func (v *Verifier) grants(ctx context.Context, t idosschema.Table, owner string, b *readproof.Bundle) (*ProvenGrants, error) {
-	read, err := v.verifyRange(ctx, t, []any{owner}, b)
+func (v *Verifier) grants(ctx context.Context, name string, t idosschema.Table, owner string) (*ProvenGrants, error) {
+	read, err := v.rangeOf(ctx, name, nil, t, []any{owner}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s of %s: %w", t.Name, owner, err)
 	}
@@ -336,10 +335,39 @@ type read struct {
 	rows   []row
 }
 
-// verifyRange verifies b as the complete range of t under the leading key
-// values pk.
-func (v *Verifier) verifyRange(ctx context.Context, t idosschema.Table, pk []any, b *readproof.Bundle) (*read, error) {
-	return v.verify(ctx, t, readproof.KindRange, pk, b)
+// rangeOf proves the complete range of t under the leading key values pk,
+// which the read name covers: one bundle (Query), or pages (QueryPage).
+// first is the read's first answer if already fetched.
+func (v *Verifier) rangeOf(ctx context.Context, name string, data any, t idosschema.Table, pk []any, first *readproof.Bundle) (*read, error) {
+	if v.QueryPage == nil {
+		if first == nil {
+			var err error
+			if first, err = v.Query(ctx, name, data); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		return v.verify(ctx, t, readproof.KindRange, pk, first)
+	}
+	prefix, err := commitment.Key(t.Name, pk)
+	if err != nil {
+		return nil, err
+	}
+	r, err := v.Reader.RangePages(ctx, prefix, func(ctx context.Context, after []byte, height int64) (*readproof.Bundle, error) {
+		if after == nil && first != nil {
+			b := first
+			first = nil // a restart asks again
+			return b, nil
+		}
+		b, err := v.QueryPage(ctx, name, data, after, height)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return b, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return named(t, r)
 }
 
 // verifyRow verifies b as the one row of t with the key pk (present).
@@ -356,6 +384,12 @@ func (v *Verifier) verify(ctx context.Context, t idosschema.Table, kind readproo
 	if err != nil {
 		return nil, err
 	}
+	return named(t, r)
+}
+
+// named gives a verified read's rows the columns of t (ErrSchema if their
+// count differs).
+func named(t idosschema.Table, r *lightclient.Read) (*read, error) {
 	out := &read{height: r.Height, rows: make([]row, len(r.Rows))}
 	for i, vr := range r.Rows {
 		if len(vr.Values) != len(t.Columns) {

@@ -218,3 +218,59 @@ func TestLyingReads(t *testing.T) {
 		}
 	}
 }
+
+// With QueryPage, range reads go by pages of two rows: every grant of a
+// consumer with seven, and the caller's wallets (its first page fetched to
+// learn the user); a page that skips rows is refused.
+func TestPagedReads(t *testing.T) {
+	s := state(t, func(rows []prooftest.Row) []prooftest.Row {
+		for i := range 6 {
+			id := fmt.Sprintf("grant-%d", i+2)
+			rows = append(rows, prooftest.Row{Table: idosschema.GrantsByGrantee.Name, PK: []any{consumer, id},
+				Values: []any{id, alice, consumer, "copy-x", int64(0), "h", "internal", int64(3)}})
+		}
+		return append(rows, wallet(alice, "w-a2", "0xA2"), wallet(alice, "w-a3", "0xA3"))
+	})
+	ctx := context.Background()
+	paged := func(v *idosverify.Verifier, skip bool) *idosverify.Verifier {
+		scopes := map[string][]byte{
+			"idos.get_grants_received": ckey(t, idosschema.GrantsByGrantee.Name, v.AccountID()),
+			"idos.get_wallets":         ckey(t, idosschema.Wallets.Name, alice),
+		}
+		v.QueryPage = func(_ context.Context, name string, _ any, after []byte, height int64) (*readproof.Bundle, error) {
+			if after != nil && height != s.Height {
+				t.Errorf("page of %s after %x asked at height %d", name, after, height)
+			}
+			from := after
+			if skip && after != nil {
+				from = append(append([]byte(nil), after...), 0xff) // the page after the next row
+			}
+			b, err := s.Page(scopes[name], from, 2)
+			if b != nil {
+				b.After = after
+			}
+			return b, err
+		}
+		return v
+	}
+	got, err := paged(verifier(t, s, "ed25519", "c0", nil), false).GrantsReceived(ctx)
+	if err != nil || len(got.Grants) != 7 {
+		t.Fatalf("grants received by pages: %d, %v", len(got.Grants), err)
+	}
+	c, err := paged(verifier(t, s, "eip191", aliceWallet, nil), false).Caller(ctx)
+	if err != nil || c.UserID != alice || len(c.Wallets) != 3 {
+		t.Fatalf("caller by pages: %+v, %v", c, err)
+	}
+	if _, err := paged(verifier(t, s, "ed25519", "c0", nil), true).GrantsReceived(ctx); !errors.Is(err, readproof.ErrBadRows) {
+		t.Fatalf("a page that skips rows: %v, want ErrBadRows", err)
+	}
+}
+
+func ckey(t *testing.T, table string, pk ...any) []byte {
+	t.Helper()
+	k, err := commitment.Key(table, pk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -116,6 +117,7 @@ func TestGrantsReceivedProven(t *testing.T) {
 	if got, want := received(), []string{grantID + "/" + copyID, grant2ID + "/" + copy2ID}; !slices.Equal(got, want) {
 		t.Fatalf("after sharing: %v, want %v", got, want)
 	}
+
 	c.block(step{by: user, action: "idos.revoke_grant", payload: idos.RevokeGrantPayload{GrantID: grantID}})
 	if got, want := received(), []string{grant2ID + "/" + copy2ID}; !slices.Equal(got, want) {
 		t.Fatalf("after revoking: %v, want %v", got, want)
@@ -123,6 +125,44 @@ func TestGrantsReceivedProven(t *testing.T) {
 	c.block(step{by: user, action: "idos.remove_credential", payload: idos.RemoveCredentialPayload{CredentialID: cred2ID}})
 	if got := received(); len(got) != 0 {
 		t.Fatalf("after removing the original: %v", got)
+	}
+	// Three more grants, read in pages of two rows (PrivateQueryPage), each
+	// page after the first starting with the previous one's last row.
+	var grants []string
+	var steps []step
+	for i := range 3 {
+		cp, g := fmt.Sprintf("00000000-0000-4000-8000-0000000000d%d", i+3), fmt.Sprintf("00000000-0000-4000-8000-0000000000e%d", i+3)
+		steps, grants = append(steps, share(credID, cp, g)), append(grants, g)
+	}
+	c.block(steps...)
+	info, err := c.a.Info(context.Background(), &abci.RequestInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix, _ := commitment.Key(idosschema.GrantsByGrantee.Name, []any{consumer.sender.AccountID()})
+	var after []byte
+	var got []string
+	pages := 0
+	for more := true; more; pages++ {
+		res, err := c.a.PrivateQueryPage(context.Background(), "idos.get_grants_received", consumer.sender, []byte(`{}`),
+			app.ProofRequest{Page: true, After: after, Height: info.LastBlockHeight, Limit: 2})
+		if err != nil || res.Code != app.CodeOK {
+			t.Fatalf("page after %x: %v %d %s", after, err, res.Code, res.Log)
+		}
+		var rows []readproof.VerifiedRow
+		if rows, more, err = readproof.VerifyPage(info.LastBlockAppHash, prefix, after, res.Proof); err != nil {
+			t.Fatal(err)
+		}
+		if after != nil {
+			rows = rows[1:]
+		}
+		for _, r := range rows {
+			got = append(got, r.Values[0].(string))
+		}
+		after = res.Proof.Rows[len(res.Proof.Rows)-1].Key
+	}
+	if !slices.Equal(got, grants) || pages != 2 {
+		t.Fatalf("%d pages of %v, want 2 of %v", pages, got, grants)
 	}
 }
 
