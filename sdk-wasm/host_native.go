@@ -10,7 +10,8 @@ import (
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/ethereum/go-ethereum/crypto"
-	"golang.org/x/crypto/ripemd160" //nolint:staticcheck // RIPEMD-160 is what the ABI specifies (Bitcoin-style addresses).
+	//lint:ignore SA1019 RIPEMD-160 is what the ABI specifies (Bitcoin-style addresses).
+	"golang.org/x/crypto/ripemd160"
 )
 
 // Native implementations of the host crypto, for go test on the developer's

@@ -167,7 +167,7 @@ func readWasm(t *testing.T, name string) []byte {
 }
 
 // TestReproducible rebuilds every plugin in a temporary directory with the
-// go:generate command and requires the committed .wasm to be identical.
+// command of its go:generate line and requires the committed .wasm to be identical.
 func TestReproducible(t *testing.T) {
 	for _, p := range plugins {
 		t.Run(p.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/module/plugins"
 )
@@ -59,8 +61,8 @@ func TestPluginByApproval(t *testing.T) {
 	}
 	n.lastTx = max(n.lastTx, res.Height)
 	out := n.cli(1, "plugin", "approve", "--home", v3.home, "solana")
-	if !strings.Contains(out, "already decided") {
-		t.Errorf("a fourth approval: want the node's 'already decided', got:\n%s", out)
+	if want := fmt.Sprintf("result  rejected (code %d)\n", module.CodeDecided); !strings.Contains(out, want) {
+		t.Errorf("a fourth approval: want %q (already decided), got:\n%s", want, out)
 	}
 	n.synced(v3)
 	ps, _ := list()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,6 +23,8 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/devnet"
 	"github.com/idos-network/idos-node/node/home"
+	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/valclient"
 )
 
@@ -142,12 +145,12 @@ func TestValidatorSetByApproval(t *testing.T) {
 	req := n.expectPending(valclient.KindJoin, n6, 1)
 	n.waitHeight(n.running(), req.Expires)
 	out := n.cli(1, "validators", "approve", "--home", v1.home, n6.id)
-	if !strings.Contains(out, "expired at height") || !strings.Contains(out, "code 7") {
-		t.Errorf("approving an expired request: want the node's expiry message, got:\n%s", out)
+	if want := fmt.Sprintf("result  rejected (code %d)\n", module.CodeExpired); !strings.Contains(out, want) {
+		t.Errorf("approving an expired request: want %q, got:\n%s", want, out)
 	}
 	_, err = v2.vc.Approve(ctx, v2.key, n6.id)
-	if rej, ok := valclient.IsRejected(err); !ok || rej.Code != app.CodeActionFailed || !strings.Contains(rej.Log, "expired") {
-		t.Errorf("late approval via the package: %v, want code %d mentioning expiry", err, app.CodeActionFailed)
+	if !errors.Is(err, validators.ErrExpired) {
+		t.Errorf("late approval via the package: %v, want a rejection with the code of validators.ErrExpired", err)
 	}
 	if got := n.request(v0, valclient.KindJoin, n6.id); got.Status != valclient.StatusExpired {
 		t.Errorf("node6's request is %q, want expired", got.Status)

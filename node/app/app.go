@@ -80,6 +80,7 @@ type App struct {
 	queries map[string]module.Query
 	private map[string]module.PrivateQuery
 	scopes  map[string]module.Scope
+	codes   module.Codes // result codes of the modules' errors
 
 	// Consensus connection only.
 	block blockState
@@ -165,10 +166,16 @@ func New(cfg Config) (*App, error) {
 	if a.modules == nil {
 		a.modules = DefaultModules()
 	}
+	if err := a.codes.Register(module.CommonCodes...); err != nil {
+		return nil, err
+	}
 	for i := range a.modules {
 		m := &a.modules[i]
 		if err := m.Validate(); err != nil {
 			return nil, err
+		}
+		if err := a.codes.Register(m.Errors...); err != nil {
+			return nil, fmt.Errorf("app: module %s: %w", m.Name, err)
 		}
 		for name, act := range m.Actions {
 			if _, dup := a.actions[name]; dup {
@@ -351,6 +358,9 @@ func (a *App) Info(context.Context, *abci.RequestInfo) (*abci.ResponseInfo, erro
 // InitChain creates the schema and applies the genesis state. Its writes stay
 // in the open SQLite transaction and commit with block 1, so a crash before
 // block 1 leaves an empty database and CometBFT calls InitChain again.
+//
+// Like FinalizeBlock it has one way out on failure: initChain returns the
+// error and abortBlock rolls back the open transaction.
 func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
 	a.mu.RLock()
 	committed := a.hasHeight
@@ -358,6 +368,14 @@ func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.
 	if committed {
 		return nil, errors.New("app: InitChain on a database that already holds a chain")
 	}
+	res, err := a.initChain(ctx, req)
+	if err != nil {
+		return nil, a.abortBlock(ctx, err)
+	}
+	return res, nil
+}
+
+func (a *App) initChain(ctx context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
 	if a.block.open {
 		if err := a.db.Rollback(ctx); err != nil {
 			return nil, err
@@ -371,26 +389,22 @@ func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.
 	if err := a.db.BeginBlock(ctx); err != nil {
 		return nil, err
 	}
-	fail := func(err error) (*abci.ResponseInitChain, error) {
-		a.db.Rollback(ctx)
-		return nil, err
-	}
 	ddl := []string{accountsSchema}
 	for _, m := range a.modules {
 		ddl = append(ddl, m.Schema...)
 	}
 	if err := a.db.Migrate(ctx, ddl...); err != nil {
-		return fail(err)
+		return nil, err
 	}
 	canonical, err := params.Canonical()
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	genesis := module.Genesis{AppState: canonical}
 	for _, v := range req.Validators {
 		pk := v.PubKey.GetEd25519()
 		if pk == nil {
-			return fail(fmt.Errorf("app: genesis validator with a non-ed25519 key"))
+			return nil, fmt.Errorf("app: genesis validator with a non-ed25519 key")
 		}
 		genesis.Validators = append(genesis.Validators, module.ValidatorUpdate{PubKey: pk, Power: v.Power})
 	}
@@ -400,23 +414,23 @@ func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.
 			continue
 		}
 		if err := a.db.Savepoint(ctx, func() error { return m.InitGenesis(env, genesis) }); err != nil {
-			return fail(fmt.Errorf("app: genesis of module %s: %w", m.Name, err))
+			return nil, fmt.Errorf("app: genesis of module %s: %w", m.Name, err)
 		}
 	}
 	if err := a.preparePlugins(ctx, a.db, 1); err != nil {
-		return fail(err)
+		return nil, err
 	}
 	schema, err := a.schemaDigest(ctx)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	cs, err := a.db.Changeset()
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	trie, err := a.applyCommitment(ctx, commitment.Empty(), cs)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	// Hash the parsed state re-encoded, not the file's bytes: CometBFT
 	// re-indents app_state when it writes genesis.json, and two files with
@@ -424,18 +438,18 @@ func (a *App) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.
 	csHash, root := cs.Hash(), trie.Root()
 	hash := apphash.Block(0, apphash.GenesisDigest(canonical, schema), csHash, root)
 	if err := a.writeMeta(ctx, "chain_id", []byte(req.ChainId), "genesis", canonical); err != nil {
-		return fail(err)
+		return nil, err
 	}
 	if err := a.recordBlock(ctx, 0, csHash, cs.Len(), hash, root); err != nil {
-		return fail(err)
+		return nil, err
+	}
+	if err := a.applyPlugins(); err != nil {
+		return nil, err
 	}
 	a.mu.Lock()
 	a.chainID, a.params, a.appHash = req.ChainId, params, hash
 	a.mu.Unlock()
 	a.block = blockState{open: true, height: 0, appHash: hash, genesis: true, trie: trie}
-	if err := a.applyPlugins(); err != nil {
-		return nil, err
-	}
 	a.log.Info("genesis applied", "chain_id", req.ChainId, "app_hash", fmt.Sprintf("%X", hash[:]))
 	return &abci.ResponseInitChain{AppHash: hash[:]}, nil
 }
@@ -465,6 +479,11 @@ func (a *App) schemaDigest(ctx context.Context) ([32]byte, error) {
 
 // Commit makes the finalized block durable and opens the mempool's view of
 // the new state.
+//
+// A failure here halts the node (CometBFT stops on an error from Commit).
+// Once SQLite has committed, the committed fields follow it before anything
+// else can fail, so the app never reports a height other than the one in
+// its database.
 func (a *App) Commit(ctx context.Context, _ *abci.RequestCommit) (*abci.ResponseCommit, error) {
 	if !a.block.open || a.block.genesis {
 		return nil, errors.New("app: Commit without a finalized block")
@@ -474,12 +493,9 @@ func (a *App) Commit(ctx context.Context, _ *abci.RequestCommit) (*abci.Response
 	a.versions.add(a.block.height, a.block.trie)
 	if err := a.db.Commit(ctx); err != nil {
 		a.versions.drop(a.block.height)
-		return nil, err
+		return nil, a.abortBlock(ctx, err)
 	}
 	a.trie = a.block.trie
-	if err := a.applyPlugins(); err != nil {
-		return nil, err
-	}
 	a.mu.Lock()
 	a.height, a.appHash, a.hasHeight = a.block.height, a.block.appHash, true
 	a.setTables()
@@ -488,6 +504,9 @@ func (a *App) Commit(ctx context.Context, _ *abci.RequestCommit) (*abci.Response
 	// CometBFT rechecks the mempool after Commit; the pending nonces are
 	// rebuilt from committed state by those rechecks.
 	a.check.reset()
+	if err := a.applyPlugins(); err != nil {
+		return nil, fmt.Errorf("app: after commit of block %d: %w", a.height, err)
+	}
 	return &abci.ResponseCommit{}, nil
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/kv"
 )
 
@@ -171,9 +172,9 @@ func TestResultCodesAndState(t *testing.T) {
 	blocks := workload(t)
 	want := [][]uint32{
 		{CodeOK, CodeOK},
-		{CodeOK, CodeBadNonce, CodeActionFailed, CodeOK},
+		{CodeOK, CodeBadNonce, module.CodeNotFound, CodeOK},
 		{},
-		{CodeOK, CodeActionFailed},
+		{CodeOK, module.CodeInvalidPayload},
 	}
 	for i, txs := range blocks {
 		res := runBlock(t, a, int64(i+1), txs...)

@@ -44,6 +44,11 @@ const ProofOpType = "idos/readproof/v1"
 
 var errNoProof = errors.New("no proof")
 
+// ErrCorruptState is returned by New when the committed state does not
+// agree with itself (the leaf table does not hash to the committed state
+// root); the node refuses to run on it.
+var ErrCorruptState = errors.New("app: committed state is corrupt")
+
 // versions holds the recent committed trie versions for readers.
 type versions struct {
 	mu       sync.RWMutex
@@ -143,8 +148,8 @@ func rebuildTrie(ctx context.Context, q querier, want []byte) (*commitment.Trie,
 		return nil, fmt.Errorf("app: rebuild state trie: %w", err)
 	}
 	if root := t.Root(); !bytes.Equal(root[:], want) {
-		return nil, fmt.Errorf("app: state trie rebuilt from %d leaves has root %x, the committed root is %x: the leaf table is corrupt",
-			len(entries), root, want)
+		return nil, fmt.Errorf("%w: state trie rebuilt from %d leaves has root %x, the committed root is %x: the leaf table is corrupt",
+			ErrCorruptState, len(entries), root, want)
 	}
 	return t, nil
 }

@@ -207,7 +207,7 @@ func TestCorruptLeavesRefused(t *testing.T) {
 	}
 	db.Close()
 	_, err = New(Config{DBPath: filepath.Join(dir, "state.sqlite")})
-	if err == nil || !strings.Contains(err.Error(), "leaf table is corrupt") {
+	if !errors.Is(err, ErrCorruptState) {
 		t.Fatalf("New over a corrupt leaf table: %v", err)
 	}
 	if errors.Is(err, sql.ErrNoRows) {

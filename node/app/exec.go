@@ -135,9 +135,35 @@ func (a *App) maxTxBytes() int {
 // FinalizeBlock executes the block's transactions in order, each in its own
 // savepoint, then derives the changeset and the app hash. Nothing is durable
 // until Commit.
+//
+// It has one way out on failure: finalizeBlock returns the error and
+// FinalizeBlock rolls back whatever block transaction is open, so no early
+// return can leave a half-executed block behind or drop an error.
 func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	res, err := a.finalizeBlock(ctx, req)
+	if err != nil {
+		return nil, a.abortBlock(ctx, err)
+	}
+	return res, nil
+}
+
+// abortBlock discards the open block transaction, if any, and returns err
+// (joined with the rollback's own failure). A block that shared its
+// transaction with InitChain's writes takes them with it; FinalizeBlock
+// then refuses to run until a restart applies the genesis again.
+func (a *App) abortBlock(ctx context.Context, err error) error {
+	if a.db.InBlock() {
+		if rerr := a.db.Rollback(ctx); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	a.block = blockState{}
+	return err
+}
+
+func (a *App) finalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	a.mu.RLock()
-	prevHeight, prevHash, chainID := a.height, a.appHash, a.chainID
+	prevHeight, prevHash, chainID, committed := a.height, a.appHash, a.chainID, a.hasHeight
 	a.mu.RUnlock()
 	base := a.trie
 
@@ -160,6 +186,11 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 		}
 		fallthrough
 	default:
+		if !committed {
+			// Before block 1 commits, the schema and genesis state live
+			// only in InitChain's open transaction; it is gone.
+			return nil, fmt.Errorf("app: block %d without the genesis state; restart the node to apply genesis again", req.Height)
+		}
 		if req.Height != prevHeight+1 {
 			return nil, fmt.Errorf("app: FinalizeBlock height %d, expected %d", req.Height, prevHeight+1)
 		}
@@ -173,11 +204,10 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 	for i, raw := range req.Txs {
 		res, err := a.deliverTx(ctx, &env, raw)
 		if err != nil {
-			// A failure that is not the transaction's fault (disk, I/O):
-			// continuing would risk computing a different state from the
-			// other validators, so stop here and let CometBFT halt.
-			a.db.Rollback(ctx)
-			a.block = blockState{}
+			// A failure that is not the transaction's fault (disk, I/O,
+			// a wall-clock timeout): continuing would risk computing a
+			// different state from the other validators, so stop here
+			// and let CometBFT halt.
 			return nil, fmt.Errorf("app: block %d tx %d: %w", req.Height, i, err)
 		}
 		results[i] = res
@@ -185,30 +215,22 @@ func (a *App) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock)
 
 	updates, err := a.endBlock(ctx, &env)
 	if err != nil {
-		a.db.Rollback(ctx)
-		a.block = blockState{}
 		return nil, fmt.Errorf("app: end of block %d: %w", req.Height, err)
 	}
 	cs, err := a.db.Changeset()
 	if err != nil {
-		a.db.Rollback(ctx)
-		a.block = blockState{}
 		return nil, err
 	}
 	trie, err := a.applyCommitment(ctx, base, cs)
 	if err != nil {
-		a.db.Rollback(ctx)
-		a.block = blockState{}
 		return nil, err
 	}
 	csHash, root := cs.Hash(), trie.Root()
 	hash := apphash.Block(uint64(req.Height), prevHash, csHash, root)
-	if err := a.writeMeta(ctx, "height", u64(req.Height), "app_hash", hash[:], "state_root", root[:]); err == nil {
-		err = a.recordBlock(ctx, req.Height, csHash, cs.Len(), hash, root)
+	if err := a.writeMeta(ctx, "height", u64(req.Height), "app_hash", hash[:], "state_root", root[:]); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		a.db.Rollback(ctx)
-		a.block = blockState{}
+	if err := a.recordBlock(ctx, req.Height, csHash, cs.Len(), hash, root); err != nil {
 		return nil, err
 	}
 	a.block = blockState{open: true, height: req.Height, appHash: hash, afterGenesis: prevHeight == 0, trie: trie}
@@ -307,11 +329,21 @@ func (a *App) deliverTx(ctx context.Context, env *blockEnv, raw []byte) (*abci.E
 		if fatalSQL(err) || localLimit(err) {
 			return nil, err
 		}
-		r := fail(CodeActionFailed, "%s: %v", t.Action, err)
+		r := fail(a.ResultCode(err), "%s: %v", t.Action, err)
 		r.Events = events
 		return r, nil
 	}
 	return &abci.ExecTxResult{Code: CodeOK, Events: events}, nil
+}
+
+// ResultCode is the result code of an action that failed with err: the
+// code a module registered for the first of its sentinel errors that err
+// wraps, else the generic CodeActionFailed (docs/spec/result-codes.md).
+func (a *App) ResultCode(err error) uint32 {
+	if code, ok := a.codes.Code(err); ok {
+		return code
+	}
+	return CodeActionFailed
 }
 
 // localLimit reports whether err is a plugin call stopped by the Wasm

@@ -22,6 +22,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/module/plugins"
@@ -138,7 +139,9 @@ func (w *goldenWorkload) uploads(i int, wasm []byte) (string, []goldenTx) {
 
 func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 	w := &goldenWorkload{t: t, accs: map[string]*client.Account{}, rng: rand.New(rand.NewPCG(11, 7))}
-	const ok, failed, unauthorized = int64(CodeOK), int64(CodeActionFailed), int64(CodeUnauthorized)
+	const ok, unauthorized = int64(CodeOK), int64(CodeUnauthorized)
+	// The result codes of failed actions (docs/spec/result-codes.md).
+	const duplicate, expired, decided, locked = int64(module.CodeDuplicate), int64(module.CodeExpired), int64(module.CodeDecided), int64(idos.CodeLocked)
 	issuer := w.acc(auth.SchemeEd25519, 30)
 	userA := w.acc(auth.SchemeEd25519, 31)
 	userB := w.acc(auth.SchemeEd25519, 32)
@@ -190,14 +193,14 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 			IssuerAuthPublicKey: "issuer-key", EncryptorPublicKey: key32(2), Content: "Y2lwaGVydGV4dA==", PublicNotes: `{"type":"kyc"}`}),
 		w.val(5, ok, "validators.join", join),
 		w.val(6, ok, "validators.join", join),
-		w.val(5, failed, "validators.join", join), // duplicate
+		w.val(5, duplicate, "validators.join", join), // duplicate
 	}, solUploads...)...)
 	// 2: two of four approve 5 (not enough); a second wallet; the
 	// solana proposal; a solana-signed tx before any plugin is refused.
 	w.block(
 		w.val(1, ok, "validators.approve", approve(5)),
 		w.val(2, ok, "validators.approve", approve(5)),
-		w.val(2, failed, "validators.approve", approve(5)), // twice
+		w.val(2, duplicate, "validators.approve", approve(5)), // twice
 		w.tx(userA, ok, "idos.add_wallet", idos.AddWalletPayload{UserID: user, Wallet: w.linkProof(userB, walB, user)}),
 		w.val(1, ok, "plugins.propose", plugins.ProposePayload{Scheme: "solana", KeyType: "ed25519",
 			AddressFormat: "base58 Ed25519 public key (Solana address)", SHA256: solSum, ActivationDelay: 3}),
@@ -220,12 +223,12 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 	// eip191_wasm is uploaded; a locked grant cannot be revoked.
 	w.block(append([]goldenTx{
 		w.val(3, ok, "plugins.approve", scheme("solana")),
-		w.tx(userA, failed, "idos.revoke_grant", idos.RevokeGrantPayload{GrantID: grant1}),
+		w.tx(userA, locked, "idos.revoke_grant", idos.RevokeGrantPayload{GrantID: grant1}),
 	}, eipUploads...)...)
 	// 5: 6's request has expired; validator 5 decides solana (40 of 50),
 	// active from 5+3 = 8; eip191_wasm is proposed (it will expire).
 	w.block(
-		w.val(2, failed, "validators.approve", approve(6)),
+		w.val(2, expired, "validators.approve", approve(6)),
 		w.val(5, ok, "plugins.approve", scheme("solana")),
 		w.val(2, ok, "plugins.propose", plugins.ProposePayload{Scheme: eipMeta.Scheme, KeyType: eipMeta.KeyType,
 			AddressFormat: eipMeta.AddressFormat, SHA256: eipSum}),
@@ -256,7 +259,7 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 	w.block(
 		w.val(1, ok, "validators.remove", validators.RemovePayload{Validator: goldenPub(6)}),
 		w.val(2, ok, "plugins.remove", scheme("solana")),
-		w.val(3, failed, "plugins.approve", scheme(eipMeta.Scheme)),
+		w.val(3, expired, "plugins.approve", scheme(eipMeta.Scheme)),
 		w.tx(solanaUser, ok, "kv.put", kv.PutPayload{Key: "sol", Value: "again"}),
 	)
 	// 10: removal of 6 approved by 2, 3 (30 of 50 is not 2/3: pending); solana
@@ -303,11 +306,11 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 	// 17: 9 was admitted already (set 1, 2, 3, 9: 40); 2's approval brings 8
 	// to 20 of 40, short of 2/3, and 8's request expires at the end of 17.
 	w.block(
-		w.val(3, failed, "validators.approve", approve(9)),
+		w.val(3, decided, "validators.approve", approve(9)),
 		w.val(2, ok, "validators.approve", approve(8)),
 	)
 	// 18: too late for 8.
-	w.block(w.val(3, failed, "validators.approve", approve(8)))
+	w.block(w.val(3, expired, "validators.approve", approve(8)))
 	return w
 }
 

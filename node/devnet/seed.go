@@ -18,6 +18,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/userclient"
 )
 
@@ -161,7 +162,7 @@ func SeedDemo(ctx context.Context, dir string, m *Manifest, out io.Writer, log *
 	}
 	if _, err := ins.AddUser(ctx, proof); err != nil {
 		var te *userclient.TxError
-		if errors.As(err, &te) && te.Code == app.CodeActionFailed {
+		if errors.As(err, &te) && te.Code == idos.CodeUnauthorized {
 			return fmt.Errorf("demo inserter %s may not create users (was %s created without --seed-demo? remove it to start over): %w",
 				DemoInserterAccount(), dir, err)
 		}

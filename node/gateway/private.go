@@ -15,6 +15,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
 // ChallengeResponse is the body of POST /v1/auth/challenge.
@@ -226,6 +227,13 @@ func (s *Server) private(w http.ResponseWriter, r *http.Request) {
 	}
 	msg := ChallengeMessage(s.cfg.NodeID, hex.EncodeToString(chal), exp)
 	id, err := scheme.Verify(signer, []byte(msg), sig)
+	if errors.Is(err, wasmhost.ErrTimeout) {
+		// The plugin hit this node's wall-clock safety net: the node's
+		// failure, not the caller's; another try (or node) may succeed.
+		s.log.Warn("gateway: challenge verification timed out", "scheme", scheme.Name(), "err", err)
+		writeError(w, http.StatusServiceUnavailable, ErrUnavailable, "signature verification timed out on this node; retry")
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusUnauthorized, ErrBadSignature, err.Error())
 		return

@@ -23,6 +23,12 @@ type AppConfig struct {
 	// in memory for read proofs (docs/spec/read-proofs.md); 0 means the
 	// app's default. Each version costs only the nodes that changed.
 	ProofVersions int `json:"proof_versions,omitempty"`
+	// WasmCallTimeoutMS is the Wasm host's wall-clock safety net for one
+	// plugin call, in milliseconds; 0 means wasmhost.DefaultCallTimeout.
+	// A local setting, not a consensus rule: raise it if the node halted
+	// with "plugin call timed out" (docs/ARCHITECTURE.md, "When a node
+	// halts on a plugin").
+	WasmCallTimeoutMS int `json:"wasm_call_timeout_ms,omitempty"`
 }
 
 // Default application settings.
@@ -48,6 +54,9 @@ func (c AppConfig) Validate() error {
 	}
 	if c.ProofVersions < 0 {
 		return fmt.Errorf("proof_versions %d: want 0 (default) or more", c.ProofVersions)
+	}
+	if c.WasmCallTimeoutMS < 0 {
+		return fmt.Errorf("wasm_call_timeout_ms %d: want 0 (default) or more", c.WasmCallTimeoutMS)
 	}
 	if err := ValidateLogLevel(c.LogLevel); err != nil {
 		return err

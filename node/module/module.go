@@ -137,6 +137,10 @@ type Module struct {
 	// order. It may write state; the validator updates it returns go to
 	// CometBFT (effective at height+2) and must be in a deterministic order.
 	EndBlock func(env *Env) ([]ValidatorUpdate, error)
+	// Errors are the module's sentinel errors with their result codes
+	// (codes.go); an action error that wraps none of them gets the
+	// application's generic "action failed" code.
+	Errors []ErrorCode
 }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)

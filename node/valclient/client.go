@@ -76,6 +76,19 @@ func (e *RejectedError) Error() string {
 	return fmt.Sprintf("%s rejected (code %d): %s", e.Action, e.Code, e.Log)
 }
 
+// resultCodes maps the node's sentinel errors to their result codes.
+var resultCodes = app.DefaultCodes()
+
+// Is reports whether the node refused the transaction with target's result
+// code (docs/spec/result-codes.md), so that errors.Is(err,
+// validators.ErrExpired) holds for a rejection with that code. A code that
+// several modules give their own sentinel (the shared approval rules)
+// matches each of them.
+func (e *RejectedError) Is(target error) bool {
+	code, ok := resultCodes.Code(target)
+	return ok && e.Code == code && e.Codespace == app.Codespace
+}
+
 // ValidatorID is a validator's id everywhere in the validators module: the
 // lowercase hex of its 32-byte ed25519 public key.
 func ValidatorID(key ed25519.PrivateKey) string {

@@ -17,6 +17,8 @@ import (
 
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/tx"
 )
 
@@ -49,7 +51,7 @@ func (f *fakeRPC) BroadcastTxCommit(_ context.Context, t types.Tx) (*ctypes.Resu
 	f.sent = append(f.sent, t)
 	return &ctypes.ResultBroadcastTxCommit{
 		Hash: t.Hash(), Height: 42,
-		TxResult: abci.ExecTxResult{Code: f.execCode, Log: f.execLog},
+		TxResult: abci.ExecTxResult{Code: f.execCode, Codespace: app.Codespace, Log: f.execLog},
 	}, nil
 }
 
@@ -120,17 +122,22 @@ func TestJoinAndLeaveSendEmptyObject(t *testing.T) {
 }
 
 func TestRejectionCarriesNodeLog(t *testing.T) {
-	f := &fakeRPC{execCode: app.CodeActionFailed, execLog: "no self-approval"}
+	f := &fakeRPC{execCode: validators.CodeSelfApproval, execLog: "no self-approval"}
 	_, err := New(f, "idos-test").Remove(context.Background(), testKey(1), ValidatorID(testKey(1)))
 	r, ok := IsRejected(err)
 	if !ok {
 		t.Fatalf("error %v, want a rejection", err)
 	}
-	if r.Code != app.CodeActionFailed || r.Log != "no self-approval" || r.Stage != "exec" || r.Height != 42 {
+	if r.Code != validators.CodeSelfApproval || r.Log != "no self-approval" || r.Stage != "exec" || r.Height != 42 {
 		t.Errorf("rejection %+v", r)
 	}
-	if !strings.Contains(err.Error(), "no self-approval") {
-		t.Errorf("message %q lacks the node's log", err)
+	if want := "validators.remove rejected (code 36): no self-approval"; err.Error() != want {
+		t.Errorf("message %q, want %q", err, want)
+	}
+	// The code matches its sentinel, and only that one.
+	if !errors.Is(err, validators.ErrSelfApproval) || errors.Is(err, validators.ErrExpired) || errors.Is(err, module.ErrNotFound) {
+		t.Errorf("errors.Is on a code-%d rejection: self-approval %v, expired %v", r.Code,
+			errors.Is(err, validators.ErrSelfApproval), errors.Is(err, validators.ErrExpired))
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"golang.org/x/crypto/ripemd160" //nolint:staticcheck // RIPEMD-160 is required by the ABI (Bitcoin-style addresses); x/crypto's is the reference Go implementation.
+	//lint:ignore SA1019 RIPEMD-160 is required by the ABI (Bitcoin-style addresses); x/crypto has the reference Go implementation.
+	"golang.org/x/crypto/ripemd160"
 )
 
 // errOutOfBounds is the panic value of a host function given a pointer

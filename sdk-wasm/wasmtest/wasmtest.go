@@ -18,7 +18,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
-	"golang.org/x/crypto/ripemd160" //nolint:staticcheck // the ABI specifies RIPEMD-160
+	//lint:ignore SA1019 the ABI specifies RIPEMD-160 (Bitcoin-style addresses).
+	"golang.org/x/crypto/ripemd160"
 )
 
 // Host is a compiled plugin in a reference runtime.

@@ -44,5 +44,3 @@ func verify(signer, msg, sig []byte) (string, error) {
 	}
 	return base58.Encode(signer), nil
 }
-
-const b58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"

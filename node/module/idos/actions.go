@@ -132,7 +132,7 @@ func linkWallet(env *module.Env, userID string, w WalletInput) error {
 	}
 	ident, err := scheme.Verify(signer, []byte(w.Message), sig)
 	if err != nil {
-		return fmt.Errorf("%w: wallet ownership proof: %v", ErrUnauthorized, err)
+		return fmt.Errorf("%w: wallet ownership proof: %w", ErrUnauthorized, err)
 	}
 	if want := LinkMessage(userID, w.WalletType, ident); w.Message != want {
 		return invalid("message must be exactly %q", want)

@@ -119,6 +119,7 @@ func (g Genesis) Validate() error {
 func Module() module.Module {
 	return module.Module{
 		Name:   "idos",
+		Errors: Codes,
 		Schema: schema,
 		Actions: map[string]module.Action{
 			"idos.add_user":          addUser,

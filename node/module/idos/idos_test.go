@@ -81,7 +81,7 @@ type step struct {
 	by      *party
 	action  string
 	payload any
-	wantErr error // nil: must succeed; else the log must contain its text
+	wantErr error // nil: must succeed; else the result code must be this error's
 }
 
 func (c *chainT) block(steps ...step) {
@@ -109,7 +109,7 @@ func (c *chainT) block(steps ...step) {
 		switch {
 		case s.wantErr == nil && r.Code != app.CodeOK:
 			c.t.Errorf("height %d: %s: %s", c.height, s.action, r.Log)
-		case s.wantErr != nil && (r.Code != app.CodeActionFailed || !strings.Contains(r.Log, s.wantErr.Error())):
+		case s.wantErr != nil && r.Code != c.a.ResultCode(s.wantErr):
 			c.t.Errorf("height %d: %s: code %d %q, want error %q", c.height, s.action, r.Code, r.Log, s.wantErr)
 		}
 	}

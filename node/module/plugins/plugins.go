@@ -129,6 +129,7 @@ func New(cfg Config) module.Module {
 	c := &checker{rt: cfg.Runtime}
 	return module.Module{
 		Name:   "plugins",
+		Errors: Codes,
 		Schema: schema,
 		Actions: map[string]module.Action{
 			"plugins.upload":  upload,

@@ -120,12 +120,13 @@ type call struct {
 	from    int
 	action  string
 	payload any
-	// wantErr: nil for success; an action error whose text the log must
-	// contain; or errUnauthorized for a refused signature.
+	// wantErr: nil for success; an action error whose result code the
+	// transaction must get; or errUnauthorized for a refused signature.
 	wantErr error
 }
 
-var errUnauthorized = errors.New("unknown signature scheme")
+// errUnauthorized stands for a transaction refused with CodeUnauthorized.
+var errUnauthorized = errors.New("unauthorized")
 
 func (n *net) build(c call) []byte {
 	n.t.Helper()
@@ -145,7 +146,7 @@ func (n *net) block(calls ...call) {
 	n.blockRaw(calls, txs)
 }
 
-func (n *net) blockRaw(calls []call, txs [][]byte) {
+func (n *net) blockRaw(calls []call, txs [][]byte) []*abci.ExecTxResult {
 	n.t.Helper()
 	n.height++
 	ctx := context.Background()
@@ -161,12 +162,13 @@ func (n *net) blockRaw(calls []call, txs [][]byte) {
 		switch {
 		case c.wantErr == nil && r.Code != app.CodeOK:
 			n.t.Errorf("height %d: %s by %d failed: %s", n.height, c.action, c.from, r.Log)
-		case c.wantErr == errUnauthorized && (r.Code != app.CodeUnauthorized || !strings.Contains(r.Log, c.wantErr.Error())):
+		case c.wantErr == errUnauthorized && r.Code != app.CodeUnauthorized:
 			n.t.Errorf("height %d: %s by %d: code %d %q, want unauthorized", n.height, c.action, c.from, r.Code, r.Log)
-		case c.wantErr != nil && c.wantErr != errUnauthorized && (r.Code != app.CodeActionFailed || !strings.Contains(r.Log, c.wantErr.Error())):
+		case c.wantErr != nil && c.wantErr != errUnauthorized && r.Code != n.a.ResultCode(c.wantErr):
 			n.t.Errorf("height %d: %s by %d: code %d %q, want %q", n.height, c.action, c.from, r.Code, r.Log, c.wantErr)
 		}
 	}
+	return res.TxResults
 }
 
 // uploads are the calls that upload wasm for validator i.

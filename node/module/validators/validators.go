@@ -87,6 +87,7 @@ var schema = slices.Concat([]string{
 func Module() module.Module {
 	return module.Module{
 		Name:   "validators",
+		Errors: Codes,
 		Schema: schema,
 		Actions: map[string]module.Action{
 			"validators.join":    join,

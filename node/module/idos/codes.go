@@ -1,0 +1,15 @@
+package idos
+
+import "github.com/idos-network/idos-node/node/module"
+
+// Result codes of the idos module's errors (docs/spec/result-codes.md).
+const (
+	CodeUnauthorized uint32 = 20 // ErrUnauthorized
+	CodeLocked       uint32 = 21 // ErrLocked
+)
+
+// Codes are the idos module's sentinel errors with their result codes.
+var Codes = []module.ErrorCode{
+	{Code: CodeUnauthorized, Err: ErrUnauthorized},
+	{Code: CodeLocked, Err: ErrLocked},
+}
