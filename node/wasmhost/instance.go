@@ -213,18 +213,22 @@ func (p *Plugin) guarded(ctx context.Context, in *instance, fuel uint64, fn func
 	in.mu.Lock()
 	in.active, in.timedOut = true, false
 	in.mu.Unlock()
+	start := time.Now()
 	t := time.AfterFunc(p.rt.timeout, in.drain)
 	err := fn()
 	t.Stop()
 	in.mu.Lock()
 	in.active = false
-	timedOut := in.timedOut
+	// The clock decides, not whether the drain goroutine got to run: a
+	// guest spinning in compiled code can hold off a stop-the-world
+	// garbage collection, and with it every timer, until it returns.
+	timedOut := in.timedOut || time.Since(start) >= p.rt.timeout
 	in.mu.Unlock()
 	if timedOut && err == nil {
-		// The guest returned, but after the safety net had set its fuel:
-		// the fuel it used is unknown, so the call has no deterministic
-		// outcome either.
-		err = &callErr{class: ErrTimeout, cause: ErrTimeout, msg: "plugin call timed out: returned after the wall-clock safety net fired"}
+		// The guest returned, but after the safety net's deadline: its
+		// fuel may have been drained, and a call this slow must not be
+		// an outcome on one node that another node's net cut short.
+		err = &callErr{class: ErrTimeout, cause: ErrTimeout, msg: "plugin call timed out: returned after the wall-clock safety net's deadline"}
 	}
 	switch left := in.fuel.Get(); {
 	case left == meter.FuelExhausted:
