@@ -19,6 +19,7 @@ import (
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/commitment"
 	"github.com/idos-network/idos-node/node/gateway"
+	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/idos/idosschema"
 	"github.com/idos-network/idos-node/node/userclient"
@@ -330,7 +331,7 @@ func TestVerifiedWrites(t *testing.T) {
 
 	// A failed transaction (no such credential) reported as a success.
 	liar.set("fake-success")
-	c.fails(exitFailure, `verification failed \(transaction result not the gateway's\).*has code 7, the gateway said 0`,
+	c.fails(exitFailure, fmt.Sprintf(`verification failed \(transaction result not the gateway's\).*has code %d, the gateway said 0`, module.CodeNotFound),
 		lying(f.as("user-eth", "credential", "remove", "--id", "00000000-0000-4000-8000-000000000000")...)...)
 	// A success passed off as a failure.
 	liar.set("fake-failure")
