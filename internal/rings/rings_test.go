@@ -73,10 +73,10 @@ var nodeSide = []string{
 // from link neither SQLite, nor wazero, nor any node package. Before the
 // wire package they did (idoslight was 41 MB).
 func TestClientsLinkNoNode(t *testing.T) {
-	for _, pkg := range []string{"cmd/idoslight", "node/userclient", "node/gateway/gwclient", "lightclient", "node/client", "node/wire"} {
+	for _, pkg := range []string{"cmd/idoslight", "node/userclient", "node/gateway/gwclient", "lightclient", "lightclient/idosverify", "node/client", "node/wire"} {
 		t.Run(pkg, func(t *testing.T) {
 			ds := deps(t, pkg)
-			bad := forbidden(ds, nodeSide, mod+"node/gateway/gwclient")
+			bad := forbidden(ds, nodeSide, mod+"node/gateway/gwclient", mod+"node/module/idos/idosschema")
 			if len(bad) > 0 {
 				t.Errorf("%s links node-side packages: %s", pkg, strings.Join(bad, ", "))
 			}
@@ -84,17 +84,20 @@ func TestClientsLinkNoNode(t *testing.T) {
 	}
 }
 
-// TestSchemeNameRuleImportsNothing: node/schemename is compiled into every
-// Wasm guest (through sdk-wasm), so it stays free of imports.
-func TestSchemeNameRuleImportsNothing(t *testing.T) {
-	for _, goos := range []string{"", "GOOS=wasip1"} {
-		var env []string
-		if goos != "" {
-			env = []string{goos, "GOARCH=wasm"}
-		}
-		imports := goList(t, env, "-f", "{{join .Imports \" \"}}", mod+"node/schemename")
-		if len(imports) != 0 {
-			t.Errorf("%s node/schemename imports %v, want nothing", goos, imports)
+// TestLeavesImportNothing: node/schemename is compiled into every Wasm
+// guest (through sdk-wasm), and node/module/idos/idosschema into clients
+// although it sits under node/module, so both stay free of imports.
+func TestLeavesImportNothing(t *testing.T) {
+	for _, pkg := range []string{"node/schemename", "node/module/idos/idosschema"} {
+		for _, goos := range []string{"", "GOOS=wasip1"} {
+			var env []string
+			if goos != "" {
+				env = []string{goos, "GOARCH=wasm"}
+			}
+			imports := goList(t, env, "-f", "{{join .Imports \" \"}}", mod+pkg)
+			if len(imports) != 0 {
+				t.Errorf("%s %s imports %v, want nothing", goos, pkg, imports)
+			}
 		}
 	}
 }

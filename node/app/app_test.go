@@ -139,7 +139,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "de0a81d7b726f31bccfb967c6cb001ae7c249e5fab6eb5cf8fb7b6d5948b09b2"
+	const pinned = "22f3dec86fc786d08eb3c420abd610b67ed0da1de2a1f553d4946bbe419b8a78"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/tx"
 	"github.com/idos-network/idos-node/node/wasmhost"
@@ -154,6 +155,15 @@ func (s *Server) private(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	var page app.ProofRequest
+	if !pageParams(w, r, &page) {
+		return
+	}
+	pager, canPage := s.cfg.Reader.(PrivatePager)
+	if page.Page && (!prove || !canPage) {
+		writeError(w, http.StatusBadRequest, wire.ErrBadRequest, "pages are of proven reads: give prove=true")
+		return
+	}
 	var req wire.PrivateRequest
 	if !decodeBody(w, r, &req, true) {
 		return
@@ -208,7 +218,12 @@ func (s *Server) private(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readCallTimeout)
 	defer cancel()
 	caller := module.Sender{Scheme: scheme.Name(), Identifier: id}
-	res, err := s.cfg.Reader.PrivateQuery(ctx, name, caller, data, prove)
+	var res app.ReadResult
+	if page.Page {
+		res, err = pager.PrivateQueryPage(ctx, name, caller, data, page)
+	} else {
+		res, err = s.cfg.Reader.PrivateQuery(ctx, name, caller, data, prove)
+	}
 	if err != nil {
 		s.log.Error("gateway: private query failed", "query", name, "err", err)
 		writeError(w, http.StatusInternalServerError, wire.ErrInternal, "private query failed")

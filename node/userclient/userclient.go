@@ -24,6 +24,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/gateway/gwclient"
+	"github.com/idos-network/idos-node/node/module/idos/idosschema"
 	"github.com/idos-network/idos-node/node/wire"
 )
 
@@ -39,6 +40,25 @@ type Client struct {
 	Key     *Key
 	ChainID string
 	Log     *slog.Logger
+	// Confirm, if set, checks every receipt the gateway gives before Send
+	// returns it, a success (code 0) or a committed failure: idoslight
+	// proves the transaction and its result code against headers its
+	// light client verified, and sets Verified and Height. An error is
+	// returned by Send as it is.
+	Confirm func(ctx context.Context, tx []byte, r *Receipt, code uint32) error
+	// ReadCredential, if set, is how EditCredential and ShareCredential
+	// read the credential they start from (its notes, its plaintext to
+	// re-seal): idoslight reads it proven, so a gateway cannot make the
+	// user write what it chose. Nil reads through the gateway.
+	ReadCredential func(ctx context.Context, id string) (*idosschema.Credential, error)
+}
+
+// original reads the credential a write starts from.
+func (c *Client) original(ctx context.Context, id string) (*idosschema.Credential, error) {
+	if c.ReadCredential != nil {
+		return c.ReadCredential(ctx, id)
+	}
+	return c.Credential(ctx, id)
 }
 
 // Dial returns a client of the gateway at url for key; an empty chainID is
@@ -97,6 +117,9 @@ func (e *TxError) Error() string {
 type Receipt struct {
 	Hash   string `json:"hash"`
 	Height int64  `json:"height"`
+	// Verified: the transaction and its success were proven against
+	// verified headers (Client.Confirm); false is the gateway's word.
+	Verified bool `json:"verified"`
 }
 
 // Nonce returns the account's next nonce from the node.
@@ -133,11 +156,17 @@ func (c *Client) Send(ctx context.Context, action string, payload any) (*Receipt
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", action, err)
 	}
+	r := &Receipt{Hash: res.Hash, Height: res.Height}
+	if c.Confirm != nil {
+		if err := c.Confirm(ctx, raw, r, res.Code); err != nil {
+			return nil, fmt.Errorf("%s: %w", action, err)
+		}
+	}
 	if res.Code != wire.CodeOK {
 		return nil, &TxError{Action: action, Hash: res.Hash, Code: res.Code, Log: res.Log}
 	}
 	c.Log.Debug("committed", "action", action, "hash", res.Hash, "height", res.Height)
-	return &Receipt{Hash: res.Hash, Height: res.Height}, nil
+	return r, nil
 }
 
 // Read runs a private query as the key and decodes its value into out.
@@ -222,7 +251,7 @@ func (c *Client) AddCredential(ctx context.Context, nc NewCredential) (string, *
 // EditCredential replaces an original credential's content (encrypted by
 // the user to the user's own key) and notes; nil notes keep the old ones.
 func (c *Client) EditCredential(ctx context.Context, id string, plaintext []byte, notes *string) (*Receipt, error) {
-	old, err := c.Credential(ctx, id)
+	old, err := c.original(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +294,7 @@ type Shared struct {
 // hex SHA-256 of the plaintext, so the grantee can check that the copy is
 // what was shared.
 func (c *Client) ShareCredential(ctx context.Context, s Share) (*Shared, error) {
-	orig, err := c.Credential(ctx, s.CredentialID)
+	orig, err := c.original(ctx, s.CredentialID)
 	if err != nil {
 		return nil, err
 	}
@@ -296,38 +325,38 @@ func (c *Client) RevokeGrant(ctx context.Context, grantID string) (*Receipt, err
 }
 
 // User is the caller's user.
-func (c *Client) User(ctx context.Context) (*wire.User, error) {
-	var u wire.User
+func (c *Client) User(ctx context.Context) (*idosschema.User, error) {
+	var u idosschema.User
 	return &u, c.Read(ctx, "idos.get_user", nil, &u)
 }
 
 // Wallets are the caller's user's wallets.
-func (c *Client) Wallets(ctx context.Context) ([]wire.Wallet, error) {
-	var ws []wire.Wallet
+func (c *Client) Wallets(ctx context.Context) ([]idosschema.Wallet, error) {
+	var ws []idosschema.Wallet
 	return ws, c.Read(ctx, "idos.get_wallets", nil, &ws)
 }
 
 // Credentials are the caller's user's credentials.
-func (c *Client) Credentials(ctx context.Context) ([]wire.Credential, error) {
-	var cs []wire.Credential
+func (c *Client) Credentials(ctx context.Context) ([]idosschema.Credential, error) {
+	var cs []idosschema.Credential
 	return cs, c.Read(ctx, "idos.get_credentials", nil, &cs)
 }
 
 // Credential is one credential the caller owns or holds a grant on.
-func (c *Client) Credential(ctx context.Context, id string) (*wire.Credential, error) {
-	var cr wire.Credential
+func (c *Client) Credential(ctx context.Context, id string) (*idosschema.Credential, error) {
+	var cr idosschema.Credential
 	return &cr, c.Read(ctx, "idos.get_credential", wire.GetCredentialRequest{CredentialID: id}, &cr)
 }
 
 // GrantsOwned are the grants the caller's user gave.
-func (c *Client) GrantsOwned(ctx context.Context) ([]wire.Grant, error) {
-	var gs []wire.Grant
+func (c *Client) GrantsOwned(ctx context.Context) ([]idosschema.Grant, error) {
+	var gs []idosschema.Grant
 	return gs, c.Read(ctx, "idos.get_grants_owned", nil, &gs)
 }
 
 // GrantsReceived are the grants whose grantee is the caller.
-func (c *Client) GrantsReceived(ctx context.Context) ([]wire.Grant, error) {
-	var gs []wire.Grant
+func (c *Client) GrantsReceived(ctx context.Context) ([]idosschema.Grant, error) {
+	var gs []idosschema.Grant
 	return gs, c.Read(ctx, "idos.get_grants_received", nil, &gs)
 }
 
@@ -336,7 +365,7 @@ func (c *Client) GrantsReceived(ctx context.Context) ([]wire.Grant, error) {
 var ErrNotUserKey = errors.New("this key's encryption key cannot open the credential")
 
 // Decrypt opens a credential's content with the key's encryption key.
-func (c *Client) Decrypt(cr *wire.Credential) ([]byte, error) {
+func (c *Client) Decrypt(cr *idosschema.Credential) ([]byte, error) {
 	from, err := client.ParseKey32(cr.EncryptorPublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("credential %s: encryptor key: %w", cr.ID, err)

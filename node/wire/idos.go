@@ -1,8 +1,11 @@
 package wire
 
 // The idOS data model's payloads (docs/spec/data-model.md): what clients
-// send to the idos module's actions and get back from its queries. The
-// module (node/module/idos) keeps the same names as aliases.
+// send to the idos module's actions and queries. The module
+// (node/module/idos) keeps the same names as aliases. The rows its queries
+// answer with (User, Wallet, Credential, Grant) are in
+// node/module/idos/idosschema beside their column lists; that package
+// imports nothing and clients may use it too.
 
 // OriginInternal is the origin of a grant made on this network.
 const OriginInternal = "internal"
@@ -91,48 +94,6 @@ type AddAttributePayload struct {
 	AttributeID string `json:"attribute_id"`
 	Name        string `json:"name"`
 	Value       string `json:"value"`
-}
-
-// User is the answer of idos.get_user.
-type User struct {
-	ID                  string `json:"user_id"`
-	EncryptionPublicKey string `json:"encryption_public_key"`
-	Inserter            string `json:"inserter"`
-	Created             int64  `json:"created"`
-}
-
-// Wallet is a linked wallet.
-type Wallet struct {
-	ID         string `json:"wallet_id"`
-	WalletType string `json:"wallet_type"`
-	Address    string `json:"address"`
-	PublicKey  string `json:"public_key"`
-	Created    int64  `json:"created"`
-}
-
-// Credential is a stored credential (content is ciphertext).
-type Credential struct {
-	ID                  string `json:"credential_id"`
-	UserID              string `json:"user_id"`
-	IssuerAuthPublicKey string `json:"issuer_auth_public_key"`
-	EncryptorPublicKey  string `json:"encryptor_public_key"`
-	Content             string `json:"content"`
-	PublicNotes         string `json:"public_notes"`
-	OriginalID          string `json:"original_id"`
-	Created             int64  `json:"created"`
-	Updated             int64  `json:"updated"`
-}
-
-// Grant is an access grant.
-type Grant struct {
-	ID          string `json:"grant_id"`
-	OwnerUserID string `json:"owner_user_id"`
-	Grantee     string `json:"grantee"`
-	DataID      string `json:"data_id"`
-	LockedUntil int64  `json:"locked_until"`
-	ContentHash string `json:"content_hash"`
-	Origin      string `json:"origin"`
-	Created     int64  `json:"created"`
 }
 
 // Attribute is a user attribute.

@@ -5,17 +5,25 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/idos/idosschema"
 	"github.com/idos-network/idos-node/node/wire"
 )
 
-// The answers of the module's queries, in their wire form (node/wire).
+// The answers' types live in idosschema (no imports), which the light
+// client shares.
 type (
-	User                 = wire.User
-	Wallet               = wire.Wallet
-	Credential           = wire.Credential
-	Grant                = wire.Grant
+	User       = idosschema.User
+	Wallet     = idosschema.Wallet
+	Credential = idosschema.Credential
+	Grant      = idosschema.Grant
+)
+
+// The other answers and requests of the module's queries, in their wire
+// form (node/wire).
+type (
 	Attribute            = wire.Attribute
 	GetCredentialRequest = wire.GetCredentialRequest
 )
@@ -49,13 +57,13 @@ func collect[T any](ctx context.Context, snap *sql.Tx, scan func(*sql.Rows, *T) 
 	return out, rows.Err()
 }
 
-const credentialColumns = `id, user_id, issuer_auth_public_key, encryptor_public_key, content, public_notes, original_id, created, updated`
+var credentialColumns = strings.Join(idosschema.Credentials.Columns, ", ")
 
 func scanCredential(r *sql.Rows, c *Credential) error {
 	return r.Scan(&c.ID, &c.UserID, &c.IssuerAuthPublicKey, &c.EncryptorPublicKey, &c.Content, &c.PublicNotes, &c.OriginalID, &c.Created, &c.Updated)
 }
 
-const grantColumns = `id, owner_user_id, grantee, data_id, locked_until, content_hash, origin, created`
+var grantColumns = strings.Join(idosschema.Grants.Columns, ", ")
 
 func scanGrant(r *sql.Rows, g *Grant) error {
 	return r.Scan(&g.ID, &g.OwnerUserID, &g.Grantee, &g.DataID, &g.LockedUntil, &g.ContentHash, &g.Origin, &g.Created)
@@ -157,7 +165,13 @@ func getGrantsReceived(ctx context.Context, snap *sql.Tx, caller module.Sender, 
 	if err := module.Decode(data, &struct{}{}); err != nil {
 		return nil, err
 	}
-	return collect(ctx, snap, scanGrant, `SELECT `+grantColumns+` FROM idos_grants WHERE grantee = ? ORDER BY id`, caller.AccountID())
+	return collect(ctx, snap, scanGrant, `SELECT `+grantColumns+` FROM idos_grants_by_grantee WHERE grantee = ? ORDER BY id`, caller.AccountID())
+}
+
+// granteeScope is every grant whose grantee is the caller, a key prefix of
+// idos_grants_by_grantee (the caller needs no user).
+func granteeScope(_ context.Context, _ *sql.Tx, caller *module.Sender, _ []byte) (module.ReadScope, error) {
+	return module.ReadScope{Table: idosschema.GrantsByGrantee.Name, Key: []any{caller.AccountID()}, Range: true}, nil
 }
 
 // userScope is the caller's user row (range false) or every row of an
