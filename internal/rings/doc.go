@@ -3,8 +3,9 @@
 // linking the node and the ABCI application never starts importing the
 // modules it runs.
 //
-//   - pure core: node/wire, node/schemename, node/readproof, node/commitment,
-//     node/apphash, node/changeset, node/tx, node/auth;
+//   - pure core: node/wire, node/schemename, node/module/idos/idosschema,
+//     node/readproof, node/commitment, node/apphash, node/changeset,
+//     node/tx, node/auth;
 //   - clients: node/gateway/gwclient, node/userclient, lightclient,
 //     cmd/idoslight: the pure core and the network, never SQLite, wazero
 //     or a node package;

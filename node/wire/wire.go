@@ -1,7 +1,8 @@
 // Package wire holds what the node and its clients must agree on, and
 // nothing else: the gateway's request and response bodies, its error
-// codes, the application's result codes, and the payloads, rows and signed
-// texts of the modules' actions and queries.
+// codes, the application's result codes, and the payloads and signed texts
+// of the modules' actions and queries (the idos rows are in
+// node/module/idos/idosschema, which imports nothing).
 //
 // It is the one package between the node and its clients (gwclient,
 // userclient, idoslight, lightclient): both sides import it, and it imports
