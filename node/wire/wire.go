@@ -7,7 +7,7 @@
 // It is the one package between the node and its clients (gwclient,
 // userclient, idoslight, lightclient): both sides import it, and it imports
 // neither SQLite, nor the Wasm runtime, nor any node package that does, so a
-// client links no node (TestClientsLinkNoNode in cmd/idoslight fails if one
+// client links no node (internal/rings TestClientsLinkNoNode fails if one
 // starts to). Changing a name or a value here changes the API.
 package wire
 
