@@ -94,8 +94,6 @@ const (
 	// DefaultInitFuelLimit is the fuel of _initialize, with the same bound
 	// on time: about 25 times what the Go runtime's initialisation uses.
 	DefaultInitFuelLimit = 50_000_000
-	// MaxFuelLimit bounds Config.FuelLimit: the meter needs fuel below 2^63.
-	MaxFuelLimit = 1 << 62
 	// DefaultMaxCallDepth bounds nested guest calls. It stays below the
 	// 2,000 frames of wazero's interpreter (the engine on platforms
 	// without its compiler), so that the depth limit, not an engine's own
@@ -109,7 +107,12 @@ const (
 	wasiModule = wasi_snapshot_preview1.ModuleName
 )
 
-// Config configures a Runtime.
+// Config configures a Runtime. CacheDir, CallTimeout, MaxIdleInstances
+// and Logger are local settings. MemoryLimitPages, FuelLimit,
+// InitFuelLimit and MaxCallDepth are the consensus Limits: a node sets
+// them from chain state through Runtimes, which refuses them in its own
+// Config; tools and tests that run plugins outside a chain set them here
+// (zero: the defaults of a new chain).
 type Config struct {
 	// CacheDir holds compiled machine code so that a module is compiled
 	// once per node home rather than on every start. Empty: compile in
@@ -119,8 +122,9 @@ type Config struct {
 	// which guests run out of memory, so every node of a chain must use the
 	// same value. Zero means DefaultMemoryLimitPages.
 	MemoryLimitPages uint32
-	// CallTimeout is the wall-clock safety net for one call. Zero means
-	// DefaultCallTimeout.
+	// CallTimeout is the wall-clock safety net for one call, a local
+	// setting: reaching it halts this node in the block (ErrTimeout), it
+	// never decides a transaction. Zero means DefaultCallTimeout.
 	CallTimeout time.Duration
 	// FuelLimit is the instruction fuel of one plugin call (the
 	// verification, with its idos_alloc; or _initialize at registration)
@@ -159,6 +163,7 @@ type Runtime struct {
 	fuel     uint64
 	initFuel uint64
 	depth    uint32
+	memPages uint32
 	maxIdle  int
 	log      *slog.Logger
 	// allowed holds the host functions a guest may import, by module and
@@ -173,7 +178,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.MemoryLimitPages == 0 {
 		cfg.MemoryLimitPages = DefaultMemoryLimitPages
 	}
-	if cfg.MemoryLimitPages > 65536 {
+	if cfg.MemoryLimitPages > MaxMemoryLimitPages {
 		return nil, fmt.Errorf("wasmhost: memory limit %d pages exceeds the 4 GiB address space", cfg.MemoryLimitPages)
 	}
 	if cfg.CallTimeout <= 0 {
@@ -194,8 +199,8 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	switch {
 	case cfg.MaxCallDepth == 0:
 		cfg.MaxCallDepth = DefaultMaxCallDepth
-	case cfg.MaxCallDepth > 1<<30:
-		return nil, fmt.Errorf("wasmhost: call depth limit %d exceeds %d", cfg.MaxCallDepth, 1<<30)
+	case cfg.MaxCallDepth > MaxCallDepthLimit:
+		return nil, fmt.Errorf("wasmhost: call depth limit %d exceeds %d", cfg.MaxCallDepth, MaxCallDepthLimit)
 	}
 	switch {
 	case cfg.MaxIdleInstances == 0:
@@ -252,6 +257,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		fuel:     cfg.FuelLimit,
 		initFuel: cfg.InitFuelLimit,
 		depth:    cfg.MaxCallDepth,
+		memPages: cfg.MemoryLimitPages,
 		maxIdle:  cfg.MaxIdleInstances,
 		log:      logger,
 		modCfg:   deterministicModuleConfig(),

@@ -34,13 +34,13 @@ const chain = "idos-plugins"
 
 // rt is shared by every app of the test binary: compiling a 2.6 MB Go
 // module takes seconds (tens under -race), and wazero reuses compiled code
-// within a runtime.
-var rt *wasmhost.Runtime
+// within a runtime (one per set of Wasm limits).
+var rt *wasmhost.Runtimes
 
 func TestMain(m *testing.M) {
 	ctx := context.Background()
 	var err error
-	if rt, err = wasmhost.NewRuntime(ctx, wasmhost.Config{}); err != nil {
+	if rt, err = wasmhost.NewRuntimes(wasmhost.Config{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -64,7 +64,7 @@ type net struct {
 }
 
 func modules() []module.Module {
-	return []module.Module{kv.Module(), validators.Module(), idos.Module(), p.New(p.Config{Runtime: rt})}
+	return []module.Module{kv.Module(), validators.Module(), idos.Module(), p.New(p.Config{Runtimes: rt})}
 }
 
 func genesis(mod func(*app.GenesisState)) []byte {
