@@ -131,7 +131,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "de0a81d7b726f31bccfb967c6cb001ae7c249e5fab6eb5cf8fb7b6d5948b09b2"
+	const pinned = "63797457342bc35d857310303788bb9e768702842f962eb34fea9b5642496e87"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}

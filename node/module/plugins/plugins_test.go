@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
@@ -148,16 +147,8 @@ func (n *net) block(calls ...call) {
 
 func (n *net) blockRaw(calls []call, txs [][]byte) {
 	n.t.Helper()
-	n.height++
-	ctx := context.Background()
-	res, err := n.a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: n.height, Txs: txs, Time: time.Unix(n.height, 0)})
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	if _, err := n.a.Commit(ctx, &abci.RequestCommit{}); err != nil {
-		n.t.Fatal(err)
-	}
-	for i, r := range res.TxResults {
+	res, _ := n.finalize(txs...)
+	for i, r := range res {
 		c := calls[i]
 		switch {
 		case c.wantErr == nil && r.Code != app.CodeOK:
