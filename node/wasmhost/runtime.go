@@ -56,12 +56,12 @@ var (
 	// machine may finish the same call (see the ABI's determinism section).
 	// With the default limits fuel runs out long before the timeout.
 	ErrTimeout = errors.New("plugin call timed out")
-	// ErrOutOfFuel: the call used more than Config.FuelLimit units of
-	// instruction fuel. Deterministic: every node stops the same call at
+	// ErrOutOfFuel: the call used more than the fuel limit (Limits,
+	// Config.FuelLimit) of instruction fuel. Deterministic: every node stops the same call at
 	// the same instruction.
 	ErrOutOfFuel = errors.New("plugin ran out of fuel")
-	// ErrCallDepth: the guest nested calls deeper than
-	// Config.MaxCallDepth. Deterministic, like ErrOutOfFuel.
+	// ErrCallDepth: the guest nested calls deeper than the call depth
+	// limit (Limits, Config.MaxCallDepth). Deterministic, like ErrOutOfFuel.
 	ErrCallDepth = errors.New("plugin exceeded the call depth limit")
 	// ErrOutputTooLarge: a result or the metadata exceeds MaxResultSize.
 	ErrOutputTooLarge = errors.New("plugin output too large")
