@@ -131,7 +131,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "63797457342bc35d857310303788bb9e768702842f962eb34fea9b5642496e87"
+	const pinned = "27e85224d5561cb01656e2e0f0cf0ab59834e22aac2c1f7bdd0c4ebc003a708c"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}

@@ -25,6 +25,12 @@ type AppConfig struct {
 	// in memory for read proofs (docs/spec/read-proofs.md); 0 means the
 	// app's default. Each version costs only the nodes that changed.
 	ProofVersions int `json:"proof_versions,omitempty"`
+	// WasmCallTimeoutMS is the Wasm host's wall-clock safety net for one
+	// plugin call, in milliseconds; 0 means wasmhost.DefaultCallTimeout.
+	// A local setting, not a consensus rule: raise it if the node halted
+	// with "plugin call timed out" (docs/ARCHITECTURE.md, "When a node
+	// halts on a plugin").
+	WasmCallTimeoutMS int `json:"wasm_call_timeout_ms,omitempty"`
 }
 
 // Default application settings.
@@ -50,6 +56,9 @@ func (c AppConfig) Validate() error {
 	}
 	if c.ProofVersions < 0 {
 		return fmt.Errorf("proof_versions %d: want 0 (default) or more", c.ProofVersions)
+	}
+	if c.WasmCallTimeoutMS < 0 {
+		return fmt.Errorf("wasm_call_timeout_ms %d: want 0 (default) or more", c.WasmCallTimeoutMS)
 	}
 	if err := ValidateLogLevel(c.LogLevel); err != nil {
 		return err
@@ -99,7 +108,7 @@ func readAppConfig(path string) (AppConfig, error) {
 // consensusLimitKeys are settings an operator might look for in idos.json
 // but that are chain parameters (wasmhost.Limits, in app_state.plugins.wasm):
 // a node that ran with its own would fork from the others.
-var consensusLimitKeys = []string{"wasm", "fuel_limit", "init_fuel_limit", "max_call_depth", "memory_limit_pages"}
+var consensusLimitKeys = []string{"wasm", "fuel_limit", "init_fuel_limit", "stack_budget", "memory_limit_pages"}
 
 // refuseConsensusLimits names a consensus limit set in the file, with a
 // clearer error than the unknown-field one.

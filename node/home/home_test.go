@@ -226,7 +226,7 @@ func TestAppConfigRefusesWasmLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "config", home.AppConfigFile)
-	for _, extra := range []string{`"fuel_limit": 1000`, `"wasm": {"max_call_depth": 10}`, `"memory_limit_pages": 1`} {
+	for _, extra := range []string{`"fuel_limit": 1000`, `"wasm": {"stack_budget": 10}`, `"memory_limit_pages": 1`} {
 		cfg := `{"gateway_listen_addr": "127.0.0.1:8080", "log_level": "info", "log_format": "text", ` + extra + `}`
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)

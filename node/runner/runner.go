@@ -89,9 +89,10 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 	// checks proposed plugins and runs active ones, so a module compiles
 	// once; compiled code is cached beside the state, so a restart loads
 	// it without compiling again. Only local settings are given here: the
-	// fuel, call depth and memory limits come from state.
+	// fuel, stack and memory limits come from state.
 	wasm, err := wasmhost.NewRuntimes(wasmhost.Config{CacheDir: filepath.Join(filepath.Dir(h.DBPath), "wasm-cache"),
-		Logger: logger.With("module", "wasm")})
+		CallTimeout: time.Duration(h.App.WasmCallTimeoutMS) * time.Millisecond,
+		Logger:      logger.With("module", "wasm")})
 	if err != nil {
 		return nil, err
 	}

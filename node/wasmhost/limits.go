@@ -21,27 +21,21 @@ type Limits struct {
 	FuelLimit uint64 `json:"fuel_limit"`
 	// InitFuelLimit is the fuel of _initialize.
 	InitFuelLimit uint64 `json:"init_fuel_limit"`
-	// MaxCallDepth is the stack limit of one call in the unit the meter
-	// defines (today: nested guest function calls).
-	MaxCallDepth uint32 `json:"max_call_depth"`
+	// StackBudget is the stack of one call in the unit the meter defines
+	// (stack units: 8-byte value slots, see DefaultStackBudget).
+	StackBudget uint32 `json:"stack_budget"`
 	// MemoryLimitPages caps an instance's linear memory, in 64 KiB pages.
 	MemoryLimitPages uint32 `json:"memory_limit_pages"`
 }
 
-// Upper bounds of Limits.
-const (
-	// MaxFuelLimit bounds the fuel limits: the meter needs fuel below 2^63.
-	MaxFuelLimit = 1 << 62
-	// MaxCallDepthLimit bounds MaxCallDepth.
-	MaxCallDepthLimit = 1 << 30
-	// MaxMemoryLimitPages is the 4 GiB address space of a 32-bit guest.
-	MaxMemoryLimitPages = 65536
-)
+// MaxMemoryLimitPages bounds MemoryLimitPages: the 4 GiB address space of
+// a 32-bit guest. MaxFuelLimit and MaxStackBudget bound the others.
+const MaxMemoryLimitPages = 65536
 
 // DefaultLimits are the limits of a new chain.
 func DefaultLimits() Limits {
 	return Limits{FuelLimit: DefaultFuelLimit, InitFuelLimit: DefaultInitFuelLimit,
-		MaxCallDepth: DefaultMaxCallDepth, MemoryLimitPages: DefaultMemoryLimitPages}
+		StackBudget: DefaultStackBudget, MemoryLimitPages: DefaultMemoryLimitPages}
 }
 
 // ErrBadLimits: a Limits value out of its bounds.
@@ -54,8 +48,8 @@ func (l Limits) Validate() error {
 		return fmt.Errorf("%w: fuel_limit %d (1..%d)", ErrBadLimits, l.FuelLimit, uint64(MaxFuelLimit))
 	case l.InitFuelLimit < 1 || l.InitFuelLimit > MaxFuelLimit:
 		return fmt.Errorf("%w: init_fuel_limit %d (1..%d)", ErrBadLimits, l.InitFuelLimit, uint64(MaxFuelLimit))
-	case l.MaxCallDepth < 1 || l.MaxCallDepth > MaxCallDepthLimit:
-		return fmt.Errorf("%w: max_call_depth %d (1..%d)", ErrBadLimits, l.MaxCallDepth, MaxCallDepthLimit)
+	case l.StackBudget < 1 || l.StackBudget > MaxStackBudget:
+		return fmt.Errorf("%w: stack_budget %d (1..%d)", ErrBadLimits, l.StackBudget, MaxStackBudget)
 	case l.MemoryLimitPages < 1 || l.MemoryLimitPages > MaxMemoryLimitPages:
 		return fmt.Errorf("%w: memory_limit_pages %d (1..%d)", ErrBadLimits, l.MemoryLimitPages, MaxMemoryLimitPages)
 	}
@@ -64,12 +58,12 @@ func (l Limits) Validate() error {
 
 // Limits returns the limits the runtime runs plugins with.
 func (r *Runtime) Limits() Limits {
-	return Limits{FuelLimit: r.fuel, InitFuelLimit: r.initFuel, MaxCallDepth: r.depth, MemoryLimitPages: r.memPages}
+	return Limits{FuelLimit: r.fuel, InitFuelLimit: r.initFuel, StackBudget: r.depth, MemoryLimitPages: r.memPages}
 }
 
 // ErrLocalLimits: a node's local configuration tried to set a consensus
 // limit.
-var ErrLocalLimits = errors.New("wasm fuel, call depth and memory limits are chain parameters (app_state.plugins.wasm, changed by an approved proposal), not local settings")
+var ErrLocalLimits = errors.New("wasm fuel, stack budget and memory limits are chain parameters (app_state.plugins.wasm, changed by an approved proposal), not local settings")
 
 // Runtimes hands out one Runtime per set of consensus limits, all with the
 // same local settings (cache directory, wall-clock timeout, idle
@@ -87,7 +81,7 @@ type Runtimes struct {
 // NewRuntimes checks cfg and returns an empty set. cfg must leave the
 // consensus limits zero (ErrLocalLimits otherwise).
 func NewRuntimes(cfg Config) (*Runtimes, error) {
-	if cfg.FuelLimit != 0 || cfg.InitFuelLimit != 0 || cfg.MaxCallDepth != 0 || cfg.MemoryLimitPages != 0 {
+	if cfg.FuelLimit != 0 || cfg.InitFuelLimit != 0 || cfg.StackBudget != 0 || cfg.MemoryLimitPages != 0 {
 		return nil, fmt.Errorf("wasmhost: %w", ErrLocalLimits)
 	}
 	return &Runtimes{cfg: cfg, m: map[Limits]*Runtime{}}, nil
@@ -104,7 +98,7 @@ func (s *Runtimes) Get(ctx context.Context, l Limits) (*Runtime, error) {
 		return rt, nil
 	}
 	cfg := s.cfg
-	cfg.FuelLimit, cfg.InitFuelLimit, cfg.MaxCallDepth, cfg.MemoryLimitPages = l.FuelLimit, l.InitFuelLimit, l.MaxCallDepth, l.MemoryLimitPages
+	cfg.FuelLimit, cfg.InitFuelLimit, cfg.StackBudget, cfg.MemoryLimitPages = l.FuelLimit, l.InitFuelLimit, l.StackBudget, l.MemoryLimitPages
 	rt, err := NewRuntime(ctx, cfg)
 	if err != nil {
 		return nil, err

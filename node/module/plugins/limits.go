@@ -42,16 +42,16 @@ const limitsTable = `CREATE TABLE plugin_wasm_limits (
 		active_from        INTEGER PRIMARY KEY,
 		fuel_limit         INTEGER NOT NULL,
 		init_fuel_limit    INTEGER NOT NULL,
-		max_call_depth     INTEGER NOT NULL,
+		stack_budget       INTEGER NOT NULL,
 		memory_limit_pages INTEGER NOT NULL
 	) STRICT, WITHOUT ROWID`
 
-const limitsColumns = `active_from, fuel_limit, init_fuel_limit, max_call_depth, memory_limit_pages`
+const limitsColumns = `active_from, fuel_limit, init_fuel_limit, stack_budget, memory_limit_pages`
 
 func putLimits(env *module.Env, from int64, l wasmhost.Limits) error {
 	_, err := env.DB.ExecContext(env.Ctx,
 		`INSERT OR REPLACE INTO plugin_wasm_limits (`+limitsColumns+`) VALUES (?, ?, ?, ?, ?)`,
-		from, int64(l.FuelLimit), int64(l.InitFuelLimit), int64(l.MaxCallDepth), int64(l.MemoryLimitPages))
+		from, int64(l.FuelLimit), int64(l.InitFuelLimit), int64(l.StackBudget), int64(l.MemoryLimitPages))
 	return err
 }
 
@@ -73,7 +73,7 @@ func scheduledLimits(ctx context.Context, q Querier, h int64) ([]ScheduledLimits
 			return nil, fmt.Errorf("plugins: wasm limits: %w", err)
 		}
 		s.Wasm = wasmhost.Limits{FuelLimit: uint64(fuel), InitFuelLimit: uint64(initFuel),
-			MaxCallDepth: uint32(depth), MemoryLimitPages: uint32(mem)}
+			StackBudget: uint32(depth), MemoryLimitPages: uint32(mem)}
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
@@ -97,14 +97,14 @@ func LimitsAt(ctx context.Context, q Querier, h int64) (wasmhost.Limits, error) 
 
 // limitsSubject is the canonical text of l, the subject of its proposal.
 func limitsSubject(l wasmhost.Limits) string {
-	return fmt.Sprintf("fuel_limit=%d,init_fuel_limit=%d,max_call_depth=%d,memory_limit_pages=%d",
-		l.FuelLimit, l.InitFuelLimit, l.MaxCallDepth, l.MemoryLimitPages)
+	return fmt.Sprintf("fuel_limit=%d,init_fuel_limit=%d,stack_budget=%d,memory_limit_pages=%d",
+		l.FuelLimit, l.InitFuelLimit, l.StackBudget, l.MemoryLimitPages)
 }
 
 func parseLimitsSubject(s string) (wasmhost.Limits, error) {
 	var l wasmhost.Limits
-	_, err := fmt.Sscanf(s, "fuel_limit=%d,init_fuel_limit=%d,max_call_depth=%d,memory_limit_pages=%d",
-		&l.FuelLimit, &l.InitFuelLimit, &l.MaxCallDepth, &l.MemoryLimitPages)
+	_, err := fmt.Sscanf(s, "fuel_limit=%d,init_fuel_limit=%d,stack_budget=%d,memory_limit_pages=%d",
+		&l.FuelLimit, &l.InitFuelLimit, &l.StackBudget, &l.MemoryLimitPages)
 	if err == nil && limitsSubject(l) != s {
 		err = errors.New("not canonical")
 	}

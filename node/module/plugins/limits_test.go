@@ -81,7 +81,7 @@ func TestGenesisWasmLimits(t *testing.T) {
 	for _, bad := range []func(*wasmhost.Limits){
 		func(l *wasmhost.Limits) { l.FuelLimit = 0 },
 		func(l *wasmhost.Limits) { l.InitFuelLimit = wasmhost.MaxFuelLimit + 1 },
-		func(l *wasmhost.Limits) { l.MaxCallDepth = 0 },
+		func(l *wasmhost.Limits) { l.StackBudget = 0 },
 		func(l *wasmhost.Limits) { l.MemoryLimitPages = wasmhost.MaxMemoryLimitPages + 1 },
 	} {
 		g := app.DefaultGenesis()
@@ -100,7 +100,7 @@ func TestGenesisWasmLimits(t *testing.T) {
 	// A limit left out keeps its default.
 	g, err := app.ParseGenesis([]byte(`{"plugins": {"wasm": {"fuel_limit": 1000}}}`))
 	if want := (wasmhost.Limits{FuelLimit: 1000, InitFuelLimit: wasmhost.DefaultInitFuelLimit,
-		MaxCallDepth: wasmhost.DefaultMaxCallDepth, MemoryLimitPages: wasmhost.DefaultMemoryLimitPages}); err != nil || g.Plugins.Wasm != want {
+		StackBudget: wasmhost.DefaultStackBudget, MemoryLimitPages: wasmhost.DefaultMemoryLimitPages}); err != nil || g.Plugins.Wasm != want {
 		t.Fatalf("ParseGenesis = %+v, %v; want %+v", g.Plugins.Wasm, err, want)
 	}
 }
@@ -140,7 +140,7 @@ func TestParamsProposal(t *testing.T) {
 		return n1.build(call{from: from, action: action, payload: p.ParamsPayload{Wasm: l}})
 	}
 	bad := low
-	bad.MaxCallDepth = 0
+	bad.StackBudget = 0
 
 	both([]error{nil,
 		module.ErrInvalidPayload, // limits out of range
@@ -232,7 +232,7 @@ func requests(t *testing.T, n *net) []p.Request {
 // TestRuntimesRefuseLocalLimits: a node's local Wasm configuration cannot
 // set the consensus limits.
 func TestRuntimesRefuseLocalLimits(t *testing.T) {
-	for _, cfg := range []wasmhost.Config{{FuelLimit: 1}, {InitFuelLimit: 1}, {MaxCallDepth: 1}, {MemoryLimitPages: 1}} {
+	for _, cfg := range []wasmhost.Config{{FuelLimit: 1}, {InitFuelLimit: 1}, {StackBudget: 1}, {MemoryLimitPages: 1}} {
 		if _, err := wasmhost.NewRuntimes(cfg); !errors.Is(err, wasmhost.ErrLocalLimits) {
 			t.Errorf("%+v: %v, want ErrLocalLimits", cfg, err)
 		}

@@ -145,7 +145,7 @@ func (n *net) block(calls ...call) {
 	n.blockRaw(calls, txs)
 }
 
-func (n *net) blockRaw(calls []call, txs [][]byte) {
+func (n *net) blockRaw(calls []call, txs [][]byte) []*abci.ExecTxResult {
 	n.t.Helper()
 	res, _ := n.finalize(txs...)
 	for i, r := range res {
@@ -159,6 +159,7 @@ func (n *net) blockRaw(calls []call, txs [][]byte) {
 			n.t.Errorf("height %d: %s by %d: code %d %q, want %q", n.height, c.action, c.from, r.Code, r.Log, c.wantErr)
 		}
 	}
+	return res
 }
 
 // uploads are the calls that upload wasm for validator i.

@@ -46,7 +46,7 @@ type ListResult struct {
 
 // Request is a proposal as plugins.requests shows it. For kind "params"
 // Scheme holds the proposed limits in their canonical text
-// ("fuel_limit=…,init_fuel_limit=…,max_call_depth=…,memory_limit_pages=…").
+// ("fuel_limit=…,init_fuel_limit=…,stack_budget=…,memory_limit_pages=…").
 type Request struct {
 	Kind          string   `json:"kind"`
 	Scheme        string   `json:"scheme"`
