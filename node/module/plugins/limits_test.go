@@ -3,8 +3,10 @@ package plugins_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +78,20 @@ func TestGenesisWasmLimits(t *testing.T) {
 	d := newNet(t, 1, genesisSolana(nil))
 	if res, _ := d.finalize(raw); res[0].Code != app.CodeOK {
 		t.Fatalf("default limits: %d %s", res[0].Code, res[0].Log)
+	}
+
+	// The memory cap is the genesis one too: a Go module's initial memory
+	// exceeds one page, so the genesis is refused.
+	a, err := app.New(app.Config{DBPath: filepath.Join(t.TempDir(), "s.sqlite"), Modules: modules(), Wasm: rt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	_, err = a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chain,
+		AppStateBytes: genesisSolana(func(l *wasmhost.Limits) { l.MemoryLimitPages = 1 }),
+		Validators:    []abci.ValidatorUpdate{abci.Ed25519ValidatorUpdate(key(1).Public().(ed25519.PublicKey), 10)}})
+	if !errors.Is(err, wasmhost.ErrInvalidModule) {
+		t.Fatalf("genesis with a one-page memory cap: %v, want ErrInvalidModule", err)
 	}
 
 	for _, bad := range []func(*wasmhost.Limits){
@@ -253,5 +269,30 @@ func TestRuntimesRefuseLocalLimits(t *testing.T) {
 	}
 	if _, err := rts.Get(context.Background(), wasmhost.Limits{}); !errors.Is(err, wasmhost.ErrBadLimits) {
 		t.Fatalf("zero limits: %v", err)
+	}
+
+	// The runtime of each set of limits runs plugins under them: the same
+	// verification needs ~300,000 fuel, so it runs out under lowFuel.
+	msg := []byte("limits")
+	sig := ed25519.Sign(key(7), msg)
+	signer := key(7).Public().(ed25519.PublicKey)
+	low.MemoryLimitPages = wasmhost.DefaultMemoryLimitPages
+	for _, c := range []struct {
+		fuel uint64
+		want error
+	}{{lowFuel, wasmhost.ErrOutOfFuel}, {wasmhost.DefaultFuelLimit, nil}} {
+		low.FuelLimit = c.fuel
+		r, err := rts.Get(context.Background(), low)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pl, err := r.Register(context.Background(), solanaWasm())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, used, err := pl.VerifyFuel(signer, msg, sig)
+		if !errors.Is(err, c.want) || (c.want == nil && (used <= lowFuel || used > c.fuel)) {
+			t.Errorf("fuel limit %d: used %d, err %v; want %v", c.fuel, used, err, c.want)
+		}
 	}
 }

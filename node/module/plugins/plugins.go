@@ -7,6 +7,11 @@
 // SHA-256 are in state; the node (node/app) loads and unloads the schemes
 // in its signature registry at those heights (docs/spec/plugins.md).
 //
+// The Wasm execution limits (fuel, _initialize fuel, stack budget, memory
+// cap) are chain state as well: genesis Params.Wasm, changed by an approved
+// plugins.propose_params at a height (limits.go); the node runs plugins
+// under LimitsAt the height.
+//
 // Proposers and approvers are validators (validators.VotingPower), signing
 // with their ed25519 validator key; proposals run on the shared approval
 // engine (node/module/approval).
