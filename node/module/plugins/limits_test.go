@@ -185,7 +185,9 @@ func TestParamsProposal(t *testing.T) {
 			req = r
 		}
 	}
-	if req.Status != p.RequestApproved || req.Decided != decided {
+	// The subject is the canonical text (the vector in plugins.md).
+	if req.Status != p.RequestApproved || req.Decided != decided ||
+		req.Scheme != "fuel_limit=50000,init_fuel_limit=50000000,stack_budget=64000,memory_limit_pages=1024" {
 		t.Fatalf("request %+v", req)
 	}
 	// Block decided+1 still runs under the old limits; the new ones apply
