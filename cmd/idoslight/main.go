@@ -45,8 +45,11 @@ func newApp() *cli.App {
 			"Flags may also come from the environment: IDOSLIGHT_GATEWAY,\n" +
 			"IDOSLIGHT_KEYSTORE, IDOSLIGHT_KEY, IDOSLIGHT_PASSWORD_FILE, IDOSLIGHT_HOME.\n\n" +
 			"Verify what nodes say: `idoslight init` trusts a header of the chain,\n" +
-			"`sync` verifies headers from it, `get`, `credentials`, `verify-deleted`\n" +
-			"and `proxy` accept rows only with a proof against a verified header.\n\n" +
+			"`sync` verifies headers from it; from then on every read (`me`, `wallets`,\n" +
+			"`credentials`, `credential get`, `grants`, `get`, `verify-deleted`, `proxy`)\n" +
+			"accepts rows only with a proof against a verified header, and every write\n" +
+			"reports success only once its transaction and result are proven in a\n" +
+			"verified block. Without `init` (or with --no-verify) a warning says so.\n\n" +
 			"Exit status: 0 done, 1 failed, refused by the node or not verified (the\n" +
 			"message names what: bad proof, header fork, stale height, ...), 2 wrong\n" +
 			"command line.",

@@ -131,7 +131,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "27e85224d5561cb01656e2e0f0cf0ab59834e22aac2c1f7bdd0c4ebc003a708c"
+	const pinned = "a92fac22a1bde21ab1ccf44dc952ff106c1a467d6a6401692cfec2795f62c754"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}
