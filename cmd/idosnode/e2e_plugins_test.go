@@ -56,14 +56,39 @@ func TestPluginByApproval(t *testing.T) {
 
 	// a. Propose (upload in chunks, then the proposal) and approve.
 	step := time.Now()
-	n.cli(0, "plugin", "propose", "--home", v0.home, "--activation-delay", "3", "../../sigplugins/solana/solana.wasm")
-	n.cli(0, "plugin", "approve", "--home", v1.home, "solana")
+	const solanaWasm = "../../sigplugins/solana/solana.wasm"
+	// Refusals the node's state shows are made before any upload.
+	for _, c := range []struct{ delay, want string }{
+		{"1048577", "bad activation delay: --activation-delay 1048577; the minimum is"},
+	} {
+		out := n.cli(1, "plugin", "propose", "--home", v0.home, "--activation-delay", c.delay, solanaWasm)
+		if !strings.Contains(out, c.want) || strings.Contains(out, "upload") {
+			t.Errorf("propose --activation-delay %s: want %q before any upload, got:\n%s", c.delay, c.want, out)
+		}
+	}
+	out := n.cli(0, "plugin", "propose", "--home", v0.home, "--activation-delay", "3", solanaWasm)
+	t.Logf("plugin propose:\n%s", out)
+	for _, want := range []string{"upload  chunk 1/", "approvals 1: ", "power   10 of 40; the threshold 2/3 needs 27: 17 missing\n", "state   pending; approvals count until height "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("propose: output lacks %q:\n%s", want, out)
+		}
+	}
+	out = n.cli(1, "plugin", "propose", "--home", v1.home, solanaWasm)
+	if want := `scheme name taken: a proposal for "solana" is open`; !strings.Contains(out, want) || strings.Contains(out, "upload") {
+		t.Errorf("second proposal: want %q before any upload, got:\n%s", want, out)
+	}
+	out = n.cli(0, "plugin", "approve", "--home", v1.home, "solana")
+	t.Logf("plugin approve:\n%s", out)
+	if want := "power   20 of 40; the threshold 2/3 needs 27: 7 missing\n"; !strings.Contains(out, want) || !strings.Contains(out, "approvals 2: ") ||
+		!strings.Contains(out, "(power 10)") {
+		t.Errorf("second approval: want %q, approvals 2 with their power, got:\n%s", want, out)
+	}
 	res, err := v2.vc.ApprovePlugin(ctx, v2.key, "solana")
 	if err != nil {
 		t.Fatalf("v2 approves: %v", err)
 	}
 	n.lastTx = max(n.lastTx, res.Height)
-	out := n.cli(1, "plugin", "approve", "--home", v3.home, "solana")
+	out = n.cli(1, "plugin", "approve", "--home", v3.home, "solana")
 	if want := fmt.Sprintf("result  rejected (code %d)\n", module.CodeDecided); !strings.Contains(out, want) {
 		t.Errorf("a fourth approval: want %q (already decided), got:\n%s", want, out)
 	}
@@ -131,11 +156,14 @@ func TestPluginByApproval(t *testing.T) {
 	step = time.Now()
 	n.cli(0, "plugin", "remove", "--home", v0.home, "solana")
 	n.cli(0, "plugin", "remove", "--home", v1.home, "solana")
-	n.cli(0, "plugin", "remove", "--home", v2.home, "solana")
+	out = n.cli(0, "plugin", "remove", "--home", v2.home, "solana")
 	n.synced(v3)
 	ps, _ = list()
 	if ps[0].Status != plugins.StatusRemoved || ps[0].RemovedFrom == 0 {
 		t.Fatalf("after removal: %+v", ps)
+	}
+	if want := fmt.Sprintf("removed from height %d", ps[0].RemovedFrom); !strings.Contains(out, "state   threshold 2/3 reached; decided at height ") || !strings.Contains(out, want) {
+		t.Errorf("deciding removal: want the decision and %q, got:\n%s", want, out)
 	}
 	n.waitHeight(n.nodes, ps[0].RemovedFrom-1)
 	raw, _ = user.Build("kv.put", kv.PutPayload{Key: "chain", Value: "again"})

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +18,7 @@ import (
 	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/valclient"
 	"github.com/idos-network/idos-node/node/wasmhost"
+	"github.com/idos-network/idos-node/sdk-wasm/vectors"
 )
 
 func pluginCommand() *cli.Command {
@@ -34,27 +32,24 @@ func pluginCommand() *cli.Command {
 			"delay, on every node, without a restart. `remove` proposes or approves a\n" +
 			"removal, decided the same way. Transactions are signed with the home's\n" +
 			"validator key. `test` runs a module offline against vectors.\n" +
+			"`propose` asks the node first whether the name is free and the delay allowed,\n" +
+			"and prints a line per uploaded chunk on stderr. `propose`, `approve` and\n" +
+			"`remove` end with the proposal's state: approvers and their power, the power\n" +
+			"still missing, and the activation (or removal) height once decided.\n" +
 			"Exit status: 0 ok, 1 refused or failed, 2 wrong command line.",
 		Subcommands: []*cli.Command{
 			pluginProposeCommand(),
-			pluginTxCommand("approve", "approve the pending proposal to add a scheme (validators only)",
+			pluginTxCommand("approve", plugins.KindAdd, "approve the pending proposal to add a scheme (validators only)",
 				func(ctx context.Context, c *valclient.Client, key ed25519.PrivateKey, name string) (valclient.Result, error) {
 					return c.ApprovePlugin(ctx, key, name)
 				}),
-			pluginTxCommand("remove", "propose, or approve a proposal, to remove an active scheme (validators only)",
+			pluginTxCommand("remove", plugins.KindRemove, "propose, or approve a proposal, to remove an active scheme (validators only)",
 				func(ctx context.Context, c *valclient.Client, key ed25519.PrivateKey, name string) (valclient.Result, error) {
 					return c.RemovePlugin(ctx, key, name)
 				}),
 			pluginLimitsCommand(),
 			pluginListCommand(),
 			pluginTestCommand(),
-		},
-		Action: func(c *cli.Context) error {
-			_ = cli.ShowSubcommandHelp(c)
-			if c.NArg() > 0 {
-				return usageErrorf("unknown plugin command %q", c.Args().First())
-			}
-			return usageErrorf("plugin: a command is required")
 		},
 	}
 }
@@ -148,14 +143,27 @@ func pluginProposeCommand() *cli.Command {
 			defer done()
 			m := p.Metadata()
 			fmt.Fprintf(c.App.Writer, "scheme  %s (%s keys)\nsha256  %x\n", m.Scheme, m.KeyType, p.Hash())
+			// Refuse what the node would refuse before uploading.
+			l, h, err := vc.Plugins(ctx)
+			if err != nil {
+				return fmt.Errorf("read the node's plugins: %w", err)
+			}
+			if err := checkProposal(l, h, m.Scheme, c.Int64("activation-delay")); err != nil {
+				return err
+			}
+			vc.UploadProgress = uploadProgress(c.App.ErrWriter)
 			res, err := vc.ProposePlugin(ctx, key, wasm, valclient.PluginMeta{Scheme: m.Scheme, KeyType: m.KeyType, AddressFormat: m.AddressFormat},
 				c.Int64("activation-delay"))
-			return printTxResult(c.App.Writer, res, err)
+			if err := printTxResult(c.App.Writer, res, err); err != nil {
+				return err
+			}
+			printProposalStatus(ctx, c.App.Writer, vc, plugins.KindAdd, m.Scheme)
+			return nil
 		},
 	}
 }
 
-func pluginTxCommand(name, usage string, send func(context.Context, *valclient.Client, ed25519.PrivateKey, string) (valclient.Result, error)) *cli.Command {
+func pluginTxCommand(name, kind, usage string, send func(context.Context, *valclient.Client, ed25519.PrivateKey, string) (valclient.Result, error)) *cli.Command {
 	return &cli.Command{
 		Name:      name,
 		Usage:     usage,
@@ -172,7 +180,11 @@ func pluginTxCommand(name, usage string, send func(context.Context, *valclient.C
 			ctx, cancel := context.WithTimeout(c.Context, validatorsTimeout)
 			defer cancel()
 			res, err := send(ctx, vc, key, c.Args().First())
-			return printTxResult(c.App.Writer, res, err)
+			if err := printTxResult(c.App.Writer, res, err); err != nil {
+				return err
+			}
+			printProposalStatus(ctx, c.App.Writer, vc, kind, c.Args().First())
+			return nil
 		},
 	}
 }
@@ -336,23 +348,6 @@ func heightOrDash(h int64) string {
 	return fmt.Sprint(h)
 }
 
-// Vectors is the file `plugin test --vectors` reads (docs/spec/plugins.md).
-type Vectors struct {
-	Scheme  string   `json:"scheme"`
-	Vectors []Vector `json:"vectors"`
-}
-
-// Vector is one verification with its expected outcome: "valid" (with the
-// identifier, if given), "invalid_signature" or "invalid_signer".
-type Vector struct {
-	Name       string `json:"name"`
-	Signer     string `json:"signer"`
-	Message    string `json:"message"`
-	Signature  string `json:"signature"`
-	Expect     string `json:"expect"`
-	Identifier string `json:"identifier,omitempty"`
-}
-
 func pluginTestCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "test",
@@ -394,60 +389,37 @@ func pluginTestCommand() *cli.Command {
 	}
 }
 
-func readVectors(path string) (Vectors, error) {
-	var vs Vectors
-	b, err := os.ReadFile(path)
+func readVectors(path string) (vectors.File, error) {
+	vs, err := vectors.Read(path)
 	if err != nil {
-		return vs, usageErrorf("read vectors: %v", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&vs); err != nil {
-		return vs, usageErrorf("vectors %s: %v", path, err)
-	}
-	if len(vs.Vectors) == 0 {
-		return vs, usageErrorf("vectors %s: no vectors", path)
-	}
-	for i, v := range vs.Vectors {
-		switch v.Expect {
-		case "valid", "invalid_signature", "invalid_signer":
-		default:
-			return vs, usageErrorf("vectors %s: vector %d (%s): expect %q, want valid, invalid_signature or invalid_signer", path, i, v.Name, v.Expect)
-		}
-		for _, f := range []string{v.Signer, v.Message, v.Signature} {
-			if _, err := hex.DecodeString(f); err != nil {
-				return vs, usageErrorf("vectors %s: vector %d (%s): %v", path, i, v.Name, err)
-			}
-		}
+		return vs, usageErrorf("vectors: %w", err)
 	}
 	return vs, nil
 }
 
 // runVectors prints one line per vector and returns how many failed.
-func runVectors(w io.Writer, s auth.Scheme, vs []Vector) int {
+func runVectors(w io.Writer, s auth.Scheme, vs []vectors.Vector) int {
 	failed := 0
 	for i, v := range vs {
-		signer, _ := hex.DecodeString(v.Signer)
-		msg, _ := hex.DecodeString(v.Message)
-		sig, _ := hex.DecodeString(v.Signature)
+		signer, msg, sig := v.Bytes()
 		id, err := s.Verify(signer, msg, sig)
-		got := "valid"
+		got := vectors.Valid
 		switch {
 		case errors.Is(err, auth.ErrInvalidSignature):
-			got = "invalid_signature"
+			got = vectors.InvalidSignature
 		case errors.Is(err, auth.ErrInvalidSigner):
-			got = "invalid_signer"
+			got = vectors.InvalidSigner
 		case err != nil:
 			got = "error"
 		}
-		ok := got == v.Expect && (got != "valid" || v.Identifier == "" || id == v.Identifier)
+		ok := got == v.Expect && (got != vectors.Valid || v.Identifier == "" || id == v.Identifier)
 		status := "ok  "
 		if !ok {
 			status = "FAIL"
 			failed++
 		}
 		detail := got
-		if got == "valid" {
+		if got == vectors.Valid {
 			detail += " " + id
 		} else if err != nil {
 			detail += ": " + strings.TrimSpace(err.Error())

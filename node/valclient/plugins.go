@@ -46,6 +46,10 @@ func (c *Client) ProposePlugin(ctx context.Context, key ed25519.PrivateKey, wasm
 	}
 	acc := client.NewAccount(auth.NewEd25519Signer(key), c.ChainID)
 	acc.Nonce = nonce
+	var total, sent int64
+	for _, ch := range chunks {
+		total += int64(len(ch.Data))
+	}
 	for _, ch := range chunks {
 		raw, err := acc.Build(ActionPluginUpload, ch)
 		if err != nil {
@@ -58,6 +62,10 @@ func (c *Client) ProposePlugin(ctx context.Context, key ed25519.PrivateKey, wasm
 		if res.Code != app.CodeOK {
 			return Result{}, &RejectedError{Action: ActionPluginUpload, Stage: "check", Code: res.Code, Codespace: res.Codespace,
 				Log: res.Log, Hash: fmt.Sprintf("%X", types.Tx(raw).Hash())}
+		}
+		sent += int64(len(ch.Data))
+		if c.UploadProgress != nil {
+			c.UploadProgress(int(ch.Index)+1, len(chunks), sent, total)
 		}
 	}
 	raw, err := acc.Build(ActionPluginPropose, plugins.ProposePayload{Scheme: meta.Scheme, KeyType: meta.KeyType,

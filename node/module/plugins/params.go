@@ -55,6 +55,10 @@ const (
 	maxModuleBytesCap  = 64 << 20
 )
 
+// MaxActivationDelay is the largest activation delay a proposal may ask for
+// (clients check it before uploading).
+const MaxActivationDelay = maxActivationDelay
+
 // DefaultMaxModuleBytes is the default MaxModuleBytes. Tools that read a
 // module to upload or test it (idosnode plugin, sig verify) refuse larger
 // files with it, as the chain would.
