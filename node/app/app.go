@@ -57,9 +57,10 @@ type Config struct {
 	// KeepVersions is how many recent heights stay provable (state trie
 	// versions kept in memory); 0 means DefaultKeepVersions.
 	KeepVersions int
-	// Wasm compiles signature plugins; nil: the app makes its own, caching
-	// compiled code in WasmCacheDir (empty: in memory only).
-	Wasm         *wasmhost.Runtime
+	// Wasm compiles and runs signature plugins, in one runtime per set of
+	// Wasm limits, which come from chain state; nil: the app makes its
+	// own, caching compiled code in WasmCacheDir (empty: in memory only).
+	Wasm         *wasmhost.Runtimes
 	WasmCacheDir string
 }
 

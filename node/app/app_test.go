@@ -131,7 +131,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "22f3dec86fc786d08eb3c420abd610b67ed0da1de2a1f553d4946bbe419b8a78"
+	const pinned = "a92fac22a1bde21ab1ccf44dc952ff106c1a467d6a6401692cfec2795f62c754"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}
