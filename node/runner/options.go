@@ -16,6 +16,10 @@ type Options struct {
 	// Gateway, if set, may adjust the gateway configuration before the
 	// gateway is created (challenge TTL, clock, limits).
 	Gateway func(*gateway.Config)
+	// PruneInterval and CompactEvery tune the pruner (0: the defaults,
+	// DefaultPruneInterval and DefaultCompactEvery); tests shorten them.
+	PruneInterval time.Duration
+	CompactEvery  int64
 }
 
 // gatewayConfig wires the gateway to the running node: the in-process RPC
