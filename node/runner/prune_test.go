@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/module/idos"
+	"github.com/idos-network/idos-node/node/retain"
 	"github.com/idos-network/idos-node/node/runner"
 	"github.com/idos-network/idos-node/node/userclient"
 )
@@ -188,4 +190,25 @@ func filesWith(t *testing.T, dir string, needle []byte) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestStartRefusesShortWindow: a window shorter than the genesis evidence
+// age stops the node before anything starts, naming the rule.
+func TestStartRefusesShortWindow(t *testing.T) {
+	dir := filepath.Join(testnet.TempDir(t), "node")
+	if err := home.Init(dir, home.Options{GatewayListenAddr: "127.0.0.1:0", RetainBlocks: 10}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := home.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := runner.Start(context.Background(), h, nil)
+	var we *retain.WindowError
+	if !errors.As(err, &we) || we.Rule != retain.RuleEvidence {
+		if r != nil {
+			_ = r.Stop()
+		}
+		t.Fatalf("Start = %v, want a WindowError for %s", err, retain.RuleEvidence)
+	}
 }
