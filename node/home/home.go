@@ -234,7 +234,11 @@ func buildConfig(home string, opts Options) (*cmtcfg.Config, AppConfig, error) {
 		// A fast block interval needs more blocks for the same trusting
 		// period: the default grows to what the rules need.
 		tp, _ := app.TrustingPeriod()
-		need := retain.Rules{EvidenceMaxAgeBlocks: ConsensusParams().Evidence.MaxAgeNumBlocks,
+		evidence := ConsensusParams().Evidence.MaxAgeNumBlocks
+		if opts.Genesis != nil {
+			evidence = opts.Genesis.ConsensusParams.Evidence.MaxAgeNumBlocks
+		}
+		need := retain.Rules{EvidenceMaxAgeBlocks: evidence,
 			TrustingPeriod: tp, BlockInterval: cfg.Consensus.TimeoutCommit}.MinBlocks()
 		app.RetainBlocks = max(DefaultRetainBlocks, need)
 	}

@@ -70,6 +70,7 @@ var txIndexPrunedKey = []byte("_idos/pruned_below")
 // below the RetainHeight the app returns from Commit.
 type pruner struct {
 	stores       *cometStores
+	walHead      string       // the consensus WAL's head file
 	base         func() int64 // the block store's lowest height
 	compactEvery int64
 	log          *slog.Logger
@@ -96,6 +97,11 @@ func (p *pruner) run(ctx context.Context, interval time.Duration) {
 // pass prunes the tx index below the block store's base and compacts the
 // stores once compactEvery heights were pruned since the last compaction.
 func (p *pruner) pass() error {
+	if n, err := dropRotatedWAL(p.walHead); err != nil {
+		return err
+	} else if n > 0 {
+		p.log.Info("deleted rotated consensus WAL files", "files", n)
+	}
 	base := p.base()
 	if base <= 1 {
 		return nil
@@ -126,6 +132,9 @@ func (p *pruner) pass() error {
 	return nil
 }
 
+// maxTxIndexHeightsPerPass bounds one pass of pruneTxIndex.
+const maxTxIndexHeightsPerPass = 10_000
+
 // pruneTxIndex deletes what CometBFT's kv indexer (v0.38, which never
 // prunes) stored for transactions of heights below base: the result by
 // hash (it holds the transaction bytes), the tx.height key and the keys of
@@ -141,14 +150,19 @@ func pruneTxIndex(db dbm.DB, base int64) error {
 	if from >= base {
 		return nil
 	}
+	// A node that starts pruning late catches up over several passes,
+	// keeping each batch small.
+	base = min(base, from+maxTxIndexHeightsPerPass)
 	b := db.NewBatch()
 	defer b.Close()
 	for h := from; h < base; h++ {
-		keys, err := prefixKeys(db, fmt.Appendf(nil, "%s/%d/%d/", types.TxHeightKey, h, h))
+		prefix := fmt.Appendf(nil, "%s/%d/%d/", types.TxHeightKey, h, h)
+		keys, err := prefixKeys(db, prefix)
 		if err != nil {
 			return err
 		}
 		for _, k := range keys {
+			index, _, _ := bytes.Cut(k[len(prefix):], []byte("$"))
 			hash, err := db.Get(k)
 			if err != nil {
 				return fmt.Errorf("tx index: %w", err)
@@ -164,11 +178,14 @@ func pruneTxIndex(db dbm.DB, base int64) error {
 			if err := res.Unmarshal(raw); err != nil {
 				return fmt.Errorf("tx index: result %X: %w", hash, err)
 			}
-			if res.Height >= base {
-				continue
-			}
-			if err := deleteEventKeys(db, b, &res); err != nil {
+			// The same bytes give the same events (action, sender), so
+			// the stored result names this height's event keys even when
+			// a later inclusion replaced it.
+			if err := deleteEventKeys(db, b, res.Result.Events, h, index); err != nil {
 				return err
+			}
+			if res.Height >= base {
+				continue // the result of a kept height
 			}
 			if err := b.Delete(hash); err != nil {
 				return err
@@ -183,16 +200,17 @@ func pruneTxIndex(db dbm.DB, base int64) error {
 	return b.WriteSync()
 }
 
-// deleteEventKeys deletes the index keys of res's indexed event
-// attributes: "<type>.<key>/<value>/<height>/<index>$es$<seq>", where seq
-// is a counter the indexer does not store, hence the prefix scan.
-func deleteEventKeys(db dbm.DB, b dbm.Batch, res *abci.TxResult) error {
-	for _, ev := range res.Result.Events {
+// deleteEventKeys deletes the index keys of indexed event attributes of
+// the transaction at height and index:
+// "<type>.<key>/<value>/<height>/<index>$es$<seq>", where seq is a counter
+// the indexer does not store, hence the prefix scan.
+func deleteEventKeys(db dbm.DB, b dbm.Batch, events []abci.Event, height int64, index []byte) error {
+	for _, ev := range events {
 		for _, a := range ev.Attributes {
 			if !a.Index || ev.Type == "" || a.Key == "" {
 				continue
 			}
-			keys, err := prefixKeys(db, fmt.Appendf(nil, "%s.%s/%s/%d/%d$es$", ev.Type, a.Key, a.Value, res.Height, res.Index))
+			keys, err := prefixKeys(db, fmt.Appendf(nil, "%s.%s/%s/%d/%s$es$", ev.Type, a.Key, a.Value, height, index))
 			if err != nil {
 				return err
 			}
@@ -243,20 +261,25 @@ func tidyStores(cfg *cmtcfg.Config) error {
 // rotatedWAL matches the consensus WAL's rotated files (wal.000, ...).
 var rotatedWAL = regexp.MustCompile(`^\.\d{3,}$`)
 
-// trimConsensusWAL cuts the consensus WAL (data/cs.wal/wal) of a stopped
-// node down to its last #ENDHEIGHT marker and what follows, and deletes
-// rotated WAL files. CometBFT replays only from the marker of the last
-// committed height, but keeps up to 1 GB of older WAL, and the WAL holds
-// every proposed block's transactions. It must not run while CometBFT has
-// the WAL open.
-func trimConsensusWAL(head string) (trimmed bool, err error) {
-	data, err := os.ReadFile(head)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
+// rotatedWALFiles lists the rotated files of the WAL whose head is head.
+func rotatedWALFiles(head string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Dir(head))
 	if err != nil {
-		return false, fmt.Errorf("consensus WAL: %w", err)
+		return nil, fmt.Errorf("consensus WAL: %w", err)
 	}
+	base := filepath.Base(head)
+	var out []string
+	for _, e := range entries {
+		if name := e.Name(); len(name) > len(base) && name[:len(base)] == base && rotatedWAL.MatchString(name[len(base):]) {
+			out = append(out, filepath.Join(filepath.Dir(head), name))
+		}
+	}
+	return out, nil
+}
+
+// lastEndHeight returns the offset of the last #ENDHEIGHT record in a WAL
+// file's bytes, or -1. A torn or corrupt tail ends the scan.
+func lastEndHeight(data []byte) int {
 	r := bytes.NewReader(data)
 	dec := cmtcons.NewWALDecoder(r)
 	last := -1
@@ -264,38 +287,67 @@ func trimConsensusWAL(head string) (trimmed bool, err error) {
 		at := len(data) - r.Len()
 		msg, err := dec.Decode()
 		if err != nil {
-			break // end of file or a torn tail; the tail is kept as it is
+			return last
 		}
 		if _, ok := msg.Msg.(cmtcons.EndHeightMessage); ok {
 			last = at
 		}
 	}
+}
+
+// dropRotatedWAL deletes the consensus WAL's rotated files once its head
+// holds an #ENDHEIGHT marker: replay starts from the last marker, so the
+// rotated files are never read again. CometBFT itself keeps them up to
+// 1 GB, and they hold old blocks' transactions. Safe while CometBFT runs:
+// the files are listed before the head is read, so a rotation in between
+// only adds a file this call does not delete.
+func dropRotatedWAL(head string) (int, error) {
+	rotated, err := rotatedWALFiles(head)
+	if err != nil || len(rotated) == 0 {
+		return 0, err
+	}
+	data, err := os.ReadFile(head)
+	if err != nil {
+		return 0, fmt.Errorf("consensus WAL: %w", err)
+	}
+	if lastEndHeight(data) < 0 {
+		return 0, nil // just rotated: the marker is in a rotated file
+	}
+	for _, f := range rotated {
+		if err := os.Remove(f); err != nil {
+			return 0, fmt.Errorf("consensus WAL: %w", err)
+		}
+	}
+	return len(rotated), nil
+}
+
+// trimConsensusWAL cuts the consensus WAL (data/cs.wal/wal) of a stopped
+// node down to its last #ENDHEIGHT marker and what follows, and deletes
+// rotated WAL files. CometBFT replays only from the marker of the last
+// committed height, and the WAL holds every proposed block's
+// transactions. It must not run while CometBFT has the WAL open.
+func trimConsensusWAL(head string) error {
+	data, err := os.ReadFile(head)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("consensus WAL: %w", err)
+	}
+	last := lastEndHeight(data)
 	if last < 0 {
 		// The head was just rotated: the marker is in an older file.
-		return false, nil
+		return nil
 	}
 	if last > 0 {
 		tmp := head + ".trim"
 		if err := os.WriteFile(tmp, data[last:], 0o600); err != nil {
-			return false, fmt.Errorf("consensus WAL: %w", err)
+			return fmt.Errorf("consensus WAL: %w", err)
 		}
 		if err := os.Rename(tmp, head); err != nil {
-			return false, fmt.Errorf("consensus WAL: %w", err)
-		}
-		trimmed = true
-	}
-	entries, err := os.ReadDir(filepath.Dir(head))
-	if err != nil {
-		return trimmed, fmt.Errorf("consensus WAL: %w", err)
-	}
-	base := filepath.Base(head)
-	for _, e := range entries {
-		if name := e.Name(); len(name) > len(base) && name[:len(base)] == base && rotatedWAL.MatchString(name[len(base):]) {
-			if err := os.Remove(filepath.Join(filepath.Dir(head), name)); err != nil {
-				return trimmed, fmt.Errorf("consensus WAL: %w", err)
-			}
-			trimmed = true
+			return fmt.Errorf("consensus WAL: %w", err)
 		}
 	}
-	return trimmed, nil
+	_, err = dropRotatedWAL(head)
+	return err
 }

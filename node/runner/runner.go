@@ -92,7 +92,7 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 	// The consensus WAL keeps old blocks' transactions until rotated
 	// away; a stopped node needs only its tail (prune.go).
 	if h.App.RetainBlocks > 0 {
-		if _, err := trimConsensusWAL(h.CometBFT.Consensus.WalFile()); err != nil {
+		if err := trimConsensusWAL(h.CometBFT.Consensus.WalFile()); err != nil {
 			return nil, err
 		}
 	}
@@ -175,7 +175,7 @@ func (r *Running) startPruner(base func() int64, opts Options) {
 	if every <= 0 {
 		every = DefaultCompactEvery
 	}
-	p := &pruner{stores: r.stores, base: base, compactEvery: every, log: r.log.With("module", "prune")}
+	p := &pruner{stores: r.stores, walHead: r.home.CometBFT.Consensus.WalFile(), base: base, compactEvery: every, log: r.log.With("module", "prune")}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stopPruner, r.prunerDone = cancel, make(chan struct{})
 	go func() {
@@ -221,7 +221,7 @@ func (r *Running) Stop() error {
 			_ = idx.Close()
 		}
 		if r.node != nil && r.home.App.RetainBlocks > 0 {
-			if _, err := trimConsensusWAL(r.home.CometBFT.Consensus.WalFile()); err != nil {
+			if err := trimConsensusWAL(r.home.CometBFT.Consensus.WalFile()); err != nil {
 				errs = append(errs, err)
 			}
 			errs = append(errs, tidyStores(r.home.CometBFT))
