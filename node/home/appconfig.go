@@ -37,6 +37,12 @@ type AppConfig struct {
 	// network use (idoslight's default is 168h); the retain window must
 	// cover it at the configured block interval (timeout_commit).
 	LightTrustingPeriod string `json:"light_trusting_period"`
+	// WasmCallTimeoutMS is the Wasm host's wall-clock safety net for one
+	// plugin call, in milliseconds; 0 means wasmhost.DefaultCallTimeout.
+	// A local setting, not a consensus rule: raise it if the node halted
+	// with "plugin call timed out" (docs/ARCHITECTURE.md, "When a node
+	// halts on a plugin").
+	WasmCallTimeoutMS int `json:"wasm_call_timeout_ms,omitempty"`
 }
 
 // Default application settings.
@@ -89,6 +95,9 @@ func (c AppConfig) Validate() error {
 	}
 	if err := retain.Check(c.RetainBlocks, retain.Rules{}); err != nil {
 		return err
+	}
+	if c.WasmCallTimeoutMS < 0 {
+		return fmt.Errorf("wasm_call_timeout_ms %d: want 0 (default) or more", c.WasmCallTimeoutMS)
 	}
 	if err := ValidateLogLevel(c.LogLevel); err != nil {
 		return err

@@ -104,7 +104,8 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 	// module compiles once; compiled code is cached beside the state, so
 	// a restart loads it without compiling again.
 	wasm, err := wasmhost.NewRuntime(ctx, wasmhost.Config{CacheDir: filepath.Join(filepath.Dir(h.DBPath), "wasm-cache"),
-		Logger: logger.With("module", "wasm")})
+		CallTimeout: time.Duration(h.App.WasmCallTimeoutMS) * time.Millisecond,
+		Logger:      logger.With("module", "wasm")})
 	if err != nil {
 		return nil, err
 	}

@@ -348,7 +348,7 @@ func TestFuelCostClasses(t *testing.T) {
 // TestHostLoopsOutOfFuel: hashing megabytes in a loop, and filling or
 // copying megabytes of memory in a loop, run out of fuel with the default
 // limits, on both engines; they do not reach the wall-clock safety net
-// (the default 2 s; ErrTimeout otherwise), which halts a node when it
+// (DefaultCallTimeout; ErrTimeout otherwise), which halts a node when it
 // stops a call inside a block.
 func TestHostLoopsOutOfFuel(t *testing.T) {
 	want := map[string]bool{"keccak256/4194304": true, "sha256/4194304": true, "memory.fill/16M": true, "memory.copy/8M": true, "ed25519_verify/4M": true}

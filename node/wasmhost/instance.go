@@ -181,8 +181,8 @@ func (in *instance) reset(s *snapshot) bool {
 }
 
 // run gives fn an instance in the post-_initialize state with a full tank
-// of fuel (Config.FuelLimit) and call depth, and returns the fuel fn's
-// guest calls used.
+// of fuel (Config.FuelLimit) and stack (Config.StackBudget), and returns
+// the fuel fn's guest calls used.
 func (p *Plugin) run(ctx context.Context, fn func(context.Context, *instance) error) (uint64, error) {
 	in, err := p.acquire(ctx)
 	if err != nil {
@@ -197,7 +197,7 @@ func (p *Plugin) run(ctx context.Context, fn func(context.Context, *instance) er
 	return used, err
 }
 
-// guarded runs fn, which calls into in, with the call's fuel and depth
+// guarded runs fn, which calls into in, with the call's fuel and stack budget
 // and the wall-clock safety net: if fn overruns the timeout, a timer
 // drains the fuel, so the guest stops at its next metering point, and the
 // fault is classified as ErrTimeout instead of ErrOutOfFuel. It costs no
@@ -213,19 +213,23 @@ func (p *Plugin) guarded(ctx context.Context, in *instance, fuel uint64, fn func
 	in.mu.Lock()
 	in.active, in.timedOut = true, false
 	in.mu.Unlock()
-	t := time.AfterFunc(p.rt.timeout, func() {
-		in.mu.Lock()
-		defer in.mu.Unlock()
-		if in.active {
-			in.timedOut = true
-			in.fuel.Set(0)
-		}
-	})
+	start := time.Now()
+	t := time.AfterFunc(p.rt.timeout, in.drain)
 	err := fn()
 	t.Stop()
 	in.mu.Lock()
 	in.active = false
+	// The clock decides, not whether the drain goroutine got to run: a
+	// guest spinning in compiled code can hold off a stop-the-world
+	// garbage collection, and with it every timer, until it returns.
+	timedOut := in.timedOut || time.Since(start) >= p.rt.timeout
 	in.mu.Unlock()
+	if timedOut && err == nil {
+		// The guest returned, but after the safety net's deadline: its
+		// fuel may have been drained, and a call this slow must not be
+		// an outcome on one node that another node's net cut short.
+		err = &callErr{class: ErrTimeout, cause: ErrTimeout, msg: "plugin call timed out: returned after the wall-clock safety net's deadline"}
+	}
 	switch left := in.fuel.Get(); {
 	case left == meter.FuelExhausted:
 		return fuel, err
@@ -233,6 +237,34 @@ func (p *Plugin) guarded(ctx context.Context, in *instance, fuel uint64, fn func
 		return 0, err
 	default:
 		return fuel - left, nil
+	}
+}
+
+// drainInterval is how often the safety net drains the fuel of a call
+// that overran its timeout, until the call returns.
+const drainInterval = time.Millisecond
+
+// drain is the safety net of guarded: it sets the fuel of the running
+// call to 0, again every drainInterval until the call returns. Once is not
+// enough: the guest reads, checks and writes the fuel global without
+// synchronisation with the host, so a drain that lands between the
+// guest's read and its write is overwritten by the guest's new value (and
+// one that lands between its check and its subtraction wraps the counter
+// to nearly 2^64). Each drain lands outside that window with high
+// probability, so a later one sticks and the guest stops at its next
+// metering point on either engine. Guest code alone never wraps the
+// counter: it compares before it subtracts.
+func (in *instance) drain() {
+	for {
+		in.mu.Lock()
+		if !in.active {
+			in.mu.Unlock()
+			return
+		}
+		in.timedOut = true
+		in.fuel.Set(0)
+		in.mu.Unlock()
+		time.Sleep(drainInterval)
 	}
 }
 
@@ -247,7 +279,7 @@ func (in *instance) call(ctx context.Context, name string, f api.Function, stack
 	return nil
 }
 
-// callError classifies an error returned by a guest call. Fuel and depth
+// callError classifies an error returned by a guest call. Fuel and stack
 // exhaustion are recognised by the sentinels the metering code leaves in
 // its globals before it traps.
 func (in *instance) callError(fn string, err error) error {
@@ -263,7 +295,7 @@ func (in *instance) callError(fn string, err error) error {
 	case in.fuel.Get() == meter.FuelExhausted:
 		class, detail = ErrOutOfFuel, "fuel limit reached"
 	case uint32(in.depth.Get()) == meter.DepthExhausted:
-		class, detail = ErrCallDepth, "call depth limit reached"
+		class, detail = ErrCallDepth, "stack budget exhausted"
 	case errors.As(err, &exit):
 		detail = fmt.Sprintf("exited with code %d", exit.ExitCode())
 	}

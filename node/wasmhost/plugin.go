@@ -80,7 +80,7 @@ type Plugin struct {
 var _ auth.Scheme = (*Plugin)(nil)
 
 // Register validates a module and returns it as a plugin. It instruments
-// the module with fuel and call-depth metering (package meter; the
+// the module with fuel and stack metering (package meter; the
 // plugin's hash stays that of the original bytes), compiles the result
 // (through the compilation cache), checks imports and exports against the
 // ABI, instantiates it, runs _initialize, records the resulting memory and

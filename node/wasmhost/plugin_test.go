@@ -422,3 +422,18 @@ func TestCompilationCacheDir(t *testing.T) {
 		t.Fatalf("cached registration (%s) not faster than cold (%s)", times[1], times[0])
 	}
 }
+
+// TestStackBudgetConfig: the budget is in stack units, bounded by
+// MaxStackBudget (the engines' ceilings), and a budget too small for the
+// Go runtime's own call chain stops _initialize with ErrCallDepth.
+func TestStackBudgetConfig(t *testing.T) {
+	ctx := context.Background()
+	if _, err := NewRuntime(ctx, Config{StackBudget: MaxStackBudget + 1}); err == nil {
+		t.Fatalf("stack budget %d accepted", MaxStackBudget+1)
+	}
+	r := newTestRuntime(t, Config{StackBudget: 500})
+	_, err := r.Register(ctx, guest(t, guestVariant{mode: "valid"}))
+	if !errors.Is(err, ErrCallDepth) || !strings.Contains(err.Error(), "_initialize") {
+		t.Fatalf("register with a 500-unit stack: %v, want ErrCallDepth in _initialize", err)
+	}
+}

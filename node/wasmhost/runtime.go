@@ -6,7 +6,7 @@
 // Plugins run inside consensus, so everything a guest can observe is fixed:
 // WASI clocks are constants, randomness is zeros, there are no arguments,
 // environment or files, memory is capped, execution is metered by
-// instruction fuel and call depth injected at registration (package
+// instruction fuel and a stack budget injected at registration (package
 // meter), and each verification runs in an instance reset to the state it
 // had right after _initialize, so no state survives between calls.
 package wasmhost
@@ -60,9 +60,10 @@ var (
 	// instruction fuel. Deterministic: every node stops the same call at
 	// the same instruction.
 	ErrOutOfFuel = errors.New("plugin ran out of fuel")
-	// ErrCallDepth: the guest nested calls deeper than
-	// Config.MaxCallDepth. Deterministic, like ErrOutOfFuel.
-	ErrCallDepth = errors.New("plugin exceeded the call depth limit")
+	// ErrCallDepth: the guest's nested calls took more than
+	// Config.StackBudget stack units (meter.FrameOverhead). Deterministic,
+	// like ErrOutOfFuel.
+	ErrCallDepth = errors.New("plugin exceeded the stack budget")
 	// ErrOutputTooLarge: a result or the metadata exceeds MaxResultSize.
 	ErrOutputTooLarge = errors.New("plugin output too large")
 	// ErrProtocol: the guest broke the calling convention: idos_alloc
@@ -81,13 +82,19 @@ const (
 	MaxResultSize = 4096
 	// DefaultMemoryLimitPages is 64 MiB of 64 KiB pages.
 	DefaultMemoryLimitPages = 1024
-	// DefaultCallTimeout bounds one call (instantiation included).
-	DefaultCallTimeout = 2 * time.Second
+	// DefaultCallTimeout bounds one call (instantiation included). It
+	// must stay well above the time the slowest engine takes to spend
+	// the fuel limit, or fuel-bounded code could halt a node (see
+	// app.localLimit): wazero's interpreter (platforms without the
+	// compiler) spent 100 million units of a tight loop in ~2.7 s on a
+	// loaded 2-core machine, ten times slower per unit than the compiler's
+	// slowest class (docs/BENCHMARKS.md).
+	DefaultCallTimeout = 10 * time.Second
 	// DefaultFuelLimit is the fuel of one call (meter's cost table and
 	// the host function prices). It is chosen for time: the slowest class
 	// of guest code or host call measured by BenchmarkFuelCost on the
 	// compiler engine takes at most ~2.5 ns per fuel unit on the benchmark
-	// machine, so a call that spends it all stops within ~125 ms, 1/16 of
+	// machine, so a call that spends it all stops within ~125 ms, 1/80 of
 	// DefaultCallTimeout (docs/BENCHMARKS.md). The bundled plugins use at
 	// most ~1 million per verification.
 	DefaultFuelLimit = 50_000_000
@@ -96,11 +103,21 @@ const (
 	DefaultInitFuelLimit = 50_000_000
 	// MaxFuelLimit bounds Config.FuelLimit: the meter needs fuel below 2^63.
 	MaxFuelLimit = 1 << 62
-	// DefaultMaxCallDepth bounds nested guest calls. It stays below the
-	// 2,000 frames of wazero's interpreter (the engine on platforms
-	// without its compiler), so that the depth limit, not an engine's own
-	// ceiling, is what stops a deep recursion everywhere.
-	DefaultMaxCallDepth = 1000
+	// DefaultStackBudget is the stack of one call in the meter's stack
+	// units (8-byte slots; a frame costs meter.FrameOverhead plus its
+	// parameters, locals and operand stack height): at most 914 frames;
+	// the deepest call chain of the bundled Go plugins takes 2,189 units
+	// (28 frames).
+	DefaultStackBudget = 64_000
+	// MaxStackBudget bounds Config.StackBudget so that the budget, not an
+	// engine's own ceiling, stops every deep recursion, identically on
+	// every engine. The deepest recursion it allows is 1,828 of the
+	// smallest frames (meter.FrameOverhead + meter.ScratchLocals + 3 =
+	// 70 units), below the 2,000 frames of wazero v1.12.0's interpreter
+	// (one more is a host function's); its 128,000 units are 1 MB of
+	// values, far below the compiler's stack ceiling (it refuses to grow
+	// its stack past about 50 MB).
+	MaxStackBudget = 128_000
 	// DefaultMaxIdleInstances is the number of reset instances a plugin
 	// keeps for reuse.
 	DefaultMaxIdleInstances = 4
@@ -133,10 +150,11 @@ type Config struct {
 	// meter.Module.Stateful). Same rules as FuelLimit; zero means
 	// DefaultInitFuelLimit.
 	InitFuelLimit uint64
-	// MaxCallDepth bounds nested guest function calls; like FuelLimit it
-	// must be the same on every node. Zero means DefaultMaxCallDepth; at
-	// most 1<<30.
-	MaxCallDepth uint32
+	// StackBudget bounds the stack of nested guest function calls, in
+	// the meter's stack units (see DefaultStackBudget); like FuelLimit it
+	// must be the same on every node. Zero means DefaultStackBudget; at
+	// most MaxStackBudget.
+	StackBudget uint32
 	// MaxIdleInstances is how many reset instances each plugin keeps for
 	// reuse (a local performance setting). Zero means
 	// DefaultMaxIdleInstances; negative keeps none.
@@ -192,10 +210,10 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("wasmhost: init fuel limit %d exceeds %d", cfg.InitFuelLimit, uint64(MaxFuelLimit))
 	}
 	switch {
-	case cfg.MaxCallDepth == 0:
-		cfg.MaxCallDepth = DefaultMaxCallDepth
-	case cfg.MaxCallDepth > 1<<30:
-		return nil, fmt.Errorf("wasmhost: call depth limit %d exceeds %d", cfg.MaxCallDepth, 1<<30)
+	case cfg.StackBudget == 0:
+		cfg.StackBudget = DefaultStackBudget
+	case cfg.StackBudget > MaxStackBudget:
+		return nil, fmt.Errorf("wasmhost: stack budget %d exceeds %d", cfg.StackBudget, MaxStackBudget)
 	}
 	switch {
 	case cfg.MaxIdleInstances == 0:
@@ -210,12 +228,13 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 
 	// NewRuntimeConfig picks the compiler where wazero supports the platform
 	// (amd64, arm64) and the interpreter elsewhere; both implement the Wasm
-	// spec, so results and fuel do not depend on the choice, and the call
-	// depth limit is below both engines' own ceilings. Nodes run the
-	// compiler: the fuel limits are chosen for its speed, and the
-	// interpreter is 10 to 100 times slower per fuel unit on guest code, so
-	// on it a call could reach the wall-clock safety net before it runs
-	// out of fuel, which halts a node in a block.
+	// spec, so results and fuel do not depend on the choice: NaNs are
+	// canonical (package meter) and the stack budget is below both
+	// engines' own ceilings. Nodes run the compiler: the fuel limits are
+	// chosen for its speed, and the interpreter is 10 to 100 times slower
+	// per fuel unit on guest code, so on it a call could reach the
+	// wall-clock safety net before it runs out of fuel, which halts a node
+	// in a block.
 	//
 	// WithCloseOnContextDone stays off: it makes compiled code check for
 	// termination at every function entry and loop back-edge, which slows
@@ -251,7 +270,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		timeout:  cfg.CallTimeout,
 		fuel:     cfg.FuelLimit,
 		initFuel: cfg.InitFuelLimit,
-		depth:    cfg.MaxCallDepth,
+		depth:    cfg.StackBudget,
 		maxIdle:  cfg.MaxIdleInstances,
 		log:      logger,
 		modCfg:   deterministicModuleConfig(),

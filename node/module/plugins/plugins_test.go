@@ -146,7 +146,7 @@ func (n *net) block(calls ...call) {
 	n.blockRaw(calls, txs)
 }
 
-func (n *net) blockRaw(calls []call, txs [][]byte) {
+func (n *net) blockRaw(calls []call, txs [][]byte) []*abci.ExecTxResult {
 	n.t.Helper()
 	n.height++
 	ctx := context.Background()
@@ -168,6 +168,7 @@ func (n *net) blockRaw(calls []call, txs [][]byte) {
 			n.t.Errorf("height %d: %s by %d: code %d %q, want %q", n.height, c.action, c.from, r.Code, r.Log, c.wantErr)
 		}
 	}
+	return res.TxResults
 }
 
 // uploads are the calls that upload wasm for validator i.

@@ -1,5 +1,6 @@
 // Package meter rewrites a WebAssembly module so that it meters its own
-// execution deterministically: instruction fuel and call depth.
+// execution deterministically: instruction fuel and stack, and so that
+// float results do not depend on the engine (NaNs are canonical).
 //
 // Instrument adds two mutable globals and exports them, together with every
 // mutable global the module defines:
@@ -12,11 +13,18 @@
 //     the cost, the module sets the global to FuelExhausted and executes
 //     unreachable: the trap is deterministic and the host tells it from
 //     the guest's own traps by that value.
-//   - ExportDepth (i32): the calls left. Every function decrements it on
-//     entry and increments it on exit (its end, a return, or a branch to its
-//     outermost label); entering with 0 sets it to DepthExhausted and traps.
+//   - ExportDepth (i32): the stack budget left, in stack units (8-byte
+//     value slots). Every function takes its static frame cost (frame.go:
+//     FrameOverhead plus its parameters, locals and maximum operand stack
+//     height) on entry and gives it back on exit (its end, a return, or a
+//     branch to its outermost label); entering with less left than the
+//     cost sets it to DepthExhausted and traps.
 //   - ExportGlobalPrefix + index for each mutable global of the module, so
 //     that the host can save and restore an instance's globals.
+//
+// After every float instruction that may produce a NaN it inserts code
+// that replaces any NaN with the canonical one (nan.go), so float results
+// are bit-identical on every engine and CPU.
 //
 // The instrumented module is a deterministic function of the original
 // bytes and Version: the same input gives the same output on every machine.
@@ -41,7 +49,11 @@ import (
 // Version identifies the instrumentation. Any change to the output of
 // Instrument for some input, including a change of the cost table, must
 // increment it: the instrumented bytes are consensus-critical.
-const Version = 2
+//
+// Version 2: host functions, bulk operations and memory.grow priced by
+// size. Version 3: the depth global is a stack budget charged by frame cost
+// (earlier versions counted calls), and NaNs are canonicalized.
+const Version = 3
 
 // Export names added by Instrument. The prefix "idos_meter_" is reserved:
 // a module that already exports a name with it is refused.
@@ -53,8 +65,8 @@ const (
 )
 
 // Sentinels the instrumented code writes before it traps. The host sets
-// fuel below 1<<63 and depth below 1<<31, so neither value can be left over
-// from an ordinary call.
+// fuel below 1<<63 and the stack budget below 1<<31, so neither value can
+// be left over from an ordinary call.
 const (
 	FuelExhausted  = ^uint64(0)
 	DepthExhausted = ^uint32(0)
@@ -130,7 +142,13 @@ type section struct {
 type funcType struct{ params, results []byte }
 
 // Instrument returns the metered form of wasm. See the package comment.
+// It first runs Check on the original bytes: a module over a static limit
+// is refused with a *LimitError (ErrLimit), one that refers to an index
+// it does not declare with ErrUnsupported.
 func Instrument(wasm []byte) (*Module, error) {
+	if err := Check(wasm); err != nil {
+		return nil, err
+	}
 	out, err := instrument(wasm)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
@@ -316,7 +334,7 @@ func instrument(wasm []byte) (*Module, error) {
 	{
 		for i, body := range codeBodies {
 			t := types[funcTypes[nImpFuncs+i]]
-			nb, stateful, err := instrumentBody(body, uint32(len(t.params)), blockTypes[funcTypes[nImpFuncs+i]], fuelIdx, depthIdx)
+			nb, stateful, err := instrumentBody(body, t, blockTypes[funcTypes[nImpFuncs+i]], fuelIdx, depthIdx, funcEnv{types, funcTypes})
 			if err != nil {
 				return nil, fmt.Errorf("function %d: %w", nImpFuncs+i, err)
 			}
@@ -457,6 +475,7 @@ const (
 	opI32Const     = 0x41
 	opI64Const     = 0x42
 	opI32Eqz       = 0x45
+	opI32LtU       = 0x49
 	opI64LtU       = 0x54
 	opI32Add       = 0x6a
 	opI32Sub       = 0x6b
@@ -468,9 +487,15 @@ const (
 	blockEmpty     = 0x40
 )
 
-// instrumentBody rewrites one function body (locals and expression). It
-// returns whether the body has stateful instructions (Module.Stateful).
-func instrumentBody(body []byte, nParams uint32, blockType []byte, fuel, depth uint32) ([]byte, bool, error) {
+// instrumentBody rewrites one function body (locals and expression) of
+// type t. It returns whether the body has stateful instructions
+// (Module.Stateful).
+func instrumentBody(body []byte, t funcType, blockType []byte, fuel, depth uint32, env funcEnv) ([]byte, bool, error) {
+	nParams := uint32(len(t.params))
+	frame, err := frameCost(body, nParams, len(t.results), env)
+	if err != nil {
+		return nil, false, err
+	}
 	r := &reader{b: body}
 	nDecl := r.u32()
 	declStart := r.off
@@ -482,12 +507,14 @@ func instrumentBody(body []byte, nParams uint32, blockType []byte, fuel, depth u
 	if r.err != nil {
 		return nil, false, r.err
 	}
-	if nLocals >= 1<<32-1 {
+	if nLocals > 1<<32-1-ScratchLocals {
 		return nil, false, errors.New("too many locals")
 	}
 	localsEnd := r.off
-	scratch := uint32(nLocals) // an extra i32 local, declared only if used
-	usesScratch, stateful := false, false
+	// Scratch locals, declared only as far as used: an i32 for bulk
+	// charges, an f32 and an f64 for NaN canonicalization.
+	scratch := uint32(nLocals)
+	nScratch, stateful := uint32(0), false
 
 	exhaustFuel := appendU32([]byte{opI64Const, 0x7f, opGlobalSet}, fuel)
 	exhaustFuel = append(exhaustFuel, opUnreachable)
@@ -532,25 +559,29 @@ func instrumentBody(body []byte, nParams uint32, blockType []byte, fuel, depth u
 		dst = append(dst, opI64Sub, opGlobalSet)
 		return appendU32(dst, fuel)
 	}
-	depthExit := func(dst []byte) []byte {
+	// adjustStack adds op (i32.add or i32.sub) frame to the stack budget.
+	adjustStack := func(dst []byte, op byte) []byte {
 		dst = append(dst, opGlobalGet)
 		dst = appendU32(dst, depth)
-		dst = append(dst, opI32Const, 1, opI32Add, opGlobalSet)
+		dst = append(dst, opI32Const)
+		dst = appendS64(dst, int64(frame))
+		dst = append(dst, op, opGlobalSet)
 		return appendU32(dst, depth)
 	}
+	depthExit := func(dst []byte) []byte { return adjustStack(dst, opI32Add) }
 
-	// Entry: check and take one level of depth, open the wrapper block
-	// whose end is the single exit of the function (a branch to the
-	// function's outermost label now lands there).
+	// Entry: check and take the frame's cost from the stack budget, open
+	// the wrapper block whose end is the single exit of the function (a
+	// branch to the function's outermost label now lands there).
 	var out []byte
 	out = append(out, opGlobalGet)
 	out = appendU32(out, depth)
-	out = append(out, opI32Eqz, opIf, blockEmpty, opI32Const, 0x7f, opGlobalSet)
+	out = append(out, opI32Const)
+	out = appendS64(out, int64(frame))
+	out = append(out, opI32LtU, opIf, blockEmpty, opI32Const, 0x7f, opGlobalSet)
 	out = appendU32(out, depth)
-	out = append(out, opUnreachable, opEnd, opGlobalGet)
-	out = appendU32(out, depth)
-	out = append(out, opI32Const, 1, opI32Sub, opGlobalSet)
-	out = appendU32(out, depth)
+	out = append(out, opUnreachable, opEnd)
+	out = adjustStack(out, opI32Sub)
 	out = append(out, opBlock)
 	out = append(out, blockType...)
 
@@ -613,12 +644,20 @@ func instrumentBody(body []byte, nParams uint32, blockType []byte, fuel, depth u
 			seg = depthExit(seg)
 		case op == opPrefixFC && c == CostBulk:
 			seg = dynCharge(seg, false)
-			usesScratch = true
+			nScratch = max(nScratch, 1)
 		case op == opMemoryGrow:
 			seg = dynCharge(seg, true)
-			usesScratch = true
+			nScratch = max(nScratch, 1)
 		}
 		seg = append(seg, body[start:r.off]...)
+		if vt := nanType(op); vt != 0 {
+			i := uint32(1) // f32 scratch
+			if vt == 0x7c {
+				i = 2 // f64 scratch
+			}
+			seg = appendCanonNaN(seg, vt, scratch+i)
+			nScratch = max(nScratch, i+1)
+		}
 		cost += c
 		switch op {
 		case opLoop, opIf, opElse:
@@ -631,16 +670,10 @@ func instrumentBody(body []byte, nParams uint32, blockType []byte, fuel, depth u
 				}
 				out = depthExit(out)
 				out = append(out, opEnd)
-				// Locals, with the scratch local if a bulk operation
-				// needs it.
-				var nb []byte
-				if usesScratch {
-					nb = appendU32(nb, nDecl+1)
-					nb = append(nb, body[declStart:localsEnd]...)
-					nb = append(nb, 0x01, 0x7f)
-				} else {
-					nb = append(nb, body[:localsEnd]...)
-				}
+				// Locals, with the scratch locals used.
+				nb := appendU32(nil, nDecl+nScratch)
+				nb = append(nb, body[declStart:localsEnd]...)
+				nb = append(nb, []byte{0x01, 0x7f, 0x01, 0x7d, 0x01, 0x7c}[:2*nScratch]...)
 				return append(nb, out...), stateful, nil
 			}
 		}

@@ -16,8 +16,8 @@ import (
 
 // A hand-assembled module: section bodies without the id and size.
 type testModule struct {
-	types, funcs, memory, globals, exports, code []byte
-	start                                        []byte
+	types, funcs, table, memory, globals, exports, code []byte
+	start, elem                                         []byte
 }
 
 func vec(n int, items ...[]byte) []byte {
@@ -40,7 +40,7 @@ func (m testModule) bytes() []byte {
 	for _, s := range []struct {
 		id   byte
 		body []byte
-	}{{secType, m.types}, {secFunction, m.funcs}, {secMemory, m.memory}, {secGlobal, m.globals}, {secExport, m.exports}, {secStart, m.start}, {secCode, m.code}} {
+	}{{secType, m.types}, {secFunction, m.funcs}, {secTable, m.table}, {secMemory, m.memory}, {secGlobal, m.globals}, {secExport, m.exports}, {secStart, m.start}, {secElement, m.elem}, {secCode, m.code}} {
 		if s.body != nil {
 			out = append(out, s.id)
 			out = appendU32(out, uint32(len(s.body)))
@@ -115,6 +115,10 @@ func testModuleBytes() []byte {
 	}.bytes()
 }
 
+// testBudget is the stack budget of most test calls: the largest the
+// host allows (wasmhost.MaxStackBudget).
+const testBudget = 128_000
+
 type harness struct {
 	t   *testing.T
 	ctx context.Context
@@ -123,8 +127,13 @@ type harness struct {
 
 func load(t *testing.T, wasm []byte) harness {
 	t.Helper()
+	return loadWith(t, wazero.NewRuntimeConfig(), wasm)
+}
+
+func loadWith(t *testing.T, cfg wazero.RuntimeConfig, wasm []byte) harness {
+	t.Helper()
 	ctx := context.Background()
-	rt := wazero.NewRuntime(ctx)
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
 	t.Cleanup(func() { _ = rt.Close(ctx) })
 	m, err := rt.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithName(""))
 	if err != nil {
@@ -180,7 +189,7 @@ func TestSemanticsPreserved(t *testing.T) {
 	}
 	for _, c := range cases {
 		want, _, err1 := a.call(0, 0, c.fn, c.args...)
-		got, used, err2 := b.call(1<<40, 1000, c.fn, c.args...)
+		got, used, err2 := b.call(1<<40, testBudget, c.fn, c.args...)
 		if err1 != nil || err2 != nil || !slicesEqual(want, got) {
 			t.Fatalf("%s%v: original %v %v, metered %v %v", c.fn, c.args, want, err1, got, err2)
 		}
@@ -222,35 +231,39 @@ func TestFuelIsExact(t *testing.T) {
 	}
 	h := load(t, m.Wasm)
 	for _, n := range []uint64{1, 2, 10, 1000} {
-		_, used, err := h.call(1<<40, 10, "count", n)
+		_, used, err := h.call(1<<40, testBudget, "count", n)
 		if err != nil || used != 3+9*n {
 			t.Fatalf("count(%d): fuel %d, %v; want %d", n, used, err, 3+9*n)
 		}
 		// One unit less: out of fuel, and the sentinel says so.
-		if _, used, err := h.call(3+9*n-1, 10, "count", n); err == nil || used != 3+9*n-1 {
+		if _, used, err := h.call(3+9*n-1, testBudget, "count", n); err == nil || used != 3+9*n-1 {
 			t.Fatalf("count(%d) with one unit less: %v, fuel %d", n, err, used)
 		}
 	}
-	_, f0, _ := h.call(1<<40, 10, "fill", 1)
-	_, f1, _ := h.call(1<<40, 10, "fill", 6400)
+	_, f0, _ := h.call(1<<40, testBudget, "fill", 1)
+	_, f1, _ := h.call(1<<40, testBudget, "fill", 6400)
 	if f1-f0 != 6400>>BulkShift {
 		t.Fatalf("memory.fill of 6400 bytes costs %d more than of 1, want %d", f1-f0, 6400>>BulkShift)
 	}
 }
 
+// TestCallDepth: rec(n) nests n+1 frames of rec's cost; one unit less
+// than that traps with the sentinel.
 func TestCallDepth(t *testing.T) {
 	m, err := Instrument(testModuleBytes())
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := load(t, m.Wasm)
-	// rec(n) nests n+1 calls.
-	if res, _, err := h.call(1<<40, 101, "rec", 100); err != nil || res[0] != 100 {
-		t.Fatalf("rec(100) with depth 101: %v %v", res, err)
+	// rec: 1 parameter, no locals; its deepest operand stack is 2
+	// (local.get 0, i32.const 1 before i32.sub).
+	const frame = FrameOverhead + 1 + ScratchLocals + 2 + insertedHeight
+	if res, _, err := h.call(1<<40, 101*frame, "rec", 100); err != nil || res[0] != 100 {
+		t.Fatalf("rec(100) with budget %d: %v %v", 101*frame, res, err)
 	}
-	_, _, err = h.call(1<<40, 100, "rec", 100)
+	_, _, err = h.call(1<<40, 101*frame-1, "rec", 100)
 	if err == nil || uint32(h.m.ExportedGlobal(ExportDepth).Get()) != DepthExhausted {
-		t.Fatalf("rec(100) with depth 100: err %v, depth global %d", err, uint32(h.m.ExportedGlobal(ExportDepth).Get()))
+		t.Fatalf("rec(100) with budget %d: err %v, depth global %d", 101*frame-1, err, uint32(h.m.ExportedGlobal(ExportDepth).Get()))
 	}
 }
 
@@ -363,11 +376,11 @@ func TestGoGuests(t *testing.T) {
 				}
 				defer func() { _ = m.Close(ctx) }()
 				h := harness{t, ctx, m}
-				_, f1, err := h.call(1<<40, 1000, "_initialize")
+				_, f1, err := h.call(1<<40, testBudget, "_initialize")
 				if err != nil {
 					t.Fatal(err)
 				}
-				res, f2, err := h.call(1<<40, 1000, "idos_metadata")
+				res, f2, err := h.call(1<<40, testBudget, "idos_metadata")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -425,23 +438,23 @@ func TestGrowChargesPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := load(t, m.Wasm)
-	_, f0, err := h.call(1<<40, 10, "grow", 0)
+	_, f0, err := h.call(1<<40, testBudget, "grow", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Too little fuel for two pages: out of fuel, no growth.
-	if _, used, err := h.call(f0+2*CostMemoryGrowPage-1, 10, "grow", 2); err == nil || used != f0+2*CostMemoryGrowPage-1 {
+	if _, used, err := h.call(f0+2*CostMemoryGrowPage-1, testBudget, "grow", 2); err == nil || used != f0+2*CostMemoryGrowPage-1 {
 		t.Fatalf("grow(2) with one unit too little: %v, fuel %d", err, used)
 	}
 	if pages := h.m.Memory().Size() / 65536; pages != 1 {
 		t.Fatalf("memory has %d pages after a grow that ran out of fuel, want 1", pages)
 	}
-	res, f2, err := h.call(1<<40, 10, "grow", 2)
+	res, f2, err := h.call(1<<40, testBudget, "grow", 2)
 	if err != nil || res[0] != 1 || f2 != f0+2*CostMemoryGrowPage {
 		t.Fatalf("grow(2) = %v, fuel %d, %v; want 1, fuel %d", res, f2, err, f0+2*CostMemoryGrowPage)
 	}
 	// Past the maximum: fails as the spec says, and is charged all the same.
-	res, f9, err := h.call(1<<40, 10, "grow", 9)
+	res, f9, err := h.call(1<<40, testBudget, "grow", 9)
 	if err != nil || int32(res[0]) != -1 || f9 != f0+9*CostMemoryGrowPage {
 		t.Fatalf("grow(9) = %v, fuel %d, %v; want -1, fuel %d", res, f9, err, f0+9*CostMemoryGrowPage)
 	}

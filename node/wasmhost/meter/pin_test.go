@@ -16,11 +16,11 @@ import (
 // app hashes in node/app/testdata/golden_heights.txt change with it).
 func TestOutputPinnedToVersion(t *testing.T) {
 	const (
-		pinnedVersion = 2
+		pinnedVersion = 3
 		// sha256 of sigplugins/solana/solana.wasm, the input.
 		solanaInput = "dfc9de3788d13d88f958f096a054b6d3aa150a96abfcf45192af30db36594757"
 		// sha256 of Instrument(solana.wasm).Wasm at pinnedVersion.
-		solanaMetered = "84a694e242a18cb23f0860c135cbb2da5d54bbb62e15bceb1d4fa952feffe2e2"
+		solanaMetered = "e75f39cae040d68d452fbbc136c9e66a528ddde82ed4ea1b54ab3c2a0d5c7eb8"
 	)
 	wasm, err := os.ReadFile(filepath.Join("..", "..", "..", "sigplugins", "solana", "solana.wasm"))
 	if err != nil {
