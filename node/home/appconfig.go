@@ -37,6 +37,11 @@ type AppConfig struct {
 	// network use (idoslight's default is 168h); the retain window must
 	// cover it at the configured block interval (timeout_commit).
 	LightTrustingPeriod string `json:"light_trusting_period"`
+	// CompactEveryBlocks is how many pruned heights trigger a full
+	// compaction of CometBFT's LevelDB stores, after which deleted blocks'
+	// bytes leave the files; 0 means the node's default (1,000). Smaller
+	// deletes sooner and compacts more often.
+	CompactEveryBlocks int64 `json:"compact_every_blocks,omitempty"`
 	// WasmCallTimeoutMS is the Wasm host's wall-clock safety net for one
 	// plugin call, in milliseconds; 0 means wasmhost.DefaultCallTimeout.
 	// A local setting, not a consensus rule: raise it if the node halted
@@ -95,6 +100,9 @@ func (c AppConfig) Validate() error {
 	}
 	if err := retain.Check(c.RetainBlocks, retain.Rules{}); err != nil {
 		return err
+	}
+	if c.CompactEveryBlocks < 0 {
+		return fmt.Errorf("compact_every_blocks %d: want 0 (default) or more", c.CompactEveryBlocks)
 	}
 	if c.WasmCallTimeoutMS < 0 {
 		return fmt.Errorf("wasm_call_timeout_ms %d: want 0 (default) or more", c.WasmCallTimeoutMS)

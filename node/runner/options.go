@@ -17,7 +17,8 @@ type Options struct {
 	// gateway is created (challenge TTL, clock, limits).
 	Gateway func(*gateway.Config)
 	// PruneInterval and CompactEvery tune the pruner (0: the defaults,
-	// DefaultPruneInterval and DefaultCompactEvery); tests shorten them.
+	// DefaultPruneInterval and idos.json's compact_every_blocks or
+	// DefaultCompactEvery); tests shorten them.
 	PruneInterval time.Duration
 	CompactEvery  int64
 }

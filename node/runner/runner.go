@@ -174,6 +174,9 @@ func (r *Running) startPruner(base func() int64, opts Options) {
 		interval = DefaultPruneInterval
 	}
 	if every <= 0 {
+		every = r.home.App.CompactEveryBlocks
+	}
+	if every <= 0 {
 		every = DefaultCompactEvery
 	}
 	p := &pruner{stores: r.stores, walHead: r.home.CometBFT.Consensus.WalFile(), base: base, compactEvery: every, log: r.log.With("module", "prune")}
