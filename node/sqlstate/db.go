@@ -230,7 +230,9 @@ func (db *DB) Checkpoint(ctx context.Context) (busy bool, err error) {
 		return false, errors.New("sqlstate: checkpoint inside a block")
 	}
 	if db.maint == nil {
-		db.maint, err = sql.Open("sqlite", dsn(db.path, "", "busy_timeout(10000)"))
+		// A short wait: the caller (Commit) must not stall behind a long
+		// read; a busy checkpoint is retried by the next call.
+		db.maint, err = sql.Open("sqlite", dsn(db.path, "", "busy_timeout(100)"))
 		if err != nil {
 			return false, fmt.Errorf("sqlstate: checkpoint: %w", err)
 		}
