@@ -245,9 +245,12 @@ func prefixKeys(db dbm.DB, prefix []byte) ([][]byte, error) {
 // reader holds the version that listed it, which may take up to five
 // minutes (its refLoop's maxCachedTime); a replaced file left behind is
 // deleted when the store is opened.
-func tidyStores(cfg *cmtcfg.Config) error {
+func tidyStores(cfg *cmtcfg.Config, opened *cometStores) error {
 	var errs []error
 	for _, id := range []string{"blockstore", "state", "tx_index"} {
+		if opened.get(id) == nil {
+			continue // never opened (the tx index may be off)
+		}
 		db, err := cmtcfg.DefaultDBProvider(&cmtcfg.DBContext{ID: id, Config: cfg})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("tidy %s: %w", id, err))

@@ -228,7 +228,7 @@ func (r *Running) Stop() error {
 			if err := trimConsensusWAL(r.home.CometBFT.Consensus.WalFile()); err != nil {
 				errs = append(errs, err)
 			}
-			errs = append(errs, tidyStores(r.home.CometBFT))
+			errs = append(errs, tidyStores(r.home.CometBFT, r.stores))
 		}
 		if r.app != nil {
 			if err := r.app.Close(); err != nil {
