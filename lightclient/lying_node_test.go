@@ -56,6 +56,36 @@ func editingGateway(t *testing.T, upstream string, edit func(*readproof.Bundle))
 	return srv.URL
 }
 
+// kvWriter is an ed25519 account (from seed) writing kv entries to n in
+// committed transactions.
+func kvWriter(ctx context.Context, t *testing.T, n *testNode, seed byte) (string, *gwclient.Client, func(key, value string)) {
+	signer := auth.NewEd25519Signer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, 32)))
+	acct := client.NewAccount(signer, n.chainID)
+	gw := gwclient.New(n.r.GatewayURL(), nil)
+	return auth.SchemeEd25519 + ":" + hex.EncodeToString(signer.SignerID()), gw, func(key, value string) {
+		t.Helper()
+		raw, err := acct.Build("kv.put", kv.PutPayload{Key: key, Value: value})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := gw.Submit(ctx, raw, gateway.ModeCommit); err != nil || res.Code != 0 {
+			t.Fatalf("kv.put %s: %+v, %v", key, res, err)
+		}
+	}
+}
+
+// honestClient is a light client of n trusting its header 1, through an
+// honest RPC proxy as primary and witness.
+func honestClient(ctx context.Context, t *testing.T, n *testNode) *lightclient.Client {
+	honest := newProxy(t, n, nil)
+	c, err := lightclient.New(ctx, n.config(t, 1, honest.URL(), honest.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // TestLyingNode reads kv rows written by transactions through the node's
 // own GET /v1/proof, verified against headers of the real chain (app hash
 // v2, with the state root), and then through a gateway that lies about
@@ -66,31 +96,13 @@ func TestLyingNode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	signer := auth.NewEd25519Signer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32)))
-	owner := auth.SchemeEd25519 + ":" + hex.EncodeToString(signer.SignerID())
-	acct := client.NewAccount(signer, n.chainID)
-	gw := gwclient.New(n.r.GatewayURL(), nil)
-	put := func(key, value string) {
-		t.Helper()
-		raw, err := acct.Build("kv.put", kv.PutPayload{Key: key, Value: value})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res, err := gw.Submit(ctx, raw, gateway.ModeCommit); err != nil || res.Code != 0 {
-			t.Fatalf("kv.put %s: %+v, %v", key, res, err)
-		}
-	}
+	owner, gw, put := kvWriter(ctx, t, n, 9)
 	put("color", "blue")
 	put("size", "L")
 	color := ckey(t, "kv", owner, "color")
 	mine := ckey(t, "kv", owner)
 
-	honest := newProxy(t, n, nil)
-	c, err := lightclient.New(ctx, n.config(t, 1, honest.URL(), honest.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := honestClient(ctx, t, n)
 	opts := lightclient.ReaderOptions{WaitTimeout: 30 * time.Second, PollInterval: 20 * time.Millisecond,
 		Logger: lcLogger(t)}
 
@@ -188,6 +200,97 @@ func TestLyingNode(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPagedRanges pages through a real node's range two rows a page, and
+// refuses pages that do not chain to the complete range.
+func TestPagedRanges(t *testing.T) {
+	n := startNode(t, 100*time.Millisecond)
+	n.waitHeight(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	owner, _, put := kvWriter(ctx, t, n, 7)
+	keys := []string{"a", "b", "c", "d", "e", "f", "g"}
+	for _, k := range keys {
+		put(k, "v-"+k)
+	}
+	prefix := ckey(t, "kv", owner)
+	c := honestClient(ctx, t, n)
+	opts := lightclient.ReaderOptions{WaitTimeout: 30 * time.Second, PollInterval: 20 * time.Millisecond,
+		Logger: lcLogger(t), PageRows: 2}
+
+	got, err := lightclient.NewReader(n.r.GatewayURL(), c, opts).Range(ctx, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Rows) != len(keys) {
+		t.Fatalf("%d rows over pages, want %d", len(got.Rows), len(keys))
+	}
+	for i, r := range got.Rows {
+		if r.Values[1] != keys[i] {
+			t.Fatalf("row %d: %v", i, r.Values)
+		}
+	}
+	third := ckey(t, "kv", owner, "c")
+	for i, l := range []struct {
+		name  string
+		edit  func(r *http.Request)
+		after func(*readproof.Bundle)
+		want  error
+	}{
+		{"a page with a row dropped", nil, func(b *readproof.Bundle) {
+			if b.After != nil {
+				b.Rows = b.Rows[:1] // the repeated row only: the new one dropped
+			}
+		}, commitment.ErrIncomplete},
+		{"a middle page passed off as the first", func(r *http.Request) {
+			q := r.URL.Query()
+			if q.Get("after") == "" {
+				q.Set("after", hex.EncodeToString(third))
+				r.URL.RawQuery = q.Encode()
+			}
+		}, func(b *readproof.Bundle) {
+			if bytes.Equal(b.After, third) {
+				b.After = nil
+			}
+		}, commitment.ErrIncomplete},
+		{"a page skipped", func(r *http.Request) {
+			q := r.URL.Query()
+			if q.Get("after") != "" {
+				q.Set("after", hex.EncodeToString(ckey(t, "kv", owner, "e")))
+				r.URL.RawQuery = q.Encode()
+			}
+		}, nil, readproof.ErrWrongAnswer},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if l.edit != nil {
+				l.edit(r)
+			}
+			resp, err := http.Get(n.r.GatewayURL() + r.URL.RequestURI())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode == http.StatusOK && l.after != nil {
+				var b readproof.Bundle
+				if err := json.Unmarshal(body, &b); err != nil {
+					t.Errorf("upstream: %v", err)
+				}
+				l.after(&b)
+				body, _ = json.Marshal(&b)
+			}
+			w.WriteHeader(resp.StatusCode)
+			w.Write(body)
+		}))
+		_, err := lightclient.NewReader(srv.URL, c, opts).Range(ctx, prefix)
+		srv.Close()
+		t.Logf("%s: %v", l.name, err)
+		if !errors.Is(err, l.want) {
+			t.Errorf("case %d (%s): %v, want %v", i, l.name, err, l.want)
+		}
 	}
 }
 

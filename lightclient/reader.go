@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,6 +54,9 @@ type ReaderOptions struct {
 	WaitTimeout time.Duration
 	// PollInterval is how often the latest header is asked for meanwhile.
 	PollInterval time.Duration
+	// PageRows asks pages of at most this many rows (0: the node's
+	// maximum, 10,000).
+	PageRows int
 	// HTTPClient talks to the gateway; nil is a client with a 30 s timeout.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -79,6 +83,9 @@ func NewReader(gateway string, headers Headers, opts ReaderOptions) *Reader {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.PageRows == 1 {
+		opts.PageRows = 2 // a page repeats the previous one's last row
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 30 * time.Second}
@@ -119,7 +126,7 @@ func (e *GatewayError) Unwrap() error { return ErrGateway }
 // Get reads the row with the key (commitment.Key): a Read of KindRow with
 // the row, or of KindAbsent with none, both proven.
 func (r *Reader) Get(ctx context.Context, key []byte) (*Read, error) {
-	b, err := r.fetch(ctx, "key", key)
+	b, err := r.fetch(ctx, url.Values{"key": {hex.EncodeToString(key)}})
 	if err != nil {
 		return nil, err
 	}
@@ -130,13 +137,109 @@ func (r *Reader) Get(ctx context.Context, key []byte) (*Read, error) {
 	return r.Verify(ctx, kind, key, b)
 }
 
-// Range reads every row whose key starts with prefix, proven complete.
+// Range reads every row whose key starts with prefix, proven complete. It
+// asks the gateway's GET /v1/proof for pages (RangePages), so a range of
+// any size is proven.
 func (r *Reader) Range(ctx context.Context, prefix []byte) (*Read, error) {
-	b, err := r.fetch(ctx, "prefix", prefix)
-	if err != nil {
-		return nil, err
+	return r.RangePages(ctx, prefix, func(ctx context.Context, after []byte, height int64) (*readproof.Bundle, error) {
+		q := url.Values{"prefix": {hex.EncodeToString(prefix)}, "page": {"true"}}
+		if r.opts.PageRows > 0 {
+			q.Set("limit", strconv.Itoa(r.opts.PageRows))
+		}
+		if after != nil {
+			q.Set("after", hex.EncodeToString(after))
+			q.Set("height", strconv.FormatInt(height, 10))
+		}
+		return r.fetch(ctx, q)
+	})
+}
+
+// PageFetch asks an untrusted source for the page of a range that starts
+// at after (nil: the first page, at the latest height) at height (the
+// first page's; 0 for the first page).
+type PageFetch func(ctx context.Context, after []byte, height int64) (*readproof.Bundle, error)
+
+// RangePages proves the complete range of prefix from pages that fetch
+// gets (readproof.VerifyPage): the first page at the latest height, each
+// next one at the same height starting with the previous page's last row,
+// until a page has nothing after it; all against the one verified header
+// Height+1. The source may answer the first page with the whole range's
+// proof (an empty range). A failure to fetch a page after the first (the
+// node lost the height, or the rows changed) makes it start again, at most
+// three times.
+func (r *Reader) RangePages(ctx context.Context, prefix []byte, fetch PageFetch) (*Read, error) {
+	const maxRestarts = 3
+	var lastErr error
+	for range maxRestarts + 1 {
+		read, err := r.pages(ctx, prefix, fetch)
+		if err == nil || !errors.Is(err, errMidway) {
+			return read, err
+		}
+		lastErr = err
+		r.log.Info("range changed while paging; starting again", "prefix", hex.EncodeToString(prefix), "err", err)
 	}
-	return r.Verify(ctx, readproof.KindRange, prefix, b)
+	return nil, lastErr
+}
+
+// errMidway marks a failure to fetch a page after the first.
+var errMidway = errors.New("after the first page")
+
+func (r *Reader) pages(ctx context.Context, prefix []byte, fetch PageFetch) (*Read, error) {
+	var (
+		after []byte
+		out   *Read
+	)
+	for {
+		var height int64
+		if out != nil {
+			height = out.Height
+		}
+		b, err := fetch(ctx, after, height)
+		if err != nil {
+			if out != nil {
+				return nil, fmt.Errorf("%w: %w", errMidway, err)
+			}
+			return nil, err
+		}
+		if out == nil && b != nil && b.Kind == readproof.KindRange {
+			return r.Verify(ctx, readproof.KindRange, prefix, b)
+		}
+		if b == nil {
+			return nil, fmt.Errorf("lightclient: %w: no page", readproof.ErrWrongAnswer)
+		}
+		if out != nil && b.Height != out.Height {
+			return nil, fmt.Errorf("lightclient: page from %s: %w: page at height %d, the first page's is %d",
+				r.gateway, readproof.ErrWrongAnswer, b.Height, out.Height)
+		}
+		if b.Kind != readproof.KindPage || !bytes.Equal(b.Key, prefix) || !bytes.Equal(b.After, after) {
+			// The question's check needs no header.
+			_, _, err := readproof.VerifyPage(nil, prefix, after, b)
+			return nil, fmt.Errorf("lightclient: page from %s: %w", r.gateway, err)
+		}
+		if out == nil {
+			sh, err := r.waitHeader(ctx, b.Height, r.opts.MaxLag)
+			if err != nil {
+				return nil, err
+			}
+			out = &Read{Height: b.Height, Kind: readproof.KindRange, Rows: []readproof.VerifiedRow{}, Header: sh}
+		}
+		rows, more, err := readproof.VerifyPage(out.Header.AppHash, prefix, after, b)
+		if err != nil {
+			r.log.Warn("gateway page refused", "gateway", r.gateway, "height", b.Height, "prefix", hex.EncodeToString(prefix), "err", err)
+			return nil, fmt.Errorf("lightclient: page from %s against verified header %d: %w", r.gateway, out.Header.Height, err)
+		}
+		if after != nil {
+			rows = rows[1:] // the previous page's last row, repeated
+		}
+		out.Rows = append(out.Rows, rows...)
+		if !more {
+			return out, nil
+		}
+		if after != nil && len(rows) == 0 {
+			return nil, fmt.Errorf("lightclient: page from %s: %w: a page of one row that is not the last", r.gateway, readproof.ErrWrongAnswer)
+		}
+		after = b.Rows[len(b.Rows)-1].Key
+	}
 }
 
 // Verify checks a bundle obtained elsewhere (a private table's bundle,
@@ -154,7 +257,7 @@ func (r *Reader) Verify(ctx context.Context, kind readproof.Kind, key []byte, b 
 		_, err := readproof.Verify(nil, kind, key, b)
 		return nil, fmt.Errorf("lightclient: bundle from %s: %w", r.gateway, err)
 	}
-	sh, err := r.nextHeader(ctx, b.Height)
+	sh, err := r.waitHeader(ctx, b.Height, r.opts.MaxLag)
 	if err != nil {
 		return nil, err
 	}
@@ -167,10 +270,10 @@ func (r *Reader) Verify(ctx context.Context, kind readproof.Kind, key []byte, b 
 	return &Read{Height: b.Height, Kind: kind, Rows: rows, Header: sh}, nil
 }
 
-// nextHeader syncs to the latest header, refuses a height more than MaxLag
-// behind it, and returns the verified header height+1, polling until the
-// chain has produced it or WaitTimeout passes.
-func (r *Reader) nextHeader(ctx context.Context, height int64) (*types.SignedHeader, error) {
+// waitHeader syncs to the latest header, refuses a height more than maxLag
+// behind it (0: no bound), and returns the verified header height+1,
+// polling until the chain has produced it or WaitTimeout passes.
+func (r *Reader) waitHeader(ctx context.Context, height, maxLag int64) (*types.SignedHeader, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.WaitTimeout)
 	defer cancel()
 	var tick *time.Ticker
@@ -182,9 +285,9 @@ func (r *Reader) nextHeader(ctx context.Context, height int64) (*types.SignedHea
 			}
 			return nil, err
 		}
-		if lag := latest.Height - height; lag > r.opts.MaxLag {
+		if lag := latest.Height - height; maxLag > 0 && lag > maxLag {
 			return nil, fmt.Errorf("%w: bundle of height %d is %d blocks behind the latest verified height %d (at most %d allowed)",
-				ErrStale, height, lag, latest.Height, r.opts.MaxLag)
+				ErrStale, height, lag, latest.Height, maxLag)
 		}
 		if latest.Height > height {
 			if latest.Height == height+1 {
@@ -205,9 +308,9 @@ func (r *Reader) nextHeader(ctx context.Context, height int64) (*types.SignedHea
 	}
 }
 
-// fetch asks the gateway for the bundle of a key or prefix.
-func (r *Reader) fetch(ctx context.Context, param string, key []byte) (*readproof.Bundle, error) {
-	u := r.gateway + "/v1/proof?" + url.Values{param: {hex.EncodeToString(key)}}.Encode()
+// fetch asks the gateway's /v1/proof for a bundle.
+func (r *Reader) fetch(ctx context.Context, q url.Values) (*readproof.Bundle, error) {
+	u := r.gateway + "/v1/proof?" + q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrGateway, err)

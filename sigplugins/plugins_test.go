@@ -10,18 +10,19 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	sdkvectors "github.com/idos-network/idos-node/sdk-wasm/vectors"
 	"github.com/idos-network/idos-node/sdk-wasm/wasmbuild"
 	"github.com/idos-network/idos-node/sdk-wasm/wasmtest"
 	"github.com/idos-network/idos-node/sigplugins/internal/vectors"
 )
 
-// A call and its expected result; the vectors are the plugins' own (see
-// their main_test.go for the sources).
+// A call and its expected result.
 type call struct {
 	name             string
 	signer, msg, sig string // hex
@@ -29,75 +30,51 @@ type call struct {
 	text             string // "" for status != 0: any non-empty reason
 }
 
+// pluginSpec is a shipped plugin. Its calls are <name>/vectors.json, in the
+// format of `idosnode plugin test` (sdk-wasm/vectors). For the generated
+// plugins that file is derived from generatedFile (see TestShippedVectors).
 type pluginSpec struct {
 	name, scheme, keyType string
-	calls                 []call
-	// vectorFile, if set, holds more calls: the cases for scheme in a
-	// generated <plugin>/testdata/vectors.json (see its gen.mjs and
-	// vectorCalls).
-	vectorFile string
+	// generatedFile, if set, is the file written by the ecosystem-library
+	// script (testdata/gen.mjs) that <name>/vectors.json is derived from.
+	generatedFile string
 }
 
+// The generated vectors (testdata/gen.mjs, the ecosystems' own libraries)
+// are those of: EIP-712 (ethers, eth-sig-util), ADR-036 (Keplr, CosmJS),
+// BIP-137 (bitcoinjs-message), NEAR NEP-413 signMessage (near-api-js), XRPL
+// (ripple-keypairs), Stellar raw and SEP-53 (stellar-base, SEP-53's own test
+// cases). eip191's and solana's are written by hand from public sources.
 var plugins = []pluginSpec{
-	{
-		name: "eip191", scheme: "eip191_wasm", keyType: "secp256k1",
-		calls: []call{
-			{"web3.js vector", "2c7536e3605d9c16a7a3d7b1898e529396a65c23", hex.EncodeToString([]byte("Some data")),
-				"b91467e570a6466aa9e9876cbcd013baba02900b8979d43fe208a4a4f339f5fd6007e74cd82e037b800186422fc2da167c747ef045e5d18a5f5d4300f8e1a0291c",
-				0, "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23"},
-			{"web3.js vector, v=1", "2c7536e3605d9c16a7a3d7b1898e529396a65c23", hex.EncodeToString([]byte("Some data")),
-				"b91467e570a6466aa9e9876cbcd013baba02900b8979d43fe208a4a4f339f5fd6007e74cd82e037b800186422fc2da167c747ef045e5d18a5f5d4300f8e1a02901",
-				0, "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23"},
-			{"other message", "2c7536e3605d9c16a7a3d7b1898e529396a65c23", hex.EncodeToString([]byte("Some date")),
-				"b91467e570a6466aa9e9876cbcd013baba02900b8979d43fe208a4a4f339f5fd6007e74cd82e037b800186422fc2da167c747ef045e5d18a5f5d4300f8e1a0291c",
-				1, ""},
-			{"high S", "2c7536e3605d9c16a7a3d7b1898e529396a65c23", hex.EncodeToString([]byte("Some data")),
-				"b91467e570a6466aa9e9876cbcd013baba02900b8979d43fe208a4a4f339f5fdffffffffffffffffffffffffffffffffbaaedce6af48a03bbfd25e8cd036414101",
-				1, ""},
-			{"signer 19 bytes", "2c7536e3605d9c16a7a3d7b1898e529396a65c", "",
-				"b91467e570a6466aa9e9876cbcd013baba02900b8979d43fe208a4a4f339f5fd6007e74cd82e037b800186422fc2da167c747ef045e5d18a5f5d4300f8e1a0291c",
-				2, ""},
-			{"empty signature", "2c7536e3605d9c16a7a3d7b1898e529396a65c23", "00", "", 1, ""},
-		},
-	},
-	{
-		name: "solana", scheme: "solana", keyType: "ed25519",
-		calls: []call{
-			{"RFC 8032 TEST 1", "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
-				"e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
-				0, "FVen3X669xLzsi6N2V91DoiyzHzg1uAgqiT8jZ9nS96Z"},
-			{"RFC 8032 TEST 3", "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82",
-				"6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
-				0, "Hyx62wPQGyvXCoihZq1BrbUjBRh2LuNxWiiqMkfAuSZr"},
-			{"RFC 8032 TEST 3, other message", "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af83",
-				"6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
-				1, ""},
-			{"signer 31 bytes", "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb9115489080", "af82",
-				"6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
-				2, ""},
-		},
-	},
-	// The generated vectors (testdata/gen.mjs, the ecosystems' own
-	// libraries) are the calls of these plugins: EIP-712 (ethers,
-	// eth-sig-util), ADR-036 (Keplr, CosmJS), BIP-137 (bitcoinjs-message),
-	// NEAR NEP-413 signMessage (near-api-js), XRPL (ripple-keypairs),
-	// Stellar raw and SEP-53 (stellar-base, SEP-53's own test cases).
-	{name: "eip712", scheme: "eip712", keyType: "secp256k1", vectorFile: "eip712/testdata/vectors.json"},
-	{name: "adr036", scheme: "adr036", keyType: "secp256k1", vectorFile: "adr036/testdata/vectors.json"},
-	{name: "bip137", scheme: "bip137", keyType: "secp256k1", vectorFile: "bip137/testdata/vectors.json"},
-	{name: "nep413", scheme: "nep413", keyType: "ed25519", vectorFile: "nep413/testdata/vectors.json"},
-	{name: "xrpl", scheme: "xrpl", keyType: "secp256k1", vectorFile: "xrpl/testdata/vectors.json"},
-	{name: "stellar", scheme: "stellar", keyType: "ed25519", vectorFile: "stellar/testdata/vectors.json"},
-	{name: "stellar_sep53", scheme: "stellar_sep53", keyType: "ed25519", vectorFile: "stellar/testdata/vectors.json"},
+	{name: "eip191", scheme: "eip191_wasm", keyType: "secp256k1"},
+	{name: "solana", scheme: "solana", keyType: "ed25519"},
+	{name: "eip712", scheme: "eip712", keyType: "secp256k1", generatedFile: "eip712/testdata/vectors.json"},
+	{name: "adr036", scheme: "adr036", keyType: "secp256k1", generatedFile: "adr036/testdata/vectors.json"},
+	{name: "bip137", scheme: "bip137", keyType: "secp256k1", generatedFile: "bip137/testdata/vectors.json"},
+	{name: "nep413", scheme: "nep413", keyType: "ed25519", generatedFile: "nep413/testdata/vectors.json"},
+	{name: "xrpl", scheme: "xrpl", keyType: "secp256k1", generatedFile: "xrpl/testdata/vectors.json"},
+	{name: "stellar", scheme: "stellar", keyType: "ed25519", generatedFile: "stellar/testdata/vectors.json"},
+	{name: "stellar_sep53", scheme: "stellar_sep53", keyType: "ed25519", generatedFile: "stellar/testdata/vectors.json"},
 }
 
-// allCalls is p's inline calls followed by its generated vectors. Every
-// plugin must have at least four calls and at least one of each status.
+// allCalls is p's <name>/vectors.json. Every plugin must have at least four
+// calls and at least one of each status.
 func (p pluginSpec) allCalls(t *testing.T) []call {
 	t.Helper()
-	out := slices.Clone(p.calls)
-	if p.vectorFile != "" {
-		out = append(out, vectorCalls(t, p.vectorFile, p.scheme)...)
+	f, err := sdkvectors.Read(filepath.Join(p.name, "vectors.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Scheme != p.scheme {
+		t.Fatalf("%s/vectors.json: scheme %q, want %q", p.name, f.Scheme, p.scheme)
+	}
+	var out []call
+	for _, v := range f.Vectors {
+		st, err := sdkvectors.Status(v.Expect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, call{v.Name, v.Signer, v.Message, v.Signature, st, v.Identifier})
 	}
 	if len(out) < 4 {
 		t.Fatalf("%s: only %d calls", p.name, len(out))
@@ -110,7 +87,36 @@ func (p pluginSpec) allCalls(t *testing.T) []call {
 	return out
 }
 
-// vectorCalls returns the cases for scheme in a generated vectors.json. The
+var update = flag.Bool("update", false, "rewrite the derived <plugin>/vectors.json files")
+
+// TestShippedVectors requires each generated plugin's vectors.json to be
+// exactly what its generated file gives (every case of its scheme, status as
+// expect, with the generator's per-case source), so the file `idosnode plugin
+// test` reads cannot drift from the library output. -update rewrites them.
+func TestShippedVectors(t *testing.T) {
+	for _, p := range plugins {
+		if p.generatedFile == "" {
+			continue
+		}
+		want, err := derivedVectors(t, p).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(p.name, "vectors.json")
+		if *update {
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s is not derived from %s (%v): run go test ./sigplugins -run TestShippedVectors -update", path, p.generatedFile, err)
+		}
+	}
+}
+
+// derivedVectors reads the cases for p.scheme in p.generatedFile. The
 // generators write one of two layouts:
 //   - "cases" (nep413, xrpl, stellar; internal/vectors): each case names its
 //     scheme, so one file can serve several plugins (stellar, stellar_sep53);
@@ -119,31 +125,50 @@ func (p pluginSpec) allCalls(t *testing.T) []call {
 //     message, signature.
 //
 // Both write the byte strings in hex, status 0/1/2, and identifier.
-func vectorCalls(t *testing.T, path, scheme string) []call {
+func derivedVectors(t *testing.T, p pluginSpec) sdkvectors.File {
 	t.Helper()
 	var f struct {
-		Cases   []vectors.Case `json:"cases"`
-		Vectors []struct {
+		Packages map[string]string `json:"packages"`
+		Cases    []vectors.Case    `json:"cases"`
+		Vectors  []struct {
 			Name       string `json:"name"`
 			Signer     string `json:"signer"`
 			Message    string `json:"message"`
 			Signature  string `json:"signature"`
 			Status     byte   `json:"status"`
 			Identifier string `json:"identifier"`
+			Source     string `json:"source"`
 		} `json:"vectors"`
 	}
-	vectors.Load(t, path, &f)
-	var out []call
+	vectors.Load(t, p.generatedFile, &f)
+	out := sdkvectors.File{
+		Scheme:    p.scheme,
+		Generator: "go test ./sigplugins -run TestShippedVectors -update",
+		Comment:   "Do not edit: derived from " + p.generatedFile + ", written by its gen.mjs with the packages below.",
+		Source:    "sigplugins/" + p.generatedFile,
+		Packages:  f.Packages,
+	}
+	add := func(name, signer, msg, sig string, status byte, id, source string) {
+		expect, err := sdkvectors.Expect(status)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", p.generatedFile, name, err)
+		}
+		if expect != sdkvectors.Valid {
+			id = ""
+		}
+		out.Vectors = append(out.Vectors, sdkvectors.Vector{Name: name, Signer: signer, Message: msg, Signature: sig,
+			Expect: expect, Identifier: id, Source: source})
+	}
 	for _, c := range f.Cases {
-		if c.Scheme == scheme {
-			out = append(out, call{c.Name, hex.EncodeToString(c.Signer), hex.EncodeToString(c.Msg), hex.EncodeToString(c.Sig), c.Status, c.Identifier})
+		if c.Scheme == p.scheme {
+			add(c.Name, hex.EncodeToString(c.Signer), hex.EncodeToString(c.Msg), hex.EncodeToString(c.Sig), c.Status, c.Identifier, c.Source)
 		}
 	}
 	for _, v := range f.Vectors {
-		out = append(out, call{v.Name, v.Signer, v.Message, v.Signature, v.Status, v.Identifier})
+		add(v.Name, v.Signer, v.Message, v.Signature, v.Status, v.Identifier, v.Source)
 	}
-	if len(out) == 0 {
-		t.Fatalf("%s: no cases for scheme %q", path, scheme)
+	if len(out.Vectors) == 0 {
+		t.Fatalf("%s: no cases for scheme %q", p.generatedFile, p.scheme)
 	}
 	return out
 }
@@ -233,6 +258,7 @@ func TestABI(t *testing.T) {
 func TestManyCallsOneInstance(t *testing.T) {
 	ctx := context.Background()
 	p := plugins[0]
+	calls := p.allCalls(t)
 	h, err := wasmtest.Load(ctx, readWasm(t, p.name))
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +271,7 @@ func TestManyCallsOneInstance(t *testing.T) {
 	defer in.Close(ctx)
 	big := bytes.Repeat([]byte{0xab}, 60<<10)
 	for i := range 300 {
-		c := p.calls[i%len(p.calls)]
+		c := calls[i%len(calls)]
 		if _, _, err := in.Verify(ctx, mustHex(t, c.signer), big, mustHex(t, c.sig)); err != nil {
 			t.Fatalf("call %d (large message): %v", i, err)
 		}

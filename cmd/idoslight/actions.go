@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/idos-network/idos-node/lightclient/idosverify"
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/userclient"
@@ -75,7 +76,7 @@ func userAddCommand() *cli.Command {
 		Description: "The user runs `idoslight wallet proof > proof.json` with their wallet and\n" +
 			"hands the file to the inserter; the proof names the user id, the wallet and\n" +
 			"the user's encryption public key (the wallet's derived one).",
-		Flags: signingFlags(proofFlags()...),
+		Flags: writeFlags(proofFlags()...),
 		Action: func(c *cli.Context) error {
 			p, err := readProof(c)
 			if err != nil {
@@ -84,7 +85,7 @@ func userAddCommand() *cli.Command {
 			if _, err := client.ParseKey32(p.EncryptionPublicKey); err != nil {
 				return usageErrorf("the user's encryption key is missing or malformed: %v", err)
 			}
-			cl, done, err := dial(c)
+			cl, done, err := dialWrite(c)
 			if err != nil {
 				return err
 			}
@@ -140,13 +141,13 @@ func walletCommand() *cli.Command {
 				Name:      "add",
 				Usage:     "link another wallet to a user (as the user, or its inserter)",
 				UsageText: "idoslight wallet add --key NAME --proof FILE",
-				Flags:     signingFlags(proofFlags()...),
+				Flags:     writeFlags(proofFlags()...),
 				Action: func(c *cli.Context) error {
 					p, err := readProof(c)
 					if err != nil {
 						return err
 					}
-					cl, done, err := dial(c)
+					cl, done, err := dialWrite(c)
 					if err != nil {
 						return err
 					}
@@ -163,7 +164,7 @@ func walletCommand() *cli.Command {
 				Name:      "remove",
 				Usage:     "unlink one of your user's wallets (not the last one)",
 				UsageText: "idoslight wallet remove --key NAME --id WALLET_ID",
-				Flags:     signingFlags(&cli.StringFlag{Name: "id", Usage: "wallet `ID` (required)"}),
+				Flags:     writeFlags(&cli.StringFlag{Name: "id", Usage: "wallet `ID` (required)"}),
 				Action: func(c *cli.Context) error {
 					return simpleTx(c, "removed wallet", func(cl *userclient.Client, id string) (*userclient.Receipt, error) {
 						return cl.RemoveWallet(c.Context, id)
@@ -180,7 +181,7 @@ func simpleTx(c *cli.Context, what string, f func(*userclient.Client, string) (*
 	if err := need(c, "id"); err != nil {
 		return err
 	}
-	cl, done, err := dial(c)
+	cl, done, err := dialWrite(c)
 	if err != nil {
 		return err
 	}
@@ -204,7 +205,7 @@ func credentialCommand() *cli.Command {
 				Description: "The file is sealed here (NaCl box) from this key's encryption key to\n" +
 					"--to-key, the user's encryption public key (base64, as `key show` prints\n" +
 					"it); only ciphertext is sent. Prints the new credential's id.",
-				Flags: signingFlags(
+				Flags: writeFlags(
 					&cli.StringFlag{Name: "user-id", Usage: "user `ID` (required)"},
 					&cli.StringFlag{Name: "file", Usage: "plaintext `FILE` (- for stdin) (required)"},
 					&cli.StringFlag{Name: "to-key", Usage: "user's encryption public `KEY`, base64 (required)"},
@@ -223,7 +224,7 @@ func credentialCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					cl, done, err := dial(c)
+					cl, done, err := dialWrite(c)
 					if err != nil {
 						return err
 					}
@@ -246,7 +247,7 @@ func credentialCommand() *cli.Command {
 				UsageText: "idoslight credential edit --key NAME --id ID --file PLAINTEXT [--notes TEXT]",
 				Description: "The new content is sealed to the user's own encryption key (this key's).\n" +
 					"Without --notes the public notes stay as they are.",
-				Flags: signingFlags(
+				Flags: writeFlags(
 					&cli.StringFlag{Name: "id", Usage: "credential `ID` (required)"},
 					&cli.StringFlag{Name: "file", Usage: "plaintext `FILE` (- for stdin) (required)"},
 					&cli.StringFlag{Name: "notes", Usage: "new public `TEXT`"},
@@ -264,7 +265,7 @@ func credentialCommand() *cli.Command {
 						n := c.String("notes")
 						notes = &n
 					}
-					cl, done, err := dial(c)
+					cl, done, err := dialWrite(c)
 					if err != nil {
 						return err
 					}
@@ -280,7 +281,7 @@ func credentialCommand() *cli.Command {
 				Name:      "remove",
 				Usage:     "delete an original credential with its shared copies and grants (refused while a grant is locked)",
 				UsageText: "idoslight credential remove --key NAME --id ID",
-				Flags:     signingFlags(&cli.StringFlag{Name: "id", Usage: "credential `ID` (required)"}),
+				Flags:     writeFlags(&cli.StringFlag{Name: "id", Usage: "credential `ID` (required)"}),
 				Action: func(c *cli.Context) error {
 					return simpleTx(c, "removed credential", func(cl *userclient.Client, id string) (*userclient.Receipt, error) {
 						return cl.RemoveCredential(c.Context, id)
@@ -296,7 +297,7 @@ func credentialCommand() *cli.Command {
 					"While locked (until --locked-until, compared with block time) the grant\n" +
 					"cannot be revoked nor the credential removed. T is RFC 3339, Unix seconds\n" +
 					"or +DURATION from now (e.g. +720h).",
-				Flags: signingFlags(
+				Flags: writeFlags(
 					&cli.StringFlag{Name: "id", Usage: "credential `ID` to share (required)"},
 					&cli.StringFlag{Name: "grantee", Usage: "grantee `ACCOUNT` id, scheme:identifier (required)"},
 					&cli.StringFlag{Name: "grantee-key", Usage: "grantee's encryption public `KEY`, base64 (required)"},
@@ -314,7 +315,7 @@ func credentialCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					cl, done, err := dial(c)
+					cl, done, err := dialWrite(c)
 					if err != nil {
 						return err
 					}
@@ -327,33 +328,72 @@ func credentialCommand() *cli.Command {
 					if c.Bool("json") {
 						return printJSON(c, s)
 					}
-					fmt.Fprintf(c.App.Writer, "shared credential %s with %s\ncopy:   %s\ngrant:  %s\nlocked: %s\n(tx %s, height %d)\n",
-						c.String("id"), c.String("grantee"), s.CopyID, s.GrantID, unixTime(lock), s.Hash, s.Height)
+					fmt.Fprintf(c.App.Writer, "shared credential %s with %s\ncopy:   %s\ngrant:  %s\nlocked: %s\n(%s)\n",
+						c.String("id"), c.String("grantee"), s.CopyID, s.GrantID, unixTime(lock), receiptLine(&s.Receipt))
 					return nil
 				},
 			},
 			{
 				Name:      "get",
 				Usage:     "read one credential (its owner, or a grantee of its copy)",
-				UsageText: "idoslight credential get --key NAME --id ID [--decrypt]",
-				Flags: signingFlags(
+				UsageText: "idoslight credential get --key NAME --id ID [--decrypt] [--verify | --no-verify] [--home DIR] [--json]",
+				Description: "Verified by default once `idoslight init` was run: the row is proven\n" +
+					"either under the caller's user (its owner) or as the copy of a grant to the\n" +
+					"caller, found in the complete set of grants it received; a grantee's\n" +
+					"decrypted copy must hash to the grant's content hash. --json carries\n" +
+					"\"verified\" (false, with a warning on stderr, when not verified).",
+				Flags: signingFlags(append(verifyFlags(),
 					&cli.StringFlag{Name: "id", Usage: "credential `ID` (required)"},
 					&cli.BoolFlag{Name: "decrypt", Usage: "decrypt the content here with this key's encryption key"},
-				),
+				)...),
 				Action: func(c *cli.Context) error {
 					if err := need(c, "id"); err != nil {
 						return err
 					}
-					cl, done, err := dial(c)
+					r, done, err := openReader(c)
 					if err != nil {
 						return err
 					}
 					defer done()
-					cr, err := cl.Credential(c.Context, c.String("id"))
+					var cr idos.Credential
+					var pc *idosverify.ProvenCredential
+					if r.v == nil {
+						got, err := r.cl.Credential(c.Context, c.String("id"))
+						if err != nil {
+							return err
+						}
+						cr = *got
+					} else {
+						if pc, err = r.v.Credential(c.Context, c.String("id")); err != nil {
+							return verified(err)
+						}
+						cr = pc.Credential
+					}
+					out, err := credentialsOut(c, r.cl, []idos.Credential{cr}, false)
 					if err != nil {
 						return err
 					}
-					return printCredentials(c, cl, []idos.Credential{*cr}, false)
+					if pc != nil && out[0].Plaintext != nil {
+						if err := pc.CheckPlaintext([]byte(*out[0].Plaintext)); err != nil {
+							return verified(err)
+						}
+					}
+					if c.Bool("json") {
+						return printJSON(c, struct {
+							readStatus
+							*idosverify.ProvenCredential
+							Credential credentialOut `json:"credential"`
+						}{r.status(), pc, out[0]})
+					}
+					printCredentials(c, out, false)
+					if pc != nil {
+						how := "owned by user " + cr.UserID
+						if pc.Grant != nil {
+							how = "shared with you by grant " + pc.Grant.ID
+						}
+						fmt.Fprintf(c.App.Writer, "\nverified at height %d (%s)\n", pc.Height, how)
+					}
+					return nil
 				},
 			},
 		},
@@ -369,7 +409,7 @@ func grantCommand() *cli.Command {
 			Name:      "revoke",
 			Usage:     "revoke a grant your user gave, deleting the grantee's copy (refused while locked)",
 			UsageText: "idoslight grant revoke --key NAME --id GRANT_ID",
-			Flags:     signingFlags(&cli.StringFlag{Name: "id", Usage: "grant `ID` (required)"}),
+			Flags:     writeFlags(&cli.StringFlag{Name: "id", Usage: "grant `ID` (required)"}),
 			Action: func(c *cli.Context) error {
 				return simpleTx(c, "revoked grant", func(cl *userclient.Client, id string) (*userclient.Receipt, error) {
 					return cl.RevokeGrant(c.Context, id)

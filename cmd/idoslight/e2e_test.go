@@ -69,8 +69,10 @@ type lightCLI struct {
 }
 
 func newCLI(t *testing.T, keystore, passFile string) *lightCLI {
+	// A HOME of its own: no light client configured there, whatever the
+	// machine's ~/.idoslight holds, so reads and writes are unverified.
 	return &lightCLI{t: t, bin: lightBinary(t), env: append(os.Environ(),
-		"IDOSLIGHT_KEYSTORE="+keystore, "IDOSLIGHT_PASSWORD_FILE="+passFile)}
+		"IDOSLIGHT_KEYSTORE="+keystore, "IDOSLIGHT_PASSWORD_FILE="+passFile, "HOME="+t.TempDir())}
 }
 
 // run returns stdout, stderr and the exit code.
@@ -218,8 +220,9 @@ func TestUserStoryCLI(t *testing.T) {
 	credID := strings.TrimSpace(c.ok(g("credential", "add", "--key", "issuer", "--user-id", user.ID, "--file", plain,
 		"--to-key", user.EncryptionPublicKey, "--notes", `{"type":"kyc"}`)...))
 	for _, w := range []string{"user-eth", "user-ed"} {
-		var cs []credentialOut
-		c.okJSON(&cs, g("credentials", "--key", w, "--decrypt")...)
+		var r readJSON
+		c.okJSON(&r, g("credentials", "--key", w, "--decrypt")...)
+		cs := r.unverified(t).Credentials
 		if len(cs) != 1 || cs[0].ID != credID || cs[0].Plaintext == nil || *cs[0].Plaintext != secret {
 			t.Fatalf("%s credentials: %+v", w, cs)
 		}
@@ -227,9 +230,9 @@ func TestUserStoryCLI(t *testing.T) {
 			t.Fatalf("stored content is not ciphertext: %q", cs[0].Content)
 		}
 	}
-	var ws []idos.Wallet
-	c.okJSON(&ws, g("wallets", "--key", "user-ed")...)
-	if len(ws) != 2 {
+	var wr readJSON
+	c.okJSON(&wr, g("wallets", "--key", "user-ed")...)
+	if ws := wr.unverified(t).Wallets; len(ws) != 2 {
 		t.Fatalf("wallets: %+v", ws)
 	}
 
@@ -238,18 +241,20 @@ func TestUserStoryCLI(t *testing.T) {
 	var shared userclient.Shared
 	c.okJSON(&shared, g("credential", "share", "--key", "user-ed", "--id", credID, "--grantee", keys["consumer"].AccountID,
 		"--grantee-key", keys["consumer"].EncryptionPublicKey, "--locked-until", strconv.FormatInt(lock, 10))...)
-	var own []credentialOut
-	c.okJSON(&own, g("credentials", "--key", "user-eth", "--decrypt")...)
+	var ownR readJSON
+	c.okJSON(&ownR, g("credentials", "--key", "user-eth", "--decrypt")...)
+	own := ownR.unverified(t).Credentials
 	if len(own) != 2 || own[0].Plaintext == nil == (own[1].Plaintext == nil) {
 		t.Fatalf("owner's list after sharing: the original decrypted, the copy not: %+v", own)
 	}
-	var copies []credentialOut
-	c.okJSON(&copies, g("credential", "get", "--key", "consumer", "--id", shared.CopyID, "--decrypt")...)
-	if len(copies) != 1 || copies[0].OriginalID != credID || *copies[0].Plaintext != secret {
-		t.Fatalf("consumer copy: %+v", copies)
+	var cp readJSON
+	c.okJSON(&cp, g("credential", "get", "--key", "consumer", "--id", shared.CopyID, "--decrypt")...)
+	if cr := cp.unverified(t).Credential; cr.OriginalID != credID || cr.Plaintext == nil || *cr.Plaintext != secret {
+		t.Fatalf("consumer copy: %+v", cr)
 	}
-	var received []idos.Grant
-	c.okJSON(&received, g("grants", "received", "--key", "consumer")...)
+	var rr readJSON
+	c.okJSON(&rr, g("grants", "received", "--key", "consumer")...)
+	received := rr.unverified(t).Grants
 	if len(received) != 1 || received[0].ID != shared.GrantID || received[0].LockedUntil != lock {
 		t.Fatalf("grants received: %+v", received)
 	}
@@ -270,13 +275,45 @@ func TestUserStoryCLI(t *testing.T) {
 	c.okJSON(&removed, g("credential", "remove", "--key", "user-ed", "--id", credID)...)
 	for _, n := range m.Nodes {
 		waitStatus(ctx, t, n.GatewayURL(), func(st *gateway.StatusResponse) bool { return st.LatestBlockHeight >= removed.Tx.Height })
-		var cs []credentialOut
-		c.okJSON(&cs, "credentials", "--key", "user-eth", "--gateway", n.GatewayURL())
-		if len(cs) != 0 {
+		var r readJSON
+		c.okJSON(&r, "credentials", "--key", "user-eth", "--gateway", n.GatewayURL())
+		if cs := r.unverified(t).Credentials; len(cs) != 0 {
 			t.Fatalf("%s still has credentials: %+v", n.Name, cs)
 		}
 	}
 	t.Logf("user story done after %s", time.Since(start).Round(time.Millisecond))
+}
+
+// readJSON is a read command's --json: its verification status and its
+// answer.
+type readJSON struct {
+	Verified    bool            `json:"verified"`
+	Reason      string          `json:"not_verified_because"`
+	Height      int64           `json:"height"`
+	Complete    bool            `json:"complete"`
+	UserID      string          `json:"user_id"`
+	Credentials []credentialOut `json:"credentials"`
+	Credential  credentialOut   `json:"credential"`
+	Wallets     []idos.Wallet   `json:"wallets"`
+	Grants      []idos.Grant    `json:"grants"`
+}
+
+// unverified checks that the read says it was not verified, and why.
+func (r *readJSON) unverified(t *testing.T) *readJSON {
+	t.Helper()
+	if r.Verified || r.Reason == "" {
+		t.Fatalf("read without a light client: verified %v, reason %q", r.Verified, r.Reason)
+	}
+	return r
+}
+
+// proven checks that the read says it was verified.
+func (r *readJSON) proven(t *testing.T) *readJSON {
+	t.Helper()
+	if !r.Verified || r.Reason != "" || r.Height < 1 {
+		t.Fatalf("verified read: verified %v, reason %q, height %d", r.Verified, r.Reason, r.Height)
+	}
+	return r
 }
 
 func appStateWithInserter(t *testing.T, account string) json.RawMessage {
@@ -317,8 +354,9 @@ func TestDevnetSeedDemo(t *testing.T) {
 	c := newCLI(t, kd, filepath.Join(kd, devnet.DemoPassphraseFile))
 	gw := []string{"--gateway", m.Nodes[0].GatewayURL()}
 	for _, k := range []string{devnet.DemoAliceEth, devnet.DemoAliceEd} {
-		var cs []credentialOut
-		c.okJSON(&cs, append([]string{"credentials", "--key", k, "--decrypt"}, gw...)...)
+		var r readJSON
+		c.okJSON(&r, append([]string{"credentials", "--key", k, "--decrypt"}, gw...)...)
+		cs := r.unverified(t).Credentials
 		// Two originals, decrypted, and the shared copy (the user's too),
 		// which is sealed to the consumer and left encrypted.
 		var plain int
@@ -331,8 +369,9 @@ func TestDevnetSeedDemo(t *testing.T) {
 			t.Fatalf("%s: %d credentials, %d decrypted", k, len(cs), plain)
 		}
 	}
-	var grants []idos.Grant
-	c.okJSON(&grants, append([]string{"grants", "received", "--key", devnet.DemoConsumer}, gw...)...)
+	var gr readJSON
+	c.okJSON(&gr, append([]string{"grants", "received", "--key", devnet.DemoConsumer}, gw...)...)
+	grants := gr.unverified(t).Grants
 	if len(grants) != 1 || !strings.Contains(d.Output(), grants[0].DataID) {
 		t.Fatalf("consumer grants %+v not in the summary", grants)
 	}
@@ -344,9 +383,9 @@ func TestDevnetSeedDemo(t *testing.T) {
 	if err := devnet.SeedDemo(ctx, dir, m, &buf, nil); err != nil || !strings.Contains(buf.String(), "Demo data") {
 		t.Fatalf("second seed: %v\n%s", err, buf.String())
 	}
-	var cs []credentialOut
-	c.okJSON(&cs, append([]string{"credentials", "--key", devnet.DemoAliceEth}, gw...)...)
-	if len(cs) != 3 {
+	var again readJSON
+	c.okJSON(&again, append([]string{"credentials", "--key", devnet.DemoAliceEth}, gw...)...)
+	if cs := again.unverified(t).Credentials; len(cs) != 3 {
 		t.Fatalf("after a second seed: %d credentials", len(cs))
 	}
 }

@@ -160,8 +160,16 @@ func printReceipt(c *cli.Context, what string, v any, r *userclient.Receipt) err
 	if c.Bool("json") {
 		return printJSON(c, v)
 	}
-	fmt.Fprintf(c.App.Writer, "%s (tx %s, height %d)\n", what, r.Hash, r.Height)
+	fmt.Fprintf(c.App.Writer, "%s (%s)\n", what, receiptLine(r))
 	return nil
+}
+
+// receiptLine says where the transaction is and whether that was proven.
+func receiptLine(r *userclient.Receipt) string {
+	if r.Verified {
+		return fmt.Sprintf("tx %s, height %d, verified", r.Hash, r.Height)
+	}
+	return fmt.Sprintf("tx %s, height %d, NOT verified", r.Hash, r.Height)
 }
 
 func unixTime(s int64) string {

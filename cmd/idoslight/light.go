@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/idos-network/idos-node/lightclient"
+	"github.com/idos-network/idos-node/lightclient/idosverify"
 	"github.com/idos-network/idos-node/node/readproof"
 )
 
@@ -94,6 +96,9 @@ func trustDir(home, chainID string) (string, error) {
 // errNoLightConfig: `idoslight init` has not been run for this home.
 var errNoLightConfig = errors.New("no light client configuration")
 
+// errStoreBusy: another process holds the trusted store of this home.
+var errStoreBusy = errors.New("trusted store in use")
+
 func readLightConfig(home string) (*lightConfig, error) {
 	p := lightConfigPath(home)
 	data, err := os.ReadFile(p)
@@ -115,7 +120,8 @@ func readLightConfig(home string) (*lightConfig, error) {
 	return &cfg, nil
 }
 
-// lightSession is an open light client with a reader of the gateway.
+// lightSession is an open light client with a reader of the gateway (nil
+// when the command needs none and none is configured).
 type lightSession struct {
 	cfg     *lightConfig
 	client  *lightclient.Client
@@ -138,9 +144,11 @@ func witnessesOf(cfg *lightConfig, log *slog.Logger) []string {
 	return []string{cfg.Primary}
 }
 
-// openLight resumes the light client of --home from its trusted store and
-// makes a reader of the gateway: --gateway if given, else the config's.
-func openLight(c *cli.Context, log *slog.Logger) (*lightSession, error) {
+// openLight resumes the light client of --home from its trusted store and,
+// when the command reads (needGateway), makes a reader of the gateway:
+// --gateway if given, else the config's, else IDOSLIGHT_GATEWAY. `sync`
+// needs no gateway and has no --gateway flag.
+func openLight(c *cli.Context, log *slog.Logger, needGateway bool) (*lightSession, error) {
 	home := c.String("home")
 	cfg, err := readLightConfig(home)
 	if err != nil {
@@ -159,12 +167,23 @@ func openLight(c *cli.Context, log *slog.Logger) (*lightSession, error) {
 		TrustingPeriod: period, Dir: dir, Logger: log,
 		MaxHeaderAge: c.Duration("max-header-age"), RequestTimeout: c.Duration("rpc-timeout"),
 	})
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		// goleveldb's lock: one process at a time opens a store.
+		return nil, fmt.Errorf("%w: %s is open in another idoslight process (a running `idoslight proxy` holds it while it runs): "+
+			"stop that process, or give this command another --home (idoslight init --home DIR): %w", errStoreBusy, dir, err)
+	}
 	if err != nil {
 		return nil, verified(err)
 	}
 	gw := cfg.Gateway
 	if c.IsSet("gateway") || gw == "" {
 		gw = c.String("gateway")
+	}
+	if gw == "" {
+		gw = os.Getenv("IDOSLIGHT_GATEWAY")
+	}
+	if gw == "" && !needGateway {
+		return &lightSession{cfg: cfg, client: lc}, nil
 	}
 	if gw == "" {
 		lc.Close()
@@ -174,7 +193,9 @@ func openLight(c *cli.Context, log *slog.Logger) (*lightSession, error) {
 		lc.Close()
 		return nil, usageErrorf("--max-lag %d: must be at least 1", c.Int64("max-lag"))
 	}
-	r := lightclient.NewReader(gw, lc, lightclient.ReaderOptions{MaxLag: c.Int64("max-lag"), Logger: log})
+	// --wait (writes) bounds the wait for a transaction's block; zero is
+	// the default.
+	r := lightclient.NewReader(gw, lc, lightclient.ReaderOptions{MaxLag: c.Int64("max-lag"), WaitTimeout: c.Duration("wait"), Logger: log})
 	return &lightSession{cfg: cfg, client: lc, reader: r, gateway: gw}, nil
 }
 
@@ -200,7 +221,13 @@ var failureClasses = []struct {
 	{readproof.ErrProof, "bad_proof", "bad proof"},
 	{readproof.ErrBadRows, "bad_rows", "bad rows"},
 	{readproof.ErrWrongAnswer, "wrong_answer", "wrong answer"},
-	{errWalletNotProven, "wallet_not_proven", "wallet not proven"},
+	{idosverify.ErrWalletNotProven, "wallet_not_proven", "wallet not proven"},
+	{idosverify.ErrNotGranted, "not_granted", "credential neither owned nor granted"},
+	{idosverify.ErrContentHash, "content_hash_mismatch", "content hash mismatch"},
+	{idosverify.ErrSchema, "schema_mismatch", "schema mismatch"},
+	{lightclient.ErrTxNotIncluded, "tx_not_included", "transaction not in a verified block"},
+	{lightclient.ErrTxResult, "tx_result_unproven", "transaction result not proven"},
+	{errTxFailed, "tx_result_mismatch", "transaction result not the gateway's"},
 	{lightclient.ErrNoHeader, "no_header", "header not available"},
 	{lightclient.ErrGateway, "gateway_error", "gateway error"},
 }
@@ -405,7 +432,7 @@ func syncCommand() *cli.Command {
 			ctx, cancel := commandContext(c)
 			defer cancel()
 			c.Context = ctx
-			s, err := openLight(c, log)
+			s, err := openLight(c, log, false)
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -193,8 +195,9 @@ type lyingGateway struct {
 	upstream string
 	srv      *httptest.Server
 	mu       sync.Mutex
-	lie      string // "", "alter-row", "drop-credential", "record", "replay"
+	lie      string // "", "alter-row", "drop-credential", "record", "replay", "forge-copy", "drop-first-row:PATH", "drop-tx", "fake-success", "fake-failure"
 	recorded map[string][]byte
+	forgeTo  [32]byte // forge-copy seals its own content to this key
 }
 
 func newLyingGateway(t *testing.T, upstream string) *lyingGateway {
@@ -212,6 +215,21 @@ func (g *lyingGateway) set(lie string) {
 
 func (g *lyingGateway) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	g.mu.Lock()
+	lie := g.lie
+	g.mu.Unlock()
+	if lie == "drop-tx" && r.Method == http.MethodPost && r.URL.Path == "/v1/tx" {
+		// Drop the transaction and answer as if it were committed.
+		var req gateway.SubmitRequest
+		raw, err := base64.StdEncoding.DecodeString(func() string { _ = json.Unmarshal(body, &req); return req.Tx }())
+		if err != nil {
+			g.t.Errorf("lying gateway: %v", err)
+		}
+		sum := sha256.Sum256(raw)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(gateway.SubmitResponse{Hash: strings.ToUpper(hex.EncodeToString(sum[:])), Height: 3})
+		return
+	}
 	status, data, err := testnet.Forward(r, g.upstream, body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
@@ -251,6 +269,20 @@ func (g *lyingGateway) edit(r *http.Request, data []byte) []byte {
 		var err error
 		data, err = json.Marshal(&q)
 		must(err)
+	case g.lie == "forge-copy" && r.URL.Path == "/v1/private/idos.get_credential":
+		data = forgeCopy(g.t, data, g.forgeTo)
+	case g.lie == "drop-first-row:"+r.URL.Path:
+		data = dropFirstRow(g.t, data)
+	case (g.lie == "fake-success" || g.lie == "fake-failure") && r.URL.Path == "/v1/tx":
+		var res gateway.SubmitResponse
+		if json.Unmarshal(data, &res) == nil {
+			if g.lie == "fake-success" {
+				res.Code, res.Log = 0, ""
+			} else {
+				res.Code, res.Log = 7, "refused, says the gateway"
+			}
+			data, _ = json.Marshal(res)
+		}
 	case g.lie == "record" && r.URL.Path == "/v1/proof":
 		g.recorded[r.URL.RawQuery] = data
 	case g.lie == "replay" && r.URL.Path == "/v1/proof":
@@ -269,54 +301,12 @@ func (g *lyingGateway) edit(r *http.Request, data []byte) []byte {
 // bundle replayed), which must exit 1 naming the failure.
 func TestVerifyWhatNodesSay(t *testing.T) {
 	start := time.Now()
-	tmp := t.TempDir()
-	pass := writeFile(t, filepath.Join(tmp, "pass"), "correct horse\n")
-	ksDir := filepath.Join(tmp, "keys")
-	ks := &userclient.Keystore{Dir: ksDir, ScryptN: keystore.LightScryptN, ScryptP: keystore.LightScryptP}
-	newKey := func(name string) *userclient.Key {
-		k, err := crypto.GenerateKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		key, err := ks.ImportECDSA(name, k, "correct horse")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return key
-	}
-	issuerKey, userKey := newKey("issuer"), newKey("user-eth")
-
-	n := startLightNode(t, issuerKey.AccountID())
-	n.waitHeight(t, 2)
-	gw := n.r.GatewayURL()
+	f := newVerifyFixture(t, false)
+	tmp, pass, ksDir, n, gw := t.TempDir(), f.pass, f.ksDir, f.n, f.gw
+	userKey, user, secrets, credIDs := f.userKey, f.user, f.secrets, f.credIDs
+	proof := struct{ UserID string }{f.userID}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-
-	// The user, two credentials and two kv entries, written directly.
-	issuer, err := userclient.Dial(ctx, gw, issuerKey, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, err := userclient.Dial(ctx, gw, userKey, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proof, err := userclient.WalletProof(userKey, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := issuer.AddUser(ctx, proof); err != nil {
-		t.Fatal(err)
-	}
-	secrets := []string{`{"name":"Alice"}`, `{"document":"X1234567"}`}
-	var credIDs []string
-	for _, s := range secrets {
-		id, _, err := issuer.AddCredential(ctx, userclient.NewCredential{UserID: proof.UserID, To: userKey.Encryption.Public, Plaintext: []byte(s)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		credIDs = append(credIDs, id)
-	}
 	owner := userKey.AccountID()
 	for _, e := range [][2]string{{"color", "blue"}, {"size", "L"}} {
 		if _, err := user.Send(ctx, "kv.put", kv.PutPayload{Key: e[0], Value: e[1]}); err != nil {
@@ -407,10 +397,10 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 	if !regexp.MustCompile(`2 credentials, complete at height \d+`).MatchString(out) {
 		t.Fatalf("credentials:\n%s", out)
 	}
-	var plain []credentialOut
+	var plain readJSON
 	c.okJSON(&plain, with(keyArgs, "credentials", "--no-verify", "--json")...)
-	if len(plain) != 2 {
-		t.Fatalf("credentials --no-verify: %+v", plain)
+	if cs := plain.unverified(t).Credentials; len(cs) != 2 {
+		t.Fatalf("credentials --no-verify: %+v", cs)
 	}
 	c.fails(exitFailure, "is present at height", with(keyArgs, "verify-deleted", "--id", credIDs[0])...)
 
@@ -456,50 +446,11 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 	// lying one.
 	runProxy := func(gateway string, check func(base string)) {
 		t.Helper()
-		pctx, stop := context.WithCancel(ctx)
-		defer stop()
-		var pout, perr syncBuffer
-		done := make(chan int, 1)
-		go func() {
-			done <- inProcess(pctx, &pout, &perr, "proxy", "--home", lightHome, "--listen", "127.0.0.1:0", "--gateway", gateway)
-		}()
-		addr := regexp.MustCompile(`listening on (http://\S+)`)
-		var base string
-		for base == "" {
-			if m := addr.FindStringSubmatch(perr.String()); m != nil {
-				base = m[1]
-				break
-			}
-			select {
-			case code := <-done:
-				t.Fatalf("proxy exited %d:\n%s", code, perr.String())
-			case <-ctx.Done():
-				t.Fatalf("proxy did not start:\n%s", perr.String())
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-		check(base)
-		stop()
-		if code := <-done; code != 0 || !strings.Contains(perr.String(), "verifying proxy stopped") {
-			t.Fatalf("proxy exit %d:\n%s", code, perr.String())
-		}
+		runProxy(ctx, t, check, "--home", lightHome, "--gateway", gateway)
 	}
 	call := func(method, url, body string) (int, map[string]any) {
 		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var v map[string]any
-		if err := json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&v); err != nil {
-			t.Fatalf("%s %s: %v", method, url, err)
-		}
-		return resp.StatusCode, v
+		return call(ctx, t, method, url, body)
 	}
 	colorHex := hex.EncodeToString(mustKey(t, "kv", owner, "color"))
 	kvBody := func(key string) string { return fmt.Sprintf(`{"owner":%q,"key":%q}`, owner, key) }
@@ -523,12 +474,25 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 		if st, v := call(http.MethodGet, base+"/v1/proof?prefix="+hex.EncodeToString(mustKey(t, "kv", owner)), ""); st != http.StatusOK || len(v["rows"].([]any)) != 2 {
 			t.Fatalf("proxy range: %d %v", st, v)
 		}
-		if st, v := call(http.MethodPost, base+"/v1/query/validators.list", "{}"); st != http.StatusBadGateway || errCode(v) != "not_verifiable" {
-			t.Fatalf("proxy unverifiable query: %d %v", st, v)
+		if st, v := call(http.MethodPost, base+"/v1/query/validators.list", "{}"); st != http.StatusOK || v["kind"] != "range" || len(v["rows"].([]any)) != 1 {
+			t.Fatalf("proxy validators.list: %d %v", st, v)
+		}
+		if st, v := call(http.MethodPost, base+"/v1/query/account", fmt.Sprintf(`{"id":%q}`, owner)); st != http.StatusOK || v["kind"] != "row" {
+			t.Fatalf("proxy account: %d %v", st, v)
+		}
+		if st, v := call(http.MethodPost, base+"/v1/tx", "{}"); st != http.StatusBadGateway || errCode(v) != "not_verifiable" {
+			t.Fatalf("proxy unverifiable request: %d %v", st, v)
+		}
+		if st, v := call(http.MethodPost, base+"/v1/private/idos.get_user", "{}"); st != http.StatusBadGateway || errCode(v) != "not_verifiable" {
+			t.Fatalf("proxy private read without --key: %d %v", st, v)
 		}
 		if st, _ := call(http.MethodGet, base+"/v1/proof?key=zz", ""); st != http.StatusBadRequest {
 			t.Fatalf("proxy bad key: %d", st)
 		}
+		// The proxy holds the trusted store: another command on the same
+		// home says so.
+		c.fails(exitFailure, "trusted store in use: .*a running `idoslight proxy` holds it", with(hm, "sync")...)
+		c.fails(exitFailure, "trusted store in use", with(keyArgs, "credentials")...)
 	})
 	liar.set("alter-row")
 	runProxy(liar.srv.URL, func(base string) {
@@ -713,6 +677,58 @@ func checkStateTables(t *testing.T, path string) {
 	if len(seen) < 10 {
 		t.Fatalf("only %d tables read from %s", len(seen), path)
 	}
+}
+
+// runProxy runs `idoslight proxy` in this process with args (and a free
+// local port), calls check with its base URL, and stops it.
+func runProxy(ctx context.Context, t *testing.T, check func(base string), args ...string) {
+	t.Helper()
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var pout, perr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- inProcess(pctx, &pout, &perr, append([]string{"proxy", "--listen", "127.0.0.1:0"}, args...)...)
+	}()
+	addr := regexp.MustCompile(`listening on (http://\S+)`)
+	var base string
+	for base == "" {
+		if m := addr.FindStringSubmatch(perr.String()); m != nil {
+			base = m[1]
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("proxy exited %d:\n%s", code, perr.String())
+		case <-ctx.Done():
+			t.Fatalf("proxy did not start:\n%s", perr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	check(base)
+	stop()
+	if code := <-done; code != 0 || !strings.Contains(perr.String(), "verifying proxy stopped") {
+		t.Fatalf("proxy exit %d:\n%s", code, perr.String())
+	}
+}
+
+// call makes an HTTP request and decodes the JSON object answered.
+func call(ctx context.Context, t *testing.T, method, url, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	if err := json.NewDecoder(bufio.NewReader(resp.Body)).Decode(&v); err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return resp.StatusCode, v
 }
 
 // verifiedAnswerJSON is verifiedAnswer as a program reads it.

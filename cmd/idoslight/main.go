@@ -26,10 +26,22 @@ const (
 )
 
 func main() {
-	if err := newApp().Run(os.Args); err != nil {
+	if err := runApp(newApp(), os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(exitCode(err))
 	}
+}
+
+// runApp runs app on args. `help NAME` of an unknown NAME is a usage error
+// (cli would exit 1 with "No help topic").
+func runApp(app *cli.App, args []string) error {
+	var unknown string
+	app.CommandNotFound = func(_ *cli.Context, name string) { unknown = name }
+	err := app.Run(args)
+	if err == nil && unknown != "" {
+		err = usageErrorf("no help for %q: not a command (see idoslight --help)", unknown)
+	}
+	return err
 }
 
 func newApp() *cli.App {
@@ -45,8 +57,11 @@ func newApp() *cli.App {
 			"Flags may also come from the environment: IDOSLIGHT_GATEWAY,\n" +
 			"IDOSLIGHT_KEYSTORE, IDOSLIGHT_KEY, IDOSLIGHT_PASSWORD_FILE, IDOSLIGHT_HOME.\n\n" +
 			"Verify what nodes say: `idoslight init` trusts a header of the chain,\n" +
-			"`sync` verifies headers from it, `get`, `credentials`, `verify-deleted`\n" +
-			"and `proxy` accept rows only with a proof against a verified header.\n\n" +
+			"`sync` verifies headers from it; from then on every read (`me`, `wallets`,\n" +
+			"`credentials`, `credential get`, `grants`, `get`, `verify-deleted`, `proxy`)\n" +
+			"accepts rows only with a proof against a verified header, and every write\n" +
+			"reports success only once its transaction and result are proven in a\n" +
+			"verified block. Without `init` (or with --no-verify) a warning says so.\n\n" +
 			"Exit status: 0 done, 1 failed, refused by the node or not verified (the\n" +
 			"message names what: bad proof, header fork, stale height, ...), 2 wrong\n" +
 			"command line.",
@@ -70,7 +85,7 @@ func newApp() *cli.App {
 		OnUsageError:   markUsageError,
 	}
 	for _, c := range app.Commands {
-		setUsageErrorHandler(c)
+		setUsageErrorHandler(c, app.Name)
 	}
 	return app
 }
@@ -86,14 +101,21 @@ func usageErrorf(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
-func markUsageError(_ *cli.Context, err error, _ bool) error { return usageError{err} }
+func markUsageError(_ *cli.Context, err error, _ bool) error {
+	return usageErrorf("%w (see idoslight --help)", err)
+}
 
-func setUsageErrorHandler(c *cli.Command) {
+// setUsageErrorHandler makes the flag errors of c and its subcommands usage
+// errors that point at the command's help (one line, not the help itself).
+func setUsageErrorHandler(c *cli.Command, parent string) {
+	path := parent + " " + c.Name
 	if c.OnUsageError == nil {
-		c.OnUsageError = markUsageError
+		c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+			return usageErrorf("%w (see %s --help)", err, path)
+		}
 	}
 	for _, sub := range c.Subcommands {
-		setUsageErrorHandler(sub)
+		setUsageErrorHandler(sub, path)
 	}
 }
 
@@ -105,14 +127,14 @@ func exitCode(err error) int {
 	return exitFailure
 }
 
-// groupAction is the action of a command that only groups subcommands.
+// groupAction is the action of a command that only groups subcommands: a
+// usage error in one line, without printing the help.
 func groupAction(name string) cli.ActionFunc {
 	return func(c *cli.Context) error {
-		_ = cli.ShowSubcommandHelp(c)
 		if c.NArg() > 0 {
-			return usageErrorf("unknown %s command %q", name, c.Args().First())
+			return usageErrorf("unknown %s command %q (see %s --help)", name, c.Args().First(), c.Command.HelpName)
 		}
-		return usageErrorf("%s: a command is required", name)
+		return usageErrorf("%s: a command is required (see %s --help)", name, c.Command.HelpName)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/idos-network/idos-node/node/commitment"
+	"github.com/idos-network/idos-node/node/module/idos/idosschema"
 	"github.com/idos-network/idos-node/node/readproof"
 )
 
@@ -24,8 +25,10 @@ type stateTable struct {
 }
 
 // stateTables are the node's state tables (node/app accounts and the
-// modules of app.DefaultModules), by name.
-var stateTables = map[string]stateTable{
+// modules of app.DefaultModules), by name. The idos tables come from
+// node/module/idos/idosschema, which the module's own tests check against
+// SQLite.
+var stateTables = withIdosTables(map[string]stateTable{
 	// node/app
 	"accounts": {[]string{"id", "next_nonce"}, []string{"id"}},
 	// node/module/kv
@@ -36,17 +39,6 @@ var stateTables = map[string]stateTable{
 	"validator_requests":  {[]string{"kind", "target", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "target"}},
 	"validator_approvals": {[]string{"kind", "target", "approver", "height"}, []string{"kind", "target", "approver"}},
 	"validator_updates":   {[]string{"pubkey", "prev_power", "power"}, []string{"pubkey"}},
-	// node/module/idos
-	"idos_inserters": {[]string{"id", "added"}, []string{"id"}},
-	"idos_delegates": {[]string{"inserter", "delegate", "added"}, []string{"inserter", "delegate"}},
-	"idos_users":     {[]string{"id", "encryption_public_key", "inserter", "created"}, []string{"id"}},
-	"idos_wallets": {[]string{"id", "user_id", "wallet_type", "address", "public_key", "message", "signature", "created"},
-		[]string{"user_id", "id"}},
-	"idos_credentials": {[]string{"id", "user_id", "issuer_auth_public_key", "encryptor_public_key", "content",
-		"public_notes", "original_id", "created", "updated"}, []string{"user_id", "id"}},
-	"idos_grants": {[]string{"id", "owner_user_id", "grantee", "data_id", "locked_until", "content_hash", "origin", "created"},
-		[]string{"owner_user_id", "id"}},
-	"idos_attributes": {[]string{"id", "user_id", "name", "value", "created"}, []string{"user_id", "id"}},
 	// node/module/plugins
 	"plugin_params": {[]string{"id", "proposal_expiry_blocks", "threshold_num", "threshold_den", "activation_delay_blocks",
 		"max_module_bytes"}, []string{"id"}},
@@ -55,6 +47,13 @@ var stateTables = map[string]stateTable{
 	"plugin_requests":  {[]string{"kind", "scheme", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "scheme"}},
 	"plugin_approvals": {[]string{"kind", "scheme", "approver", "height"}, []string{"kind", "scheme", "approver"}},
 	"plugin_uploads":   {[]string{"uploader", "seq", "module_hash", "data", "height"}, []string{"uploader", "seq"}},
+})
+
+func withIdosTables(m map[string]stateTable) map[string]stateTable {
+	for _, t := range idosschema.Tables() {
+		m[t.Name] = stateTable{Columns: t.Columns, PK: t.PK}
+	}
+	return m
 }
 
 // lookupTable returns the table named, or an error listing what exists.
@@ -147,26 +146,6 @@ func (r namedRow) MarshalJSON() ([]byte, error) {
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
-}
-
-// get returns the value of column name (nil if absent).
-func (r namedRow) get(name string) any {
-	for i, c := range r.cols {
-		if c == name {
-			return r.vals[i]
-		}
-	}
-	return nil
-}
-
-func (r namedRow) text(name string) string {
-	s, _ := r.get(name).(string)
-	return s
-}
-
-func (r namedRow) integer(name string) int64 {
-	n, _ := r.get(name).(int64)
-	return n
 }
 
 // nameRows gives verified rows of table their column names. A row whose

@@ -1,29 +1,18 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/idos-network/idos-node/lightclient"
-	"github.com/idos-network/idos-node/node/commitment"
-	"github.com/idos-network/idos-node/node/module/idos"
-	"github.com/idos-network/idos-node/node/readproof"
+	"github.com/idos-network/idos-node/lightclient/idosverify"
 	"github.com/idos-network/idos-node/node/userclient"
 )
 
-var (
-	// errWalletNotProven: the verified wallets of the user the gateway
-	// named do not include the caller's wallet, so nothing binds that user
-	// to the caller.
-	errWalletNotProven = errors.New("the caller's wallet is not among the user's verified wallets")
-	// errCredentialPresent: verify-deleted proved the credential there.
-	errCredentialPresent = errors.New("not deleted")
-)
+// errCredentialPresent: verify-deleted proved the credential there.
+var errCredentialPresent = errors.New("not deleted")
 
 func gatewayFlag() cli.Flag {
 	return &cli.StringFlag{Name: "gateway", EnvVars: []string{"IDOSLIGHT_GATEWAY"},
@@ -77,7 +66,7 @@ func getCommand() *cli.Command {
 			ctx, cancel := commandContext(c)
 			defer cancel()
 			c.Context = ctx
-			s, err := openLight(c, log)
+			s, err := openLight(c, log, true)
 			if err != nil {
 				return err
 			}
@@ -98,131 +87,6 @@ func getCommand() *cli.Command {
 			return printJSON(c, ans)
 		},
 	}
-}
-
-// provenCredentials is the caller's complete set of credentials, proven.
-type provenCredentials struct {
-	UserID string `json:"user_id"`
-	// WalletsHeight is the height at which the caller's wallet was proven
-	// to belong to UserID; Height the one of the credentials.
-	WalletsHeight int64             `json:"wallets_height"`
-	Height        int64             `json:"height"`
-	Credentials   []idos.Credential `json:"-"`
-}
-
-// proveCredentials proves which user the caller is and every credential of
-// that user, trusting the gateway for nothing:
-//
-//  1. idos.get_wallets with its proof: a range bundle under
-//     Key("idos_wallets", [uid]), where uid is read from the bundle (any
-//     value would do: it is checked next); verified complete against a
-//     verified header. Among the verified rows must be the caller's own
-//     wallet (scheme, identifier) (errWalletNotProven). Wallets are unique
-//     by (wallet_type, address) in the state, so this binds uid to the
-//     caller.
-//  2. idos.get_credentials with its proof: a range bundle under
-//     Key("idos_credentials", [uid]), verified complete.
-//
-// The credentials returned are built from the verified rows only, never
-// from the node's JSON answer.
-func proveCredentials(ctx context.Context, cl *userclient.Client, r *lightclient.Reader) (*provenCredentials, error) {
-	wres, err := cl.GW.PrivateProven(ctx, "idos.get_wallets", cl.Key.Signer, nil)
-	if err != nil {
-		return nil, fmt.Errorf("idos.get_wallets: %w", err)
-	}
-	uid, err := claimedUser(wres.Proof)
-	if err != nil {
-		return nil, err
-	}
-	wprefix, err := commitment.Key("idos_wallets", []any{uid})
-	if err != nil {
-		return nil, err
-	}
-	wread, err := r.Verify(ctx, readproof.KindRange, wprefix, wres.Proof)
-	if err != nil {
-		return nil, fmt.Errorf("wallets of user %s: %w", uid, err)
-	}
-	wallets, err := nameRows("idos_wallets", stateTables["idos_wallets"], wread.Rows)
-	if err != nil {
-		return nil, err
-	}
-	bound := false
-	for _, w := range wallets {
-		if w.text("wallet_type") == cl.Key.Scheme && w.text("address") == cl.Key.Identifier && w.text("user_id") == uid {
-			bound = true
-		}
-	}
-	if !bound {
-		return nil, fmt.Errorf("%w: %s among %d verified wallets of user %s at height %d",
-			errWalletNotProven, cl.Key.AccountID(), len(wallets), uid, wread.Height)
-	}
-
-	cres, err := cl.GW.PrivateProven(ctx, "idos.get_credentials", cl.Key.Signer, nil)
-	if err != nil {
-		return nil, fmt.Errorf("idos.get_credentials: %w", err)
-	}
-	cprefix, err := commitment.Key("idos_credentials", []any{uid})
-	if err != nil {
-		return nil, err
-	}
-	cread, err := r.Verify(ctx, readproof.KindRange, cprefix, cres.Proof)
-	if err != nil {
-		return nil, fmt.Errorf("credentials of user %s: %w", uid, err)
-	}
-	rows, err := nameRows("idos_credentials", stateTables["idos_credentials"], cread.Rows)
-	if err != nil {
-		return nil, err
-	}
-	out := &provenCredentials{UserID: uid, WalletsHeight: wread.Height, Height: cread.Height,
-		Credentials: make([]idos.Credential, len(rows))}
-	for i, row := range rows {
-		out.Credentials[i] = idos.Credential{
-			ID: row.text("id"), UserID: row.text("user_id"), IssuerAuthPublicKey: row.text("issuer_auth_public_key"),
-			EncryptorPublicKey: row.text("encryptor_public_key"), Content: row.text("content"),
-			PublicNotes: row.text("public_notes"), OriginalID: row.text("original_id"),
-			Created: row.integer("created"), Updated: row.integer("updated"),
-		}
-	}
-	return out, nil
-}
-
-// claimedUser is the user id a wallets bundle claims: the user_id of its
-// first row. Unverified; proveCredentials checks it.
-func claimedUser(b *readproof.Bundle) (string, error) {
-	if b == nil || len(b.Rows) == 0 {
-		return "", fmt.Errorf("%w: the gateway's proof of the caller's wallets has no rows", readproof.ErrWrongAnswer)
-	}
-	vals, err := commitment.DecodeRow(b.Rows[0].Row)
-	if err != nil {
-		return "", fmt.Errorf("%w: wallet row: %w", readproof.ErrBadRows, err)
-	}
-	uid, ok := "", false
-	if len(vals) > 1 {
-		uid, ok = vals[1].(string)
-	}
-	if !ok || uid == "" {
-		return "", fmt.Errorf("%w: wallet row without a user id", readproof.ErrBadRows)
-	}
-	return uid, nil
-}
-
-// verifyMode decides whether credentials are verified: --verify and
-// --no-verify say so; without either, verification is on when the light
-// client is configured (light.json exists).
-func verifyMode(c *cli.Context) (bool, error) {
-	switch {
-	case c.Bool("verify") && c.Bool("no-verify"):
-		return false, usageErrorf("give at most one of --verify and --no-verify")
-	case c.Bool("verify"):
-		return true, nil
-	case c.Bool("no-verify"):
-		return false, nil
-	}
-	_, err := os.Stat(lightConfigPath(c.String("home")))
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // dialVerified unlocks the key and opens the light client, both talking to
@@ -251,19 +115,12 @@ func dialVerified(c *cli.Context) (*userclient.Client, *lightSession, func(), er
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	s, err := openLight(c, log)
+	s, err := openLight(c, log, true)
 	if err != nil {
 		done()
 		return nil, nil, nil, err
 	}
 	return cl, s, func() { s.Close(); done() }, nil
-}
-
-func verifyFlags() []cli.Flag {
-	return append(lightFlags(),
-		&cli.BoolFlag{Name: "verify", Usage: "prove the user and every credential against verified headers (default when idoslight init was run)"},
-		&cli.BoolFlag{Name: "no-verify", Usage: "trust the gateway's answer"},
-	)
 }
 
 func credentialsCommand() *cli.Command {
@@ -276,59 +133,55 @@ func credentialsCommand() *cli.Command {
 			"every credential of that user, complete, against headers this client\n" +
 			"verified. Only the verified rows are printed or decrypted, followed by\n" +
 			"\"N credentials, complete at height H\". With --json and verification the\n" +
-			"output is {\"user_id\",\"wallets_height\",\"height\",\"complete\":true,\"credentials\":[...]};\n" +
-			"without, the list alone.",
+			"output is {\"verified\":true,\"user_id\",\"wallets_height\",\"height\",\"complete\":true,\"credentials\":[...]};\n" +
+			"without, {\"verified\":false,\"not_verified_because\",\"credentials\":[...]} and a\n" +
+			"warning on stderr.",
 		Flags: signingFlags(append(verifyFlags(),
 			&cli.BoolFlag{Name: "decrypt", Usage: "decrypt the contents here with this key's encryption key"})...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return usageErrorf("unexpected arguments: %v", c.Args().Slice())
 			}
-			verify, err := verifyMode(c)
-			if err != nil {
-				return err
-			}
-			if !verify {
-				// The light client's gateway, if there is one and no --gateway.
-				if cfg, err := readLightConfig(c.String("home")); err == nil && cfg.Gateway != "" && !c.IsSet("gateway") {
-					if err := c.Set("gateway", cfg.Gateway); err != nil {
-						return err
-					}
-				}
-				cl, done, err := dial(c)
-				if err != nil {
-					return err
-				}
-				defer done()
-				cs, err := cl.Credentials(c.Context)
-				if err != nil {
-					return err
-				}
-				return printCredentials(c, cl, cs, true)
-			}
-			cl, s, done, err := dialVerified(c)
+			r, done, err := openReader(c)
 			if err != nil {
 				return err
 			}
 			defer done()
-			pc, err := proveCredentials(c.Context, cl, s.reader)
-			if err != nil {
-				return verified(err)
-			}
-			if c.Bool("json") {
-				out, err := credentialsOut(c, cl, pc.Credentials, true)
+			if r.v == nil {
+				cs, err := r.cl.Credentials(c.Context)
 				if err != nil {
 					return err
 				}
-				return printJSON(c, struct {
-					*provenCredentials
-					Complete    bool            `json:"complete"`
-					Credentials []credentialOut `json:"credentials"`
-				}{pc, true, out})
+				out, err := credentialsOut(c, r.cl, cs, true)
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					return printJSON(c, struct {
+						readStatus
+						Credentials []credentialOut `json:"credentials"`
+					}{r.status(), nonNil(out)})
+				}
+				printCredentials(c, out, true)
+				return nil
 			}
-			if err := printCredentials(c, cl, pc.Credentials, true); err != nil {
+			pc, err := r.v.Credentials(c.Context)
+			if err != nil {
+				return verified(err)
+			}
+			out, err := credentialsOut(c, r.cl, pc.Credentials, true)
+			if err != nil {
 				return err
 			}
+			if c.Bool("json") {
+				return printJSON(c, struct {
+					readStatus
+					*idosverify.ProvenCredentials
+					Complete    bool            `json:"complete"`
+					Credentials []credentialOut `json:"credentials"`
+				}{r.status(), pc, true, nonNil(out)})
+			}
+			printCredentials(c, out, true)
 			fmt.Fprintf(c.App.Writer, "\n%d credentials, complete at height %d (user %s)\n", len(pc.Credentials), pc.Height, pc.UserID)
 			return nil
 		},
@@ -354,7 +207,7 @@ func verifyDeletedCommand() *cli.Command {
 				return err
 			}
 			defer done()
-			pc, err := proveCredentials(c.Context, cl, s.reader)
+			pc, err := verifierOf(cl, s).Credentials(c.Context)
 			if err != nil {
 				return verified(err)
 			}

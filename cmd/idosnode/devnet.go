@@ -35,7 +35,7 @@ func devnetCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return fmt.Errorf("unexpected arguments: %v", c.Args().Slice())
+				return usageErrorf("unexpected arguments: %v", c.Args().Slice())
 			}
 			// Unset flags stay zero so that resuming compares only what the
 			// user actually asked for against the existing network.

@@ -21,6 +21,7 @@ import (
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/module/plugins"
+	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
 // TestPluginByApproval adds a signature standard to a running 4-validator
@@ -28,8 +29,10 @@ import (
 // plugin with the CLI (not in genesis here), v1 (CLI) and v2 approve (30 of
 // 40 with the proposer's), it activates at the stated height, and a user's
 // transaction signed with a Solana key commits on every node with the same
-// app hashes. Then the plugin is removed the same way and a later
-// transaction under "solana" is refused.
+// app hashes. Then validators lower the chain's fuel limit with `plugin
+// limits` and from its activation height a Solana signature runs out of
+// fuel. Last the plugin is removed the same way and a later transaction
+// under "solana" is refused.
 func TestPluginByApproval(t *testing.T) {
 	bin := testnet.Binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -53,14 +56,39 @@ func TestPluginByApproval(t *testing.T) {
 
 	// a. Propose (upload in chunks, then the proposal) and approve.
 	step := time.Now()
-	n.cli(0, "plugin", "propose", "--home", v0.home, "--activation-delay", "3", "../../sigplugins/solana/solana.wasm")
-	n.cli(0, "plugin", "approve", "--home", v1.home, "solana")
+	const solanaWasm = "../../sigplugins/solana/solana.wasm"
+	// Refusals the node's state shows are made before any upload.
+	for _, c := range []struct{ delay, want string }{
+		{"1048577", "bad activation delay: --activation-delay 1048577; the minimum is"},
+	} {
+		out := n.cli(1, "plugin", "propose", "--home", v0.home, "--activation-delay", c.delay, solanaWasm)
+		if !strings.Contains(out, c.want) || strings.Contains(out, "upload") {
+			t.Errorf("propose --activation-delay %s: want %q before any upload, got:\n%s", c.delay, c.want, out)
+		}
+	}
+	out := n.cli(0, "plugin", "propose", "--home", v0.home, "--activation-delay", "3", solanaWasm)
+	t.Logf("plugin propose:\n%s", out)
+	for _, want := range []string{"upload  chunk 1/", "approvals 1: ", "power   10 of 40; the threshold 2/3 needs 27: 17 missing\n", "state   pending; approvals count until height "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("propose: output lacks %q:\n%s", want, out)
+		}
+	}
+	out = n.cli(1, "plugin", "propose", "--home", v1.home, solanaWasm)
+	if want := `scheme name taken: a proposal for "solana" is open`; !strings.Contains(out, want) || strings.Contains(out, "upload") {
+		t.Errorf("second proposal: want %q before any upload, got:\n%s", want, out)
+	}
+	out = n.cli(0, "plugin", "approve", "--home", v1.home, "solana")
+	t.Logf("plugin approve:\n%s", out)
+	if want := "power   20 of 40; the threshold 2/3 needs 27: 7 missing\n"; !strings.Contains(out, want) || !strings.Contains(out, "approvals 2: ") ||
+		!strings.Contains(out, "(power 10)") {
+		t.Errorf("second approval: want %q, approvals 2 with their power, got:\n%s", want, out)
+	}
 	res, err := v2.vc.ApprovePlugin(ctx, v2.key, "solana")
 	if err != nil {
 		t.Fatalf("v2 approves: %v", err)
 	}
 	n.lastTx = max(n.lastTx, res.Height)
-	out := n.cli(1, "plugin", "approve", "--home", v3.home, "solana")
+	out = n.cli(1, "plugin", "approve", "--home", v3.home, "solana")
 	if want := fmt.Sprintf("result  rejected (code %d)\n", module.CodeDecided); !strings.Contains(out, want) {
 		t.Errorf("a fourth approval: want %q (already decided), got:\n%s", want, out)
 	}
@@ -99,16 +127,43 @@ func TestPluginByApproval(t *testing.T) {
 	n.checkAppHashes()
 	t.Logf("b. solana-signed transaction committed at %d on every node after %s", h, time.Since(step).Round(time.Millisecond))
 
+	// b2. The Wasm limits are chain state: v0, v1 and v2 lower the fuel
+	// limit below what a Solana verification needs (~300,000) with the
+	// CLI; from the activation height every node refuses the signature
+	// as out of fuel.
+	step = time.Now()
+	for _, v := range []*vsNode{v0, v1, v2} {
+		n.cli(0, "plugin", "limits", "--home", v.home, "--fuel-limit", "50000")
+	}
+	n.synced(v3)
+	var view pluginListView
+	if out := n.cli(0, "plugin", "list", "--json", "--node", v3.rpc.Remote()); json.Unmarshal([]byte(out), &view) != nil ||
+		len(view.WasmLimits) != 2 || view.WasmLimits[1].Wasm.FuelLimit != 50000 {
+		t.Fatalf("wasm limits after the proposal: %s", out)
+	}
+	// Block ActiveFrom exists once every node committed ActiveFrom-1
+	// (CometBFT reports a height once the block is stored, which can be
+	// before the application's Commit of it).
+	n.waitHeight(n.nodes, view.WasmLimits[1].ActiveFrom)
+	raw, _ = user.Build("kv.put", kv.PutPayload{Key: "chain", Value: "low fuel"})
+	if r, err := v1.rpc.BroadcastTxSync(ctx, raw); err != nil || r.Code != app.CodeUnauthorized || !strings.Contains(r.Log, wasmhost.ErrOutOfFuel.Error()) {
+		t.Fatalf("solana transaction under the low fuel limit: %+v %v", r, err)
+	}
+	t.Logf("b2. fuel limit 50000 from height %d after %s", view.WasmLimits[1].ActiveFrom, time.Since(step).Round(time.Millisecond))
+
 	// c. Removal: v0 proposes, v1 and v2 approve; after the removal
 	// height the scheme is refused.
 	step = time.Now()
 	n.cli(0, "plugin", "remove", "--home", v0.home, "solana")
 	n.cli(0, "plugin", "remove", "--home", v1.home, "solana")
-	n.cli(0, "plugin", "remove", "--home", v2.home, "solana")
+	out = n.cli(0, "plugin", "remove", "--home", v2.home, "solana")
 	n.synced(v3)
 	ps, _ = list()
 	if ps[0].Status != plugins.StatusRemoved || ps[0].RemovedFrom == 0 {
 		t.Fatalf("after removal: %+v", ps)
+	}
+	if want := fmt.Sprintf("removed from height %d", ps[0].RemovedFrom); !strings.Contains(out, "state   threshold 2/3 reached; decided at height ") || !strings.Contains(out, want) {
+		t.Errorf("deciding removal: want the decision and %q, got:\n%s", want, out)
 	}
 	n.waitHeight(n.nodes, ps[0].RemovedFrom-1)
 	raw, _ = user.Build("kv.put", kv.PutPayload{Key: "chain", Value: "again"})

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -20,6 +18,7 @@ import (
 	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/valclient"
 	"github.com/idos-network/idos-node/node/wasmhost"
+	"github.com/idos-network/idos-node/sdk-wasm/vectors"
 )
 
 func pluginCommand() *cli.Command {
@@ -33,26 +32,24 @@ func pluginCommand() *cli.Command {
 			"delay, on every node, without a restart. `remove` proposes or approves a\n" +
 			"removal, decided the same way. Transactions are signed with the home's\n" +
 			"validator key. `test` runs a module offline against vectors.\n" +
+			"`propose` asks the node first whether the name is free and the delay allowed,\n" +
+			"and prints a line per uploaded chunk on stderr. `propose`, `approve` and\n" +
+			"`remove` end with the proposal's state: approvers and their power, the power\n" +
+			"still missing, and the activation (or removal) height once decided.\n" +
 			"Exit status: 0 ok, 1 refused or failed, 2 wrong command line.",
 		Subcommands: []*cli.Command{
 			pluginProposeCommand(),
-			pluginTxCommand("approve", "approve the pending proposal to add a scheme (validators only)",
+			pluginTxCommand("approve", plugins.KindAdd, "approve the pending proposal to add a scheme (validators only)",
 				func(ctx context.Context, c *valclient.Client, key ed25519.PrivateKey, name string) (valclient.Result, error) {
 					return c.ApprovePlugin(ctx, key, name)
 				}),
-			pluginTxCommand("remove", "propose, or approve a proposal, to remove an active scheme (validators only)",
+			pluginTxCommand("remove", plugins.KindRemove, "propose, or approve a proposal, to remove an active scheme (validators only)",
 				func(ctx context.Context, c *valclient.Client, key ed25519.PrivateKey, name string) (valclient.Result, error) {
 					return c.RemovePlugin(ctx, key, name)
 				}),
+			pluginLimitsCommand(),
 			pluginListCommand(),
 			pluginTestCommand(),
-		},
-		Action: func(c *cli.Context) error {
-			_ = cli.ShowSubcommandHelp(c)
-			if c.NArg() > 0 {
-				return usageErrorf("unknown plugin command %q", c.Args().First())
-			}
-			return usageErrorf("plugin: a command is required")
 		},
 	}
 }
@@ -146,14 +143,27 @@ func pluginProposeCommand() *cli.Command {
 			defer done()
 			m := p.Metadata()
 			fmt.Fprintf(c.App.Writer, "scheme  %s (%s keys)\nsha256  %x\n", m.Scheme, m.KeyType, p.Hash())
+			// Refuse what the node would refuse before uploading.
+			l, h, err := vc.Plugins(ctx)
+			if err != nil {
+				return fmt.Errorf("read the node's plugins: %w", err)
+			}
+			if err := checkProposal(l, h, m.Scheme, c.Int64("activation-delay")); err != nil {
+				return err
+			}
+			vc.UploadProgress = uploadProgress(c.App.ErrWriter)
 			res, err := vc.ProposePlugin(ctx, key, wasm, valclient.PluginMeta{Scheme: m.Scheme, KeyType: m.KeyType, AddressFormat: m.AddressFormat},
 				c.Int64("activation-delay"))
-			return printTxResult(c.App.Writer, res, err)
+			if err := printTxResult(c.App.Writer, res, err); err != nil {
+				return err
+			}
+			printProposalStatus(ctx, c.App.Writer, vc, plugins.KindAdd, m.Scheme)
+			return nil
 		},
 	}
 }
 
-func pluginTxCommand(name, usage string, send func(context.Context, *valclient.Client, ed25519.PrivateKey, string) (valclient.Result, error)) *cli.Command {
+func pluginTxCommand(name, kind, usage string, send func(context.Context, *valclient.Client, ed25519.PrivateKey, string) (valclient.Result, error)) *cli.Command {
 	return &cli.Command{
 		Name:      name,
 		Usage:     usage,
@@ -170,6 +180,70 @@ func pluginTxCommand(name, usage string, send func(context.Context, *valclient.C
 			ctx, cancel := context.WithTimeout(c.Context, validatorsTimeout)
 			defer cancel()
 			res, err := send(ctx, vc, key, c.Args().First())
+			if err := printTxResult(c.App.Writer, res, err); err != nil {
+				return err
+			}
+			printProposalStatus(ctx, c.App.Writer, vc, kind, c.Args().First())
+			return nil
+		},
+	}
+}
+
+// applyLimitFlags overrides the limits the command line names.
+func applyLimitFlags(c *cli.Context, l *wasmhost.Limits) (changed bool) {
+	if c.IsSet("fuel-limit") {
+		l.FuelLimit, changed = c.Uint64("fuel-limit"), true
+	}
+	if c.IsSet("init-fuel-limit") {
+		l.InitFuelLimit, changed = c.Uint64("init-fuel-limit"), true
+	}
+	if c.IsSet("stack-budget") {
+		l.StackBudget, changed = uint32(min(c.Uint("stack-budget"), math.MaxUint32)), true
+	}
+	if c.IsSet("memory-limit-pages") {
+		l.MemoryLimitPages, changed = uint32(min(c.Uint("memory-limit-pages"), math.MaxUint32)), true
+	}
+	return changed
+}
+
+func pluginLimitsCommand() *cli.Command {
+	flags := []cli.Flag{validatorsHomeFlag(), nodeFlag(),
+		&cli.Uint64Flag{Name: "fuel-limit", Usage: "new fuel of one call, `N` units"},
+		&cli.Uint64Flag{Name: "init-fuel-limit", Usage: "new fuel of _initialize, `N` units"},
+		&cli.UintFlag{Name: "stack-budget", Usage: "new stack budget of one call, `N` stack units"},
+		&cli.UintFlag{Name: "memory-limit-pages", Usage: "new memory cap, `N` pages of 64 KiB"},
+	}
+	return &cli.Command{
+		Name:  "limits",
+		Usage: "propose new Wasm execution limits, or approve the open proposal of the same ones (validators only)",
+		UsageText: "idosnode plugin limits --home DIR [--node URL] [--fuel-limit N] [--init-fuel-limit N]\n" +
+			"    [--stack-budget N] [--memory-limit-pages N]\n" +
+			"Limits not given keep the chain's latest decided value (docs/spec/plugins.md).",
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("plugin limits takes no arguments, got %v", c.Args().Slice())
+			}
+			if !applyLimitFlags(c, &wasmhost.Limits{}) {
+				return usageErrorf("plugin limits: give at least one of --fuel-limit, --init-fuel-limit, --stack-budget, --memory-limit-pages")
+			}
+			vc, key, err := homeKeyClient(c, "limits")
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context, validatorsTimeout)
+			defer cancel()
+			l, _, err := vc.Plugins(ctx)
+			if err != nil {
+				return err
+			}
+			limits := l.Params.Wasm
+			applyLimitFlags(c, &limits)
+			if err := limits.Validate(); err != nil {
+				return usageErrorf("plugin limits: %v", err)
+			}
+			fmt.Fprintf(c.App.Writer, "limits  %+v\n", limits)
+			res, err := vc.ProposeWasmLimits(ctx, key, limits)
 			return printTxResult(c.App.Writer, res, err)
 		},
 	}
@@ -182,6 +256,8 @@ type pluginListView struct {
 	Plugins []plugins.Plugin  `json:"plugins"`
 	Pending []plugins.Request `json:"pending"`
 	Params  plugins.Params    `json:"params"`
+	// WasmLimits are the Wasm limits by the height they apply from.
+	WasmLimits []plugins.ScheduledLimits `json:"wasm_limits"`
 }
 
 func pluginListCommand() *cli.Command {
@@ -208,7 +284,7 @@ func pluginListCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			v := pluginListView{Height: h, Builtin: l.Builtin, Plugins: l.Plugins, Pending: reqs.Requests, Params: l.Params}
+			v := pluginListView{Height: h, Builtin: l.Builtin, Plugins: l.Plugins, Pending: reqs.Requests, Params: l.Params, WasmLimits: l.WasmLimits}
 			if c.Bool("json") {
 				return writeJSON(c.App.Writer, v)
 			}
@@ -246,6 +322,13 @@ func printPlugins(w io.Writer, v pluginListView) {
 			p.Proposed, heightOrDash(p.ActiveFrom), heightOrDash(p.RemovedFrom))
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "\nwasm limits:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FROM_HEIGHT\tFUEL\tINIT_FUEL\tSTACK_BUDGET\tMEMORY_PAGES")
+	for _, s := range v.WasmLimits {
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\n", s.ActiveFrom, s.Wasm.FuelLimit, s.Wasm.InitFuelLimit, s.Wasm.StackBudget, s.Wasm.MemoryLimitPages)
+	}
+	tw.Flush()
 	if len(v.Pending) > 0 {
 		fmt.Fprintln(w, "\nopen proposals:")
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -263,23 +346,6 @@ func heightOrDash(h int64) string {
 		return "-"
 	}
 	return fmt.Sprint(h)
-}
-
-// Vectors is the file `plugin test --vectors` reads (docs/spec/plugins.md).
-type Vectors struct {
-	Scheme  string   `json:"scheme"`
-	Vectors []Vector `json:"vectors"`
-}
-
-// Vector is one verification with its expected outcome: "valid" (with the
-// identifier, if given), "invalid_signature" or "invalid_signer".
-type Vector struct {
-	Name       string `json:"name"`
-	Signer     string `json:"signer"`
-	Message    string `json:"message"`
-	Signature  string `json:"signature"`
-	Expect     string `json:"expect"`
-	Identifier string `json:"identifier,omitempty"`
 }
 
 func pluginTestCommand() *cli.Command {
@@ -323,60 +389,37 @@ func pluginTestCommand() *cli.Command {
 	}
 }
 
-func readVectors(path string) (Vectors, error) {
-	var vs Vectors
-	b, err := os.ReadFile(path)
+func readVectors(path string) (vectors.File, error) {
+	vs, err := vectors.Read(path)
 	if err != nil {
-		return vs, usageErrorf("read vectors: %v", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&vs); err != nil {
-		return vs, usageErrorf("vectors %s: %v", path, err)
-	}
-	if len(vs.Vectors) == 0 {
-		return vs, usageErrorf("vectors %s: no vectors", path)
-	}
-	for i, v := range vs.Vectors {
-		switch v.Expect {
-		case "valid", "invalid_signature", "invalid_signer":
-		default:
-			return vs, usageErrorf("vectors %s: vector %d (%s): expect %q, want valid, invalid_signature or invalid_signer", path, i, v.Name, v.Expect)
-		}
-		for _, f := range []string{v.Signer, v.Message, v.Signature} {
-			if _, err := hex.DecodeString(f); err != nil {
-				return vs, usageErrorf("vectors %s: vector %d (%s): %v", path, i, v.Name, err)
-			}
-		}
+		return vs, usageErrorf("vectors: %w", err)
 	}
 	return vs, nil
 }
 
 // runVectors prints one line per vector and returns how many failed.
-func runVectors(w io.Writer, s auth.Scheme, vs []Vector) int {
+func runVectors(w io.Writer, s auth.Scheme, vs []vectors.Vector) int {
 	failed := 0
 	for i, v := range vs {
-		signer, _ := hex.DecodeString(v.Signer)
-		msg, _ := hex.DecodeString(v.Message)
-		sig, _ := hex.DecodeString(v.Signature)
+		signer, msg, sig := v.Bytes()
 		id, err := s.Verify(signer, msg, sig)
-		got := "valid"
+		got := vectors.Valid
 		switch {
 		case errors.Is(err, auth.ErrInvalidSignature):
-			got = "invalid_signature"
+			got = vectors.InvalidSignature
 		case errors.Is(err, auth.ErrInvalidSigner):
-			got = "invalid_signer"
+			got = vectors.InvalidSigner
 		case err != nil:
 			got = "error"
 		}
-		ok := got == v.Expect && (got != "valid" || v.Identifier == "" || id == v.Identifier)
+		ok := got == v.Expect && (got != vectors.Valid || v.Identifier == "" || id == v.Identifier)
 		status := "ok  "
 		if !ok {
 			status = "FAIL"
 			failed++
 		}
 		detail := got
-		if got == "valid" {
+		if got == vectors.Valid {
 			detail += " " + id
 		} else if err != nil {
 			detail += ": " + strings.TrimSpace(err.Error())

@@ -103,7 +103,7 @@ func sigVerify(c *cli.Context) error {
 	}
 	scheme, err := reg.Lookup(name)
 	if err != nil {
-		return usageError{err}
+		return usageError{err: err}
 	}
 	id, err := scheme.Verify(signer, msg, sig)
 	if err != nil {

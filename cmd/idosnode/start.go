@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -29,7 +28,7 @@ func startCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return fmt.Errorf("unexpected arguments: %v", c.Args().Slice())
+				return usageErrorf("unexpected arguments: %v", c.Args().Slice())
 			}
 			dir := c.String("home")
 			h, err := home.Load(dir)

@@ -48,13 +48,6 @@ func validatorsCommand() *cli.Command {
 			listCommand(),
 			requestsCommand(),
 		},
-		Action: func(c *cli.Context) error {
-			_ = cli.ShowSubcommandHelp(c)
-			if c.NArg() > 0 {
-				return usageErrorf("unknown validators command %q", c.Args().First())
-			}
-			return usageErrorf("validators: a command is required")
-		},
 	}
 }
 
@@ -108,7 +101,7 @@ func txCommand(name, usage, argName string, send txFunc) *cli.Command {
 			arg := c.Args().First()
 			if argName != "" {
 				if _, err := valclient.ParseID(arg); err != nil {
-					return usageError{err}
+					return usageError{err: err}
 				}
 			}
 			if c.String("home") == "" {

@@ -63,9 +63,10 @@ type Config struct {
 	// part of the app hash: nodes of one network may keep different
 	// windows.
 	Retain retain.Policy
-	// Wasm compiles signature plugins; nil: the app makes its own, caching
-	// compiled code in WasmCacheDir (empty: in memory only).
-	Wasm         *wasmhost.Runtime
+	// Wasm compiles and runs signature plugins, in one runtime per set of
+	// Wasm limits, which come from chain state; nil: the app makes its
+	// own, caching compiled code in WasmCacheDir (empty: in memory only).
+	Wasm         *wasmhost.Runtimes
 	WasmCacheDir string
 }
 
@@ -576,7 +577,14 @@ func (a *App) Query(ctx context.Context, req *abci.RequestQuery) (*abci.Response
 		}
 		sc, err := a.scopeOfKey(pr)
 		var b *readproof.Bundle
-		if err == nil {
+		switch {
+		case err == nil && pr.Page && !sc.Range:
+			err = fmt.Errorf("%w: pages are of a prefix", module.ErrInvalidPayload)
+		case err == nil && pr.Page:
+			b, err = a.pageBundle(ctx, snap, meta.height, sc, pr.After, pr.Height, pr.Limit)
+		case err == nil && (pr.After != nil || pr.Height != 0 || pr.Limit != 0):
+			err = fmt.Errorf("%w: after, height and limit are for pages", module.ErrInvalidPayload)
+		case err == nil:
 			b, err = a.bundle(ctx, snap, meta.height, sc)
 		}
 		if code, ok := readCode(err); ok {
@@ -667,6 +675,45 @@ func (a *App) PrivateQuery(ctx context.Context, name string, caller module.Sende
 	if !ok {
 		return ReadResult{Code: CodeUnknownAction, Log: fmt.Sprintf("unknown private query %q", name)}, nil
 	}
+	return a.privateRead(ctx, func(snap *sql.Tx, height int64, res *ReadResult) error {
+		v, err := q(ctx, snap, caller, data)
+		if err == nil && prove {
+			res.Proof, err = a.proveQuery(ctx, snap, height, name, &caller, data)
+		}
+		if err == nil {
+			res.Value, err = json.Marshal(v)
+		}
+		return err
+	})
+}
+
+// PrivateQueryPage answers a page of the range a private read covers
+// (docs/spec/read-proofs.md, "Pages"): Proof is a KindPage bundle (or, for
+// a first page of an empty range, its KindRange proof) and Value is null.
+// The read's scope is its access check: it is computed for the caller, as
+// with prove, and must be a range.
+func (a *App) PrivateQueryPage(ctx context.Context, name string, caller module.Sender, data []byte, page ProofRequest) (ReadResult, error) {
+	scope, ok := a.scopes[name]
+	if _, known := a.private[name]; !known || !ok {
+		return ReadResult{Code: CodeUnknownAction, Log: fmt.Sprintf("no private query %q with a proven range", name)}, nil
+	}
+	return a.privateRead(ctx, func(snap *sql.Tx, height int64, res *ReadResult) error {
+		sc, err := scope(ctx, snap, &caller, data)
+		if err == nil && !sc.Range {
+			err = fmt.Errorf("%w: %s reads one row; pages are of ranges", module.ErrInvalidPayload, name)
+		}
+		if err == nil {
+			res.Value = json.RawMessage("null") // the rows are the page's
+			res.Proof, err = a.pageBundle(ctx, snap, height, sc, page.After, page.Height, page.Limit)
+		}
+		return err
+	})
+}
+
+// privateRead runs read in one read-only snapshot of committed state at its
+// height; an error of the request (readCode) becomes the result's code and
+// log, anything else is the node's failure.
+func (a *App) privateRead(ctx context.Context, read func(snap *sql.Tx, height int64, res *ReadResult) error) (ReadResult, error) {
 	snap, err := a.db.Reader().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return ReadResult{}, err
@@ -681,20 +728,14 @@ func (a *App) PrivateQuery(ctx context.Context, name string, caller module.Sende
 		res.Code, res.Log = CodeNotReady, "no block committed yet"
 		return res, nil
 	}
-	v, err := q(ctx, snap, caller, data)
-	if err == nil && prove {
-		res.Proof, err = a.proveQuery(ctx, snap, meta.height, name, &caller, data)
-	}
-	if err != nil {
+	if err := read(snap, meta.height, &res); err != nil {
 		code, ok := readCode(err)
 		if !ok {
 			return ReadResult{}, err
 		}
-		res.Code, res.Log, res.Proof = code, err.Error(), nil
-		return res, nil
+		return ReadResult{Height: meta.height, Code: code, Log: err.Error()}, nil
 	}
-	res.Value, err = json.Marshal(v)
-	return res, err
+	return res, nil
 }
 
 // PrivateQueries lists the names of the private queries, sorted.

@@ -141,7 +141,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "de0a81d7b726f31bccfb967c6cb001ae7c249e5fab6eb5cf8fb7b6d5948b09b2"
+	const pinned = "a92fac22a1bde21ab1ccf44dc952ff106c1a467d6a6401692cfec2795f62c754"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}

@@ -159,6 +159,16 @@ func rebuildTrie(ctx context.Context, q querier, want []byte) (*commitment.Trie,
 type ProofRequest struct {
 	Key    readproof.Hex `json:"key,omitempty"`
 	Prefix readproof.Hex `json:"prefix,omitempty"`
+	// Page asks for a page of the range of Prefix (readproof.KindPage) of
+	// at most MaxRangeRows rows, starting at After (the previous page's
+	// last key; none for the first page), at Height (the first page's;
+	// 0 for the latest). A first page of an empty range is answered with
+	// the range's (empty) proof.
+	Page   bool          `json:"page,omitempty"`
+	After  readproof.Hex `json:"after,omitempty"`
+	Height int64         `json:"height,omitempty"`
+	// Limit is a smaller page size (1..MaxRangeRows; 0: MaxRangeRows).
+	Limit int `json:"limit,omitempty"`
 }
 
 // scopeOfKey turns a raw key or prefix into a read scope on a public table.
@@ -203,6 +213,34 @@ func blockFields(ctx context.Context, snap *sql.Tx, height int64) (prev, cs, roo
 	return prev, cs, root, nil
 }
 
+// bundleHead checks the scope against its table and returns the table and
+// a bundle of height with the app hash inputs and the key (or prefix),
+// after checking that trie version t has the committed root.
+func (a *App) bundleHead(ctx context.Context, snap *sql.Tx, t *commitment.Trie, height int64, sc module.ReadScope) (*changeset.Table, *readproof.Bundle, error) {
+	a.mu.RLock()
+	tb := a.tables[sc.Table]
+	a.mu.RUnlock()
+	if tb == nil {
+		return nil, nil, fmt.Errorf("%w: no table %q", module.ErrNotFound, sc.Table)
+	}
+	if len(sc.Key) > len(tb.PK) || (!sc.Range && len(sc.Key) != len(tb.PK)) {
+		return nil, nil, fmt.Errorf("%w: table %s has a %d-column primary key, the key has %d values",
+			module.ErrInvalidPayload, sc.Table, len(tb.PK), len(sc.Key))
+	}
+	key, err := commitment.Key(sc.Table, sc.Key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", module.ErrInvalidPayload, err)
+	}
+	prev, csHash, root, err := blockFields(ctx, snap, height)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tr := t.Root(); !bytes.Equal(tr[:], root) {
+		return nil, nil, fmt.Errorf("app: trie version %d has root %x, the block record says %x", height, tr, root)
+	}
+	return tb, &readproof.Bundle{Height: height, PrevAppHash: prev, ChangesetHash: csHash, StateRoot: root, Key: key}, nil
+}
+
 // bundle proves the rows of scope sc in the snapshot of committed height
 // height. The rows come from SQLite, the proof from the trie version of the
 // same height; the node checks they agree before answering.
@@ -211,28 +249,11 @@ func (a *App) bundle(ctx context.Context, snap *sql.Tx, height int64, sc module.
 	if t == nil {
 		return nil, fmt.Errorf("app: no state trie version for height %d", height)
 	}
-	a.mu.RLock()
-	tb := a.tables[sc.Table]
-	a.mu.RUnlock()
-	if tb == nil {
-		return nil, fmt.Errorf("%w: no table %q", module.ErrNotFound, sc.Table)
-	}
-	if len(sc.Key) > len(tb.PK) || (!sc.Range && len(sc.Key) != len(tb.PK)) {
-		return nil, fmt.Errorf("%w: table %s has a %d-column primary key, the key has %d values",
-			module.ErrInvalidPayload, sc.Table, len(tb.PK), len(sc.Key))
-	}
-	key, err := commitment.Key(sc.Table, sc.Key)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", module.ErrInvalidPayload, err)
-	}
-	prev, csHash, root, err := blockFields(ctx, snap, height)
+	tb, b, err := a.bundleHead(ctx, snap, t, height, sc)
 	if err != nil {
 		return nil, err
 	}
-	if tr := t.Root(); !bytes.Equal(tr[:], root) {
-		return nil, fmt.Errorf("app: trie version %d has root %x, the block record says %x", height, tr, root)
-	}
-	b := &readproof.Bundle{Height: height, PrevAppHash: prev, ChangesetHash: csHash, StateRoot: root, Key: key}
+	key := []byte(b.Key)
 	rows, err := selectRows(ctx, snap, tb, sc.Key)
 	if err != nil {
 		return nil, err
@@ -254,7 +275,7 @@ func (a *App) bundle(ctx context.Context, snap *sql.Tx, height int64, sc module.
 		return b, nil
 	}
 	if len(rows) > MaxRangeRows {
-		return nil, fmt.Errorf("%w: the range has %d rows, at most %d are proven at once; narrow the prefix",
+		return nil, fmt.Errorf("%w: the range has %d rows, at most %d are proven at once; narrow the prefix or ask pages",
 			module.ErrInvalidPayload, len(rows), MaxRangeRows)
 	}
 	entries, p, err := t.ProveRange(key)
@@ -271,6 +292,69 @@ func (a *App) bundle(ctx context.Context, snap *sql.Tx, height int64, sc module.
 			return nil, fmt.Errorf("app: trie and state disagree under %x at row %d", key, i)
 		}
 		b.Rows[i] = readproof.Row{Key: r.key, Row: r.enc}
+	}
+	return b, nil
+}
+
+// pageBundle proves the page of the range of scope sc (a prefix) that
+// starts at after, at height (0: latest, the snapshot's). Later pages are
+// asked at the first page's height, which the node still proves from its
+// trie version of that height as long as the page's rows are unchanged
+// since: each row is read from the snapshot by its key and must hash to the
+// leaf of that version (else ErrNotFound: start again).
+func (a *App) pageBundle(ctx context.Context, snap *sql.Tx, latest int64, sc module.ReadScope, after []byte, height int64, limit int) (*readproof.Bundle, error) {
+	if limit == 0 {
+		limit = MaxRangeRows
+	}
+	if limit < 1 || limit > MaxRangeRows {
+		return nil, fmt.Errorf("%w: page limit %d (1..%d)", module.ErrInvalidPayload, limit, MaxRangeRows)
+	}
+	if height == 0 {
+		height = latest
+	}
+	if height < 1 || height > latest {
+		return nil, fmt.Errorf("%w: height %d (latest %d)", module.ErrInvalidPayload, height, latest)
+	}
+	t := a.versions.get(height)
+	if t == nil {
+		return nil, fmt.Errorf("%w: height %d is no longer proven here; start again from the first page", module.ErrNotFound, height)
+	}
+	tb, b, err := a.bundleHead(ctx, snap, t, height, sc)
+	if err != nil {
+		return nil, err
+	}
+	prefix := []byte(b.Key)
+	entries, p, _, err := t.ProvePage(prefix, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		if after != nil {
+			return nil, fmt.Errorf("%w: no rows from %x under %x at height %d; start again from the first page",
+				module.ErrNotFound, after, prefix, height)
+		}
+		_, rp, err := t.ProveRange(prefix) // an empty range: its own proof
+		if err != nil {
+			return nil, err
+		}
+		b.Kind, b.Proof, b.Rows = readproof.KindRange, rp.Encode(), []readproof.Row{}
+		return b, nil
+	}
+	b.Kind, b.After, b.Proof = readproof.KindPage, after, p.Encode()
+	b.Rows = make([]readproof.Row, len(entries))
+	for i, e := range entries {
+		vals, err := changeset.DecodeKey(e.Key[len(sc.Table)+1:])
+		if err != nil {
+			return nil, fmt.Errorf("app: leaf key %x: %w", e.Key, err)
+		}
+		rows, err := selectRows(ctx, snap, tb, vals)
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) != 1 || rows[0].hash != e.ValueHash {
+			return nil, fmt.Errorf("%w: row %x changed since height %d; start again from the first page", module.ErrNotFound, e.Key, height)
+		}
+		b.Rows[i] = readproof.Row{Key: e.Key, Row: rows[0].enc}
 	}
 	return b, nil
 }

@@ -86,3 +86,54 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVerifyPage feeds arbitrary page proofs, with a page of the real
+// range (from a start index, of a length) or that page with one entry
+// dropped, to VerifyPage against a real root. Nothing may panic, and an
+// accepted page must be a contiguous run of the true range whose before
+// and after flags are true.
+func FuzzVerifyPage(f *testing.F) {
+	fuzzOnce.Do(func() { fuzzFix = newFixture(f) })
+	fx := fuzzFix
+	for _, pfx := range []string{"user/alice/", "user/", ""} {
+		for _, from := range []string{"", pfx + "3"} {
+			var fk []byte
+			if from != "" {
+				fk = []byte(from)
+			}
+			_, p, _, err := fx.cur.ProvePage([]byte(pfx), fk, 3)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(p.Encode(), []byte(pfx), uint8(0), uint8(3), false)
+		}
+	}
+	f.Add([]byte{0, 0, 0, 0}, []byte{}, uint8(0), uint8(1), true)
+
+	f.Fuzz(func(t *testing.T, data, prefix []byte, start, n uint8, drop bool) {
+		p, err := DecodePageProof(data)
+		if err != nil {
+			return
+		}
+		truth := fx.m.withPrefix(prefix)
+		lo := int(start)
+		hi := min(lo+int(n), len(truth))
+		if lo >= hi {
+			return
+		}
+		claim := append([]Entry{}, truth[lo:hi]...)
+		if drop && len(claim) > 2 {
+			claim = append(claim[:1], claim[2:]...)
+		}
+		before, after, err := VerifyPage(fx.root, prefix, claim, p)
+		if err != nil {
+			return
+		}
+		if drop && hi-lo > 2 {
+			t.Fatalf("page of %x verified with an inner entry dropped", prefix)
+		}
+		if before != (lo > 0) || after != (hi < len(truth)) {
+			t.Fatalf("page [%d,%d) of %d under %x: before %v after %v", lo, hi, len(truth), prefix, before, after)
+		}
+	})
+}

@@ -121,9 +121,27 @@ func TestGoldenRoot(t *testing.T) {
 		{"row hash of users(1,'satoshi',43)", hex.EncodeToString(vh1[:]), "153fcd5fccb666c590611c56f754c59d9f0f19cc223e7a58dec10892c4a997a0"},
 		{"leaf hash of users(1)", hex.EncodeToString(leaf[:]), "47828db6b4f95637cb0888fbe8d405a60c66e8c98ce9449b5dcd9443525e2ce3"},
 		{"root", hex.EncodeToString(root[:]), "05e703c41df56622c7aa9e85705994352beaffe85bbe4b8117cf67ed2ed359d9"},
+		{"first page of users, 2 rows", pageHex(t, tr, nil), "0000004a010000000100000004a4153dec3d4a784d0c36a2d5f349438aef4a89c62af723657eb6f487e07f70f302bfcbcefdd6be4dd64ce928c8b7c3b8e014e70c63454d70c725d8c1073a83fcad010000008401000000850000025cfe18669e8e3d48995c2ab2f09299cd4ea09f2e2e2f3d8a456bce000b0f7d19"},
+		{"second page of users, from users(2)", pageHex(t, tr, []any{int64(2)}), "0000004a010000000100000004a4153dec3d4a784d0c36a2d5f349438aef4a89c62af723657eb6f487e07f70f302bfcbcefdd6be4dd64ce928c8b7c3b8e014e70c63454d70c725d8c1073a83fcad010000008401000000850247828db6b4f95637cb0888fbe8d405a60c66e8c98ce9449b5dcd9443525e2ce30000"},
 	} {
 		if v.got != v.want {
 			t.Errorf("%s = %s, want %s", v.name, v.got, v.want)
 		}
 	}
+}
+
+// pageHex is the encoding of the page of the users table that starts at
+// the key of from (nil: the first page), of 2 rows.
+func pageHex(t *testing.T, tr *Trie, from []any) string {
+	t.Helper()
+	prefix, _ := TablePrefix("users")
+	var fk []byte
+	if from != nil {
+		fk, _ = Key("users", from)
+	}
+	_, p, _, err := tr.ProvePage(prefix, fk, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(p.Encode())
 }

@@ -64,6 +64,14 @@ type PrivateReader interface {
 	PrivateQuery(ctx context.Context, name string, caller module.Sender, data []byte, prove bool) (app.ReadResult, error)
 }
 
+var _ PrivatePager = (*app.App)(nil)
+
+// PrivatePager is a Reader that also answers pages of a private read's
+// range (?prove=true&page=true; docs/spec/read-proofs.md, "Pages").
+type PrivatePager interface {
+	PrivateQueryPage(ctx context.Context, name string, caller module.Sender, data []byte, page app.ProofRequest) (app.ReadResult, error)
+}
+
 // Config configures a Server.
 type Config struct {
 	// ListenAddr is host:port; port 0 picks a free port (see Server.Addr).

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/wasmhost"
 )
@@ -186,6 +187,15 @@ func (s *Server) private(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	var page app.ProofRequest
+	if !pageParams(w, r, &page) {
+		return
+	}
+	pager, canPage := s.cfg.Reader.(PrivatePager)
+	if page.Page && (!prove || !canPage) {
+		writeError(w, http.StatusBadRequest, ErrBadRequest, "pages are of proven reads: give prove=true")
+		return
+	}
 	var req PrivateRequest
 	if !decodeBody(w, r, &req, true) {
 		return
@@ -240,7 +250,12 @@ func (s *Server) private(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readCallTimeout)
 	defer cancel()
 	caller := module.Sender{Scheme: scheme.Name(), Identifier: id}
-	res, err := s.cfg.Reader.PrivateQuery(ctx, name, caller, data, prove)
+	var res app.ReadResult
+	if page.Page {
+		res, err = pager.PrivateQueryPage(ctx, name, caller, data, page)
+	} else {
+		res, err = s.cfg.Reader.PrivateQuery(ctx, name, caller, data, prove)
+	}
 	if err != nil {
 		s.log.Error("gateway: private query failed", "query", name, "err", err)
 		writeError(w, http.StatusInternalServerError, ErrInternal, "private query failed")

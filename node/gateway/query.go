@@ -144,6 +144,9 @@ func (s *Server) proof(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, ErrBadRequest, "give exactly one of key=HEX and prefix=HEX")
 		return
 	}
+	if !pageParams(w, r, &req) {
+		return
+	}
 	data, err := json.Marshal(req)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, ErrInternal, err.Error())
@@ -168,6 +171,32 @@ func (s *Server) proof(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.answerRead(w, r, res.Response.Code, res.Response.Codespace, res.Response.Log, res.Response.Height, nil, nil)
+}
+
+// pageParams reads the page of a range asked for (page=true, after=HEX,
+// height=N, limit=N; docs/spec/read-proofs.md, "Pages") into req; it
+// answers 400 itself when they are malformed.
+func pageParams(w http.ResponseWriter, r *http.Request, req *app.ProofRequest) bool {
+	q := r.URL.Query()
+	var err error
+	req.Page = q.Get("page") == "true"
+	if v := q.Get("after"); v != "" {
+		if req.After, err = decodeHex("after", v, 0); err != nil {
+			writeError(w, http.StatusBadRequest, ErrBadRequest, err.Error())
+			return false
+		}
+	}
+	if v := q.Get("height"); v != "" && err == nil {
+		req.Height, err = strconv.ParseInt(v, 10, 64)
+	}
+	if v := q.Get("limit"); v != "" && err == nil {
+		req.Limit, err = strconv.Atoi(v)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, ErrBadRequest, "height and limit are integers: "+err.Error())
+		return false
+	}
+	return true
 }
 
 // answerRead maps the application's read codes to HTTP.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idos-network/idos-node/node/retain"
+	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
 // AppConfig is the idOS node's own configuration, stored next to CometBFT's
@@ -136,6 +137,9 @@ func readAppConfig(path string) (AppConfig, error) {
 	if err != nil {
 		return AppConfig{}, fmt.Errorf("read app config: %w", err)
 	}
+	if err := refuseConsensusLimits(data); err != nil {
+		return AppConfig{}, fmt.Errorf("%s: %w", path, err)
+	}
 	cfg := DefaultAppConfig()
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	// A misspelt key would otherwise silently fall back to the default.
@@ -147,6 +151,26 @@ func readAppConfig(path string) (AppConfig, error) {
 		return AppConfig{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
+}
+
+// consensusLimitKeys are settings an operator might look for in idos.json
+// but that are chain parameters (wasmhost.Limits, in app_state.plugins.wasm):
+// a node that ran with its own would fork from the others.
+var consensusLimitKeys = []string{"wasm", "fuel_limit", "init_fuel_limit", "stack_budget", "memory_limit_pages"}
+
+// refuseConsensusLimits names a consensus limit set in the file, with a
+// clearer error than the unknown-field one.
+func refuseConsensusLimits(data []byte) error {
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(data, &keys) != nil {
+		return nil // the strict decode reports it
+	}
+	for _, k := range consensusLimitKeys {
+		if _, ok := keys[k]; ok {
+			return fmt.Errorf("%q: %w", k, wasmhost.ErrLocalLimits)
+		}
+	}
+	return nil
 }
 
 func writeAppConfig(path string, cfg AppConfig) error {

@@ -22,6 +22,11 @@ const (
 	KindAbsent Kind = "absent"
 	// KindRange: Rows are all the rows whose key starts with this prefix.
 	KindRange Kind = "range"
+	// KindPage: Rows are a contiguous run of the rows under this prefix,
+	// starting at After (the previous page's last row, repeated) or at
+	// the range's first row; pages chain to the complete range
+	// (VerifyPage).
+	KindPage Kind = "page"
 )
 
 // Bundle is one proven read.
@@ -41,8 +46,12 @@ type Bundle struct {
 	// Rows: KindRow exactly one, KindAbsent none, KindRange every row
 	// under the prefix in key order.
 	Rows []Row `json:"rows"`
-	// Proof is the commitment proof (commitment.Proof.Encode).
+	// Proof is the commitment proof (commitment.Proof.Encode; for
+	// KindPage commitment.PageProof.Encode).
 	Proof Hex `json:"proof"`
+	// After is, for KindPage, the key the page starts at: the previous
+	// page's last row key; absent on the first page.
+	After Hex `json:"after,omitempty"`
 }
 
 // Row is one row of a bundle: its commitment key and its canonical encoding

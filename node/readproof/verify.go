@@ -85,25 +85,9 @@ func Verify(nextAppHash []byte, kind Kind, key []byte, b *Bundle) ([]VerifiedRow
 	}
 
 	// 2) The state root is the one the verified header commits to.
-	next, err := hash32("verified app hash of the next header", nextAppHash)
+	root, err := stateRoot(nextAppHash, b)
 	if err != nil {
 		return nil, err
-	}
-	prev, err := hash32("prev_app_hash", b.PrevAppHash)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := hash32("changeset_hash", b.ChangesetHash)
-	if err != nil {
-		return nil, err
-	}
-	root, err := hash32("state_root", b.StateRoot)
-	if err != nil {
-		return nil, err
-	}
-	if got := apphash.Block(uint64(b.Height), prev, cs, root); got != next {
-		return nil, fmt.Errorf("%w: app_hash(%d) from the bundle is %x, header %d has %x",
-			ErrAppHashMismatch, b.Height, got[:], b.Height+1, next[:])
 	}
 
 	// 3) The rows are a well-formed claim.
@@ -133,6 +117,92 @@ func Verify(nextAppHash []byte, kind Kind, key []byte, b *Bundle) ([]VerifiedRow
 		return nil, fmt.Errorf("%w: %s of %x at height %d: %w", ErrProof, kind, key, b.Height, err)
 	}
 	return out, nil
+}
+
+// stateRoot is check 2: the bundle's app hash inputs give nextAppHash; it
+// returns the state root they contain.
+func stateRoot(nextAppHash []byte, b *Bundle) (apphash.Hash, error) {
+	next, err := hash32("verified app hash of the next header", nextAppHash)
+	if err != nil {
+		return next, err
+	}
+	prev, err := hash32("prev_app_hash", b.PrevAppHash)
+	if err != nil {
+		return prev, err
+	}
+	cs, err := hash32("changeset_hash", b.ChangesetHash)
+	if err != nil {
+		return cs, err
+	}
+	root, err := hash32("state_root", b.StateRoot)
+	if err != nil {
+		return root, err
+	}
+	if got := apphash.Block(uint64(b.Height), prev, cs, root); got != next {
+		return root, fmt.Errorf("%w: app_hash(%d) from the bundle is %x, header %d has %x",
+			ErrAppHashMismatch, b.Height, got[:], b.Height+1, next[:])
+	}
+	return root, nil
+}
+
+// VerifyPage checks that b is the page of the range of prefix that starts
+// at after (nil: the first page), against the state that nextAppHash
+// commits to, and returns its rows and whether more pages follow. A caller
+// pages through a range by asking the next page with after = the last row
+// key of this one, at the same height, and keeping every row but the first
+// (the repeated one) of every page but the first.
+//
+// Checks, in order:
+//
+//  1. b is a KindPage bundle about prefix starting at after, at a height
+//     >= 1                                                    (ErrWrongAnswer)
+//  2. as Verify                                               (ErrAppHashMismatch)
+//  3. at least one row; keys extend prefix, strictly ascending; the first
+//     is after when after is given; rows decode              (ErrBadRows)
+//  4. the page proof verifies (commitment.VerifyPage), and the first page
+//     has no key of the range before it                       (ErrProof and
+//     the commitment class: ErrIncomplete for a page that is not the
+//     range's next run of rows)
+func VerifyPage(nextAppHash, prefix, after []byte, b *Bundle) ([]VerifiedRow, bool, error) {
+	switch {
+	case b == nil:
+		return nil, false, fmt.Errorf("%w: no bundle", ErrWrongAnswer)
+	case b.Kind != KindPage || !bytes.Equal(b.Key, prefix) || !bytes.Equal(b.After, after):
+		return nil, false, fmt.Errorf("%w: asked the page of %x after %x, bundle is a %q of %x after %x",
+			ErrWrongAnswer, prefix, after, b.Kind, []byte(b.Key), []byte(b.After))
+	case b.Height < 1:
+		return nil, false, fmt.Errorf("%w: height %d has no block", ErrWrongAnswer, b.Height)
+	}
+	root, err := stateRoot(nextAppHash, b)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(b.Rows) == 0 {
+		return nil, false, fmt.Errorf("%w: page of %x: no rows", ErrBadRows, prefix)
+	}
+	if after != nil && !bytes.Equal(b.Rows[0].Key, after) {
+		return nil, false, fmt.Errorf("%w: page of %x after %x starts at %x", ErrBadRows, prefix, after, []byte(b.Rows[0].Key))
+	}
+	out, err := decodeRows(KindRange, prefix, b.Rows)
+	if err != nil {
+		return nil, false, err
+	}
+	p, err := commitment.DecodePageProof(b.Proof)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: page of %x at height %d: %w", ErrProof, prefix, b.Height, err)
+	}
+	entries := make([]commitment.Entry, len(b.Rows))
+	for i, r := range b.Rows {
+		entries[i] = commitment.Entry{Key: r.Key, ValueHash: sha256.Sum256(r.Row)}
+	}
+	before, more, err := commitment.VerifyPage(root, prefix, entries, p)
+	if err == nil && before && after == nil {
+		err = fmt.Errorf("%w: the first page has rows of the range before it", commitment.ErrIncomplete)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: page of %x at height %d: %w", ErrProof, prefix, b.Height, err)
+	}
+	return out, more, nil
 }
 
 // hash32 converts a 32-byte field; any other length cannot be an input of

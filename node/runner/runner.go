@@ -37,7 +37,7 @@ type Running struct {
 	node    *cmtnode.Node
 	client  *local.Local
 	gateway *gateway.Server
-	wasm    *wasmhost.Runtime
+	wasm    *wasmhost.Runtimes
 	log     *slog.Logger
 	stores  *cometStores
 	// stopPruner ends the pruner; prunerDone closes when it has.
@@ -100,10 +100,12 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 	// One registry for the app (transactions) and the gateway (read
 	// challenges), so both accept the same schemes.
 	schemes := auth.DefaultRegistry()
-	// One Wasm runtime checks proposed plugins and runs active ones, so a
-	// module compiles once; compiled code is cached beside the state, so
-	// a restart loads it without compiling again.
-	wasm, err := wasmhost.NewRuntime(ctx, wasmhost.Config{CacheDir: filepath.Join(filepath.Dir(h.DBPath), "wasm-cache"),
+	// One set of Wasm runtimes (one per set of limits in chain state)
+	// checks proposed plugins and runs active ones, so a module compiles
+	// once; compiled code is cached beside the state, so a restart loads
+	// it without compiling again. Only local settings are given here: the
+	// fuel, stack and memory limits come from state.
+	wasm, err := wasmhost.NewRuntimes(wasmhost.Config{CacheDir: filepath.Join(filepath.Dir(h.DBPath), "wasm-cache"),
 		CallTimeout: time.Duration(h.App.WasmCallTimeoutMS) * time.Millisecond,
 		Logger:      logger.With("module", "wasm")})
 	if err != nil {

@@ -41,6 +41,25 @@ type Client struct {
 	Key     *Key
 	ChainID string
 	Log     *slog.Logger
+	// Confirm, if set, checks every receipt the gateway gives before Send
+	// returns it, a success (code 0) or a committed failure: idoslight
+	// proves the transaction and its result code against headers its
+	// light client verified, and sets Verified and Height. An error is
+	// returned by Send as it is.
+	Confirm func(ctx context.Context, tx []byte, r *Receipt, code uint32) error
+	// ReadCredential, if set, is how EditCredential and ShareCredential
+	// read the credential they start from (its notes, its plaintext to
+	// re-seal): idoslight reads it proven, so a gateway cannot make the
+	// user write what it chose. Nil reads through the gateway.
+	ReadCredential func(ctx context.Context, id string) (*idos.Credential, error)
+}
+
+// original reads the credential a write starts from.
+func (c *Client) original(ctx context.Context, id string) (*idos.Credential, error) {
+	if c.ReadCredential != nil {
+		return c.ReadCredential(ctx, id)
+	}
+	return c.Credential(ctx, id)
 }
 
 // Dial returns a client of the gateway at url for key; an empty chainID is
@@ -99,6 +118,9 @@ func (e *TxError) Error() string {
 type Receipt struct {
 	Hash   string `json:"hash"`
 	Height int64  `json:"height"`
+	// Verified: the transaction and its success were proven against
+	// verified headers (Client.Confirm); false is the gateway's word.
+	Verified bool `json:"verified"`
 }
 
 // Nonce returns the account's next nonce from the node.
@@ -137,11 +159,17 @@ func (c *Client) Send(ctx context.Context, action string, payload any) (*Receipt
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", action, err)
 	}
+	r := &Receipt{Hash: res.Hash, Height: res.Height}
+	if c.Confirm != nil {
+		if err := c.Confirm(ctx, raw, r, res.Code); err != nil {
+			return nil, fmt.Errorf("%s: %w", action, err)
+		}
+	}
 	if res.Code != app.CodeOK {
 		return nil, &TxError{Action: action, Hash: res.Hash, Code: res.Code, Log: res.Log}
 	}
 	c.Log.Debug("committed", "action", action, "hash", res.Hash, "height", res.Height)
-	return &Receipt{Hash: res.Hash, Height: res.Height}, nil
+	return r, nil
 }
 
 // Read runs a private query as the key and decodes its value into out.
@@ -226,7 +254,7 @@ func (c *Client) AddCredential(ctx context.Context, nc NewCredential) (string, *
 // EditCredential replaces an original credential's content (encrypted by
 // the user to the user's own key) and notes; nil notes keep the old ones.
 func (c *Client) EditCredential(ctx context.Context, id string, plaintext []byte, notes *string) (*Receipt, error) {
-	old, err := c.Credential(ctx, id)
+	old, err := c.original(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +297,7 @@ type Shared struct {
 // hex SHA-256 of the plaintext, so the grantee can check that the copy is
 // what was shared.
 func (c *Client) ShareCredential(ctx context.Context, s Share) (*Shared, error) {
-	orig, err := c.Credential(ctx, s.CredentialID)
+	orig, err := c.original(ctx, s.CredentialID)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,10 @@ type Client struct {
 	// transaction landed in; otherwise Submit returns once the mempool
 	// accepted it (broadcast_tx_sync).
 	Wait bool
+	// UploadProgress, if set, is called after each upload chunk of
+	// ProposePlugin is accepted into the mempool: chunk n (from 1) of
+	// chunks, and the compressed bytes sent so far of total.
+	UploadProgress func(n, chunks int, sent, total int64)
 }
 
 // New returns a client that waits for commits.

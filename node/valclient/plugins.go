@@ -13,6 +13,7 @@ import (
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/module/plugins"
+	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
 // Action and query names of the plugins module.
@@ -23,6 +24,9 @@ const (
 	ActionPluginRemove  = "plugins.remove"
 	QueryPlugins        = "/plugins.list"
 	QueryPluginRequests = "/plugins.requests"
+	// ActionPluginParams proposes new Wasm limits or approves the open
+	// proposal of the same limits.
+	ActionPluginParams = "plugins.propose_params"
 )
 
 // PluginMeta is what a proposal states about the module; it must equal the
@@ -42,6 +46,10 @@ func (c *Client) ProposePlugin(ctx context.Context, key ed25519.PrivateKey, wasm
 	}
 	acc := client.NewAccount(auth.NewEd25519Signer(key), c.ChainID)
 	acc.Nonce = nonce
+	var total, sent int64
+	for _, ch := range chunks {
+		total += int64(len(ch.Data))
+	}
 	for _, ch := range chunks {
 		raw, err := acc.Build(ActionPluginUpload, ch)
 		if err != nil {
@@ -54,6 +62,10 @@ func (c *Client) ProposePlugin(ctx context.Context, key ed25519.PrivateKey, wasm
 		if res.Code != app.CodeOK {
 			return Result{}, &RejectedError{Action: ActionPluginUpload, Stage: "check", Code: res.Code, Codespace: res.Codespace,
 				Log: res.Log, Hash: fmt.Sprintf("%X", types.Tx(raw).Hash())}
+		}
+		sent += int64(len(ch.Data))
+		if c.UploadProgress != nil {
+			c.UploadProgress(int(ch.Index)+1, len(chunks), sent, total)
 		}
 	}
 	raw, err := acc.Build(ActionPluginPropose, plugins.ProposePayload{Scheme: meta.Scheme, KeyType: meta.KeyType,
@@ -133,6 +145,12 @@ func (c *Client) ApprovePlugin(ctx context.Context, key ed25519.PrivateKey, sche
 // RemovePlugin proposes removing scheme, or approves the open proposal.
 func (c *Client) RemovePlugin(ctx context.Context, key ed25519.PrivateKey, scheme string) (Result, error) {
 	return c.Submit(ctx, key, ActionPluginRemove, plugins.SchemePayload{Scheme: scheme})
+}
+
+// ProposeWasmLimits proposes changing the chain's Wasm limits to l, or
+// approves the open proposal of the same limits.
+func (c *Client) ProposeWasmLimits(ctx context.Context, key ed25519.PrivateKey, l wasmhost.Limits) (Result, error) {
+	return c.Submit(ctx, key, ActionPluginParams, plugins.ParamsPayload{Wasm: l})
 }
 
 // Plugins reads the plugin list and the height it reflects.

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -238,7 +239,28 @@ func (c *Client) PrivateProven(ctx context.Context, name string, signer auth.Sig
 	return c.private(ctx, name, signer, data, true)
 }
 
+// PrivatePage asks a page of a private read's proven range
+// (docs/spec/read-proofs.md, "Pages"): after is the previous page's last
+// key (nil for the first), height the first page's (0 for the first), limit
+// the rows per page (0 for the node's maximum). The answer's Proof is the
+// page; its Value is empty.
+func (c *Client) PrivatePage(ctx context.Context, name string, signer auth.Signer, data any, after []byte, height int64, limit int) (*gateway.QueryResponse, error) {
+	q := url.Values{"prove": {"true"}, "page": {"true"}}
+	if after != nil {
+		q.Set("after", hex.EncodeToString(after))
+		q.Set("height", strconv.FormatInt(height, 10))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return c.privateAt(ctx, name, signer, data, "?"+q.Encode())
+}
+
 func (c *Client) private(ctx context.Context, name string, signer auth.Signer, data any, prove bool) (*gateway.QueryResponse, error) {
+	return c.privateAt(ctx, name, signer, data, proveSuffix(prove))
+}
+
+func (c *Client) privateAt(ctx context.Context, name string, signer auth.Signer, data any, query string) (*gateway.QueryResponse, error) {
 	ch, err := c.Challenge(ctx)
 	if err != nil {
 		return nil, err
@@ -263,10 +285,10 @@ func (c *Client) private(ctx context.Context, name string, signer auth.Signer, d
 		Data: rawBody(data),
 	}
 	var out gateway.QueryResponse
-	if err := c.do(ctx, http.MethodPost, "/v1/private/"+url.PathEscape(name)+proveSuffix(prove), req, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/v1/private/"+url.PathEscape(name)+query, req, &out); err != nil {
 		return nil, err
 	}
-	if prove && out.Proof == nil {
+	if query != "" && out.Proof == nil {
 		return nil, fmt.Errorf("gwclient: %s: the gateway sent no proof", name)
 	}
 	return &out, nil

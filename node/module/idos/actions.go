@@ -301,6 +301,7 @@ func removeCredential(env *module.Env, payload []byte) error {
 		return fmt.Errorf("%w: grant %s keeps credential %s until %d", ErrLocked, g, p.CredentialID, until)
 	}
 	for _, q := range []string{
+		`DELETE FROM idos_grants_by_grantee WHERE (grantee, id) IN (SELECT grantee, id FROM idos_grants WHERE ` + onCopies + `)`,
 		`DELETE FROM idos_grants WHERE ` + onCopies,
 		`DELETE FROM idos_credentials WHERE original_id = ?`,
 		`DELETE FROM idos_credentials WHERE id = ?`,
@@ -343,12 +344,16 @@ func shareCredential(env *module.Env, payload []byte) error {
 		p.CopyID, user, issuer, p.EncryptorPublicKey, p.Content, p.CredentialID, env.Time, env.Time); err != nil {
 		return fmt.Errorf("copy %s: %w", p.CopyID, err)
 	}
-	_, err = env.DB.ExecContext(env.Ctx,
-		`INSERT INTO idos_grants (id, owner_user_id, grantee, data_id, locked_until, content_hash, origin, created)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.GrantID, user, p.Grantee, p.CopyID, p.LockedUntil, p.ContentHash, OriginInternal, env.Time)
-	if err != nil {
-		return fmt.Errorf("grant %s: %w", p.GrantID, err)
+	// The grant and its copy keyed by grantee (idos_grants_by_grantee),
+	// the same row in both tables.
+	for _, table := range []string{"idos_grants", "idos_grants_by_grantee"} {
+		_, err = env.DB.ExecContext(env.Ctx,
+			`INSERT INTO `+table+` (id, owner_user_id, grantee, data_id, locked_until, content_hash, origin, created)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.GrantID, user, p.Grantee, p.CopyID, p.LockedUntil, p.ContentHash, OriginInternal, env.Time)
+		if err != nil {
+			return fmt.Errorf("grant %s: %w", p.GrantID, err)
+		}
 	}
 	return nil
 }
@@ -375,8 +380,10 @@ func revokeGrant(env *module.Env, payload []byte) error {
 	if until > env.Time {
 		return fmt.Errorf("%w: grant %s is locked until %d", ErrLocked, p.GrantID, until)
 	}
-	if _, err := env.DB.ExecContext(env.Ctx, `DELETE FROM idos_grants WHERE id = ?`, p.GrantID); err != nil {
-		return err
+	for _, table := range []string{"idos_grants", "idos_grants_by_grantee"} {
+		if _, err := env.DB.ExecContext(env.Ctx, `DELETE FROM `+table+` WHERE id = ?`, p.GrantID); err != nil {
+			return err
+		}
 	}
 	// The copy exists only for this grant; other grants on the same copy
 	// (none are made by this module) would keep it.

@@ -73,7 +73,20 @@ var schema = []string{
 		created       INTEGER NOT NULL,
 		PRIMARY KEY (owner_user_id, id)
 	) STRICT, WITHOUT ROWID`,
-	`CREATE INDEX idos_grants_by_grantee ON idos_grants (grantee, id)`,
+	// Every grant again, keyed by its grantee (docs/spec/data-model.md):
+	// written and deleted with its idos_grants row, so that "every grant
+	// to this account" is a key prefix of the state trie.
+	`CREATE TABLE idos_grants_by_grantee (
+		id            TEXT NOT NULL UNIQUE,
+		owner_user_id TEXT NOT NULL,
+		grantee       TEXT NOT NULL,
+		data_id       TEXT NOT NULL,
+		locked_until  INTEGER NOT NULL,
+		content_hash  TEXT NOT NULL,
+		origin        TEXT NOT NULL,
+		created       INTEGER NOT NULL,
+		PRIMARY KEY (grantee, id)
+	) STRICT, WITHOUT ROWID`,
 	`CREATE INDEX idos_grants_by_data ON idos_grants (data_id, id)`,
 	`CREATE TABLE idos_attributes (
 		id      TEXT NOT NULL UNIQUE,
@@ -131,17 +144,16 @@ func Module() module.Module {
 			"idos.get_grants_owned":    getGrantsOwned,
 			"idos.get_grants_received": getGrantsReceived,
 		},
-		// idos.get_grants_received has no scope: grants are keyed by
-		// owner, so "every grant to this grantee" is not a key prefix.
 		Scopes: map[string]module.Scope{
-			"idos.get_user":         userScope("idos_users", false),
-			"idos.get_wallets":      userScope("idos_wallets", true),
-			"idos.get_credentials":  userScope("idos_credentials", true),
-			"idos.get_credential":   credentialScope,
-			"idos.get_attributes":   userScope("idos_attributes", true),
-			"idos.get_grants_owned": userScope("idos_grants", true),
+			"idos.get_user":            userScope("idos_users", false),
+			"idos.get_wallets":         userScope("idos_wallets", true),
+			"idos.get_credentials":     userScope("idos_credentials", true),
+			"idos.get_credential":      credentialScope,
+			"idos.get_attributes":      userScope("idos_attributes", true),
+			"idos.get_grants_owned":    userScope("idos_grants", true),
+			"idos.get_grants_received": granteeScope,
 		},
-		PrivateTables: []string{"idos_wallets", "idos_credentials", "idos_attributes", "idos_grants"},
+		PrivateTables: []string{"idos_wallets", "idos_credentials", "idos_attributes", "idos_grants", "idos_grants_by_grantee"},
 		InitGenesis:   initGenesis,
 	}
 }

@@ -5,51 +5,20 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/idos/idosschema"
 )
 
-// User is the answer of idos.get_user.
-type User struct {
-	ID                  string `json:"user_id"`
-	EncryptionPublicKey string `json:"encryption_public_key"`
-	Inserter            string `json:"inserter"`
-	Created             int64  `json:"created"`
-}
-
-// Wallet is a linked wallet.
-type Wallet struct {
-	ID         string `json:"wallet_id"`
-	WalletType string `json:"wallet_type"`
-	Address    string `json:"address"`
-	PublicKey  string `json:"public_key"`
-	Created    int64  `json:"created"`
-}
-
-// Credential is a stored credential (content is ciphertext).
-type Credential struct {
-	ID                  string `json:"credential_id"`
-	UserID              string `json:"user_id"`
-	IssuerAuthPublicKey string `json:"issuer_auth_public_key"`
-	EncryptorPublicKey  string `json:"encryptor_public_key"`
-	Content             string `json:"content"`
-	PublicNotes         string `json:"public_notes"`
-	OriginalID          string `json:"original_id"`
-	Created             int64  `json:"created"`
-	Updated             int64  `json:"updated"`
-}
-
-// Grant is an access grant.
-type Grant struct {
-	ID          string `json:"grant_id"`
-	OwnerUserID string `json:"owner_user_id"`
-	Grantee     string `json:"grantee"`
-	DataID      string `json:"data_id"`
-	LockedUntil int64  `json:"locked_until"`
-	ContentHash string `json:"content_hash"`
-	Origin      string `json:"origin"`
-	Created     int64  `json:"created"`
-}
+// The answers' types live in idosschema (no imports), which the light
+// client shares.
+type (
+	User       = idosschema.User
+	Wallet     = idosschema.Wallet
+	Credential = idosschema.Credential
+	Grant      = idosschema.Grant
+)
 
 // Attribute is a user attribute.
 type Attribute struct {
@@ -93,13 +62,13 @@ func collect[T any](ctx context.Context, snap *sql.Tx, scan func(*sql.Rows, *T) 
 	return out, rows.Err()
 }
 
-const credentialColumns = `id, user_id, issuer_auth_public_key, encryptor_public_key, content, public_notes, original_id, created, updated`
+var credentialColumns = strings.Join(idosschema.Credentials.Columns, ", ")
 
 func scanCredential(r *sql.Rows, c *Credential) error {
 	return r.Scan(&c.ID, &c.UserID, &c.IssuerAuthPublicKey, &c.EncryptorPublicKey, &c.Content, &c.PublicNotes, &c.OriginalID, &c.Created, &c.Updated)
 }
 
-const grantColumns = `id, owner_user_id, grantee, data_id, locked_until, content_hash, origin, created`
+var grantColumns = strings.Join(idosschema.Grants.Columns, ", ")
 
 func scanGrant(r *sql.Rows, g *Grant) error {
 	return r.Scan(&g.ID, &g.OwnerUserID, &g.Grantee, &g.DataID, &g.LockedUntil, &g.ContentHash, &g.Origin, &g.Created)
@@ -201,7 +170,13 @@ func getGrantsReceived(ctx context.Context, snap *sql.Tx, caller module.Sender, 
 	if err := module.Decode(data, &struct{}{}); err != nil {
 		return nil, err
 	}
-	return collect(ctx, snap, scanGrant, `SELECT `+grantColumns+` FROM idos_grants WHERE grantee = ? ORDER BY id`, caller.AccountID())
+	return collect(ctx, snap, scanGrant, `SELECT `+grantColumns+` FROM idos_grants_by_grantee WHERE grantee = ? ORDER BY id`, caller.AccountID())
+}
+
+// granteeScope is every grant whose grantee is the caller, a key prefix of
+// idos_grants_by_grantee (the caller needs no user).
+func granteeScope(_ context.Context, _ *sql.Tx, caller *module.Sender, _ []byte) (module.ReadScope, error) {
+	return module.ReadScope{Table: idosschema.GrantsByGrantee.Name, Key: []any{caller.AccountID()}, Range: true}, nil
 }
 
 // userScope is the caller's user row (range false) or every row of an

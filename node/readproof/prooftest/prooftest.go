@@ -129,3 +129,22 @@ func (s *State) Truth(kind readproof.Kind, key []byte) []readproof.VerifiedRow {
 	}
 	return out
 }
+
+// Page is the honest page of the range of prefix starting at after (nil:
+// the first page), of at most limit rows.
+func (s *State) Page(prefix, after []byte, limit int) (*readproof.Bundle, error) {
+	entries, p, _, err := s.Trie.ProvePage(prefix, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		return nil, fmt.Errorf("prooftest: no page of %x after %x", prefix, after)
+	}
+	root := s.Trie.Root()
+	b := &readproof.Bundle{Height: s.Height, PrevAppHash: s.PrevAppHash[:], ChangesetHash: s.ChangesetHash[:],
+		StateRoot: root[:], Kind: readproof.KindPage, Key: bytes.Clone(prefix), After: bytes.Clone(after), Proof: p.Encode()}
+	for _, e := range entries {
+		b.Rows = append(b.Rows, readproof.Row{Key: e.Key, Row: bytes.Clone(s.Rows[string(e.Key)])})
+	}
+	return b, nil
+}
