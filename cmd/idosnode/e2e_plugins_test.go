@@ -21,6 +21,7 @@ import (
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/module/plugins"
+	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
 // TestPluginByApproval adds a signature standard to a running 4-validator
@@ -28,8 +29,10 @@ import (
 // plugin with the CLI (not in genesis here), v1 (CLI) and v2 approve (30 of
 // 40 with the proposer's), it activates at the stated height, and a user's
 // transaction signed with a Solana key commits on every node with the same
-// app hashes. Then the plugin is removed the same way and a later
-// transaction under "solana" is refused.
+// app hashes. Then validators lower the chain's fuel limit with `plugin
+// limits` and from its activation height a Solana signature runs out of
+// fuel. Last the plugin is removed the same way and a later transaction
+// under "solana" is refused.
 func TestPluginByApproval(t *testing.T) {
 	bin := testnet.Binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -123,6 +126,30 @@ func TestPluginByApproval(t *testing.T) {
 	}
 	n.checkAppHashes()
 	t.Logf("b. solana-signed transaction committed at %d on every node after %s", h, time.Since(step).Round(time.Millisecond))
+
+	// b2. The Wasm limits are chain state: v0, v1 and v2 lower the fuel
+	// limit below what a Solana verification needs (~300,000) with the
+	// CLI; from the activation height every node refuses the signature
+	// as out of fuel.
+	step = time.Now()
+	for _, v := range []*vsNode{v0, v1, v2} {
+		n.cli(0, "plugin", "limits", "--home", v.home, "--fuel-limit", "50000")
+	}
+	n.synced(v3)
+	var view pluginListView
+	if out := n.cli(0, "plugin", "list", "--json", "--node", v3.rpc.Remote()); json.Unmarshal([]byte(out), &view) != nil ||
+		len(view.WasmLimits) != 2 || view.WasmLimits[1].Wasm.FuelLimit != 50000 {
+		t.Fatalf("wasm limits after the proposal: %s", out)
+	}
+	// Block ActiveFrom exists once every node committed ActiveFrom-1
+	// (CometBFT reports a height once the block is stored, which can be
+	// before the application's Commit of it).
+	n.waitHeight(n.nodes, view.WasmLimits[1].ActiveFrom)
+	raw, _ = user.Build("kv.put", kv.PutPayload{Key: "chain", Value: "low fuel"})
+	if r, err := v1.rpc.BroadcastTxSync(ctx, raw); err != nil || r.Code != app.CodeUnauthorized || !strings.Contains(r.Log, wasmhost.ErrOutOfFuel.Error()) {
+		t.Fatalf("solana transaction under the low fuel limit: %+v %v", r, err)
+	}
+	t.Logf("b2. fuel limit 50000 from height %d after %s", view.WasmLimits[1].ActiveFrom, time.Since(step).Round(time.Millisecond))
 
 	// c. Removal: v0 proposes, v1 and v2 approve; after the removal
 	// height the scheme is refused.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -46,6 +47,7 @@ func pluginCommand() *cli.Command {
 				func(ctx context.Context, c *valclient.Client, key ed25519.PrivateKey, name string) (valclient.Result, error) {
 					return c.RemovePlugin(ctx, key, name)
 				}),
+			pluginLimitsCommand(),
 			pluginListCommand(),
 			pluginTestCommand(),
 		},
@@ -187,6 +189,66 @@ func pluginTxCommand(name, kind, usage string, send func(context.Context, *valcl
 	}
 }
 
+// applyLimitFlags overrides the limits the command line names.
+func applyLimitFlags(c *cli.Context, l *wasmhost.Limits) (changed bool) {
+	if c.IsSet("fuel-limit") {
+		l.FuelLimit, changed = c.Uint64("fuel-limit"), true
+	}
+	if c.IsSet("init-fuel-limit") {
+		l.InitFuelLimit, changed = c.Uint64("init-fuel-limit"), true
+	}
+	if c.IsSet("stack-budget") {
+		l.StackBudget, changed = uint32(min(c.Uint("stack-budget"), math.MaxUint32)), true
+	}
+	if c.IsSet("memory-limit-pages") {
+		l.MemoryLimitPages, changed = uint32(min(c.Uint("memory-limit-pages"), math.MaxUint32)), true
+	}
+	return changed
+}
+
+func pluginLimitsCommand() *cli.Command {
+	flags := []cli.Flag{validatorsHomeFlag(), nodeFlag(),
+		&cli.Uint64Flag{Name: "fuel-limit", Usage: "new fuel of one call, `N` units"},
+		&cli.Uint64Flag{Name: "init-fuel-limit", Usage: "new fuel of _initialize, `N` units"},
+		&cli.UintFlag{Name: "stack-budget", Usage: "new stack budget of one call, `N` stack units"},
+		&cli.UintFlag{Name: "memory-limit-pages", Usage: "new memory cap, `N` pages of 64 KiB"},
+	}
+	return &cli.Command{
+		Name:  "limits",
+		Usage: "propose new Wasm execution limits, or approve the open proposal of the same ones (validators only)",
+		UsageText: "idosnode plugin limits --home DIR [--node URL] [--fuel-limit N] [--init-fuel-limit N]\n" +
+			"    [--stack-budget N] [--memory-limit-pages N]\n" +
+			"Limits not given keep the chain's latest decided value (docs/spec/plugins.md).",
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErrorf("plugin limits takes no arguments, got %v", c.Args().Slice())
+			}
+			if !applyLimitFlags(c, &wasmhost.Limits{}) {
+				return usageErrorf("plugin limits: give at least one of --fuel-limit, --init-fuel-limit, --stack-budget, --memory-limit-pages")
+			}
+			vc, key, err := homeKeyClient(c, "limits")
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context, validatorsTimeout)
+			defer cancel()
+			l, _, err := vc.Plugins(ctx)
+			if err != nil {
+				return err
+			}
+			limits := l.Params.Wasm
+			applyLimitFlags(c, &limits)
+			if err := limits.Validate(); err != nil {
+				return usageErrorf("plugin limits: %v", err)
+			}
+			fmt.Fprintf(c.App.Writer, "limits  %+v\n", limits)
+			res, err := vc.ProposeWasmLimits(ctx, key, limits)
+			return printTxResult(c.App.Writer, res, err)
+		},
+	}
+}
+
 // pluginListView is `plugin list --json`.
 type pluginListView struct {
 	Height  int64             `json:"height"`
@@ -194,6 +256,8 @@ type pluginListView struct {
 	Plugins []plugins.Plugin  `json:"plugins"`
 	Pending []plugins.Request `json:"pending"`
 	Params  plugins.Params    `json:"params"`
+	// WasmLimits are the Wasm limits by the height they apply from.
+	WasmLimits []plugins.ScheduledLimits `json:"wasm_limits"`
 }
 
 func pluginListCommand() *cli.Command {
@@ -220,7 +284,7 @@ func pluginListCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			v := pluginListView{Height: h, Builtin: l.Builtin, Plugins: l.Plugins, Pending: reqs.Requests, Params: l.Params}
+			v := pluginListView{Height: h, Builtin: l.Builtin, Plugins: l.Plugins, Pending: reqs.Requests, Params: l.Params, WasmLimits: l.WasmLimits}
 			if c.Bool("json") {
 				return writeJSON(c.App.Writer, v)
 			}
@@ -256,6 +320,13 @@ func printPlugins(w io.Writer, v pluginListView) {
 	for _, p := range v.Plugins {
 		fmt.Fprintf(tw, "%s\tplugin\t%s\t%s\t%d\t%s\t%s\n", p.Scheme, pluginState(p, v.Height), p.SHA256[:16]+"…",
 			p.Proposed, heightOrDash(p.ActiveFrom), heightOrDash(p.RemovedFrom))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nwasm limits:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FROM_HEIGHT\tFUEL\tINIT_FUEL\tSTACK_BUDGET\tMEMORY_PAGES")
+	for _, s := range v.WasmLimits {
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\n", s.ActiveFrom, s.Wasm.FuelLimit, s.Wasm.InitFuelLimit, s.Wasm.StackBudget, s.Wasm.MemoryLimitPages)
 	}
 	tw.Flush()
 	if len(v.Pending) > 0 {

@@ -88,3 +88,23 @@ func TestReadModuleFileCap(t *testing.T) {
 		t.Errorf("missing file: err %v", err)
 	}
 }
+
+// `idosnode plugin limits` needs at least one limit and no arguments
+// (usage errors, before any home or node is read); a well-formed command
+// whose home does not exist is a failure.
+func TestPluginLimitsUsage(t *testing.T) {
+	bin := testnet.Binary(t)
+	dir := filepath.Join(t.TempDir(), "missing")
+	for _, args := range [][]string{
+		{"plugin", "limits", "--home", dir},
+		{"plugin", "limits", "--home", dir, "--fuel-limit", "1000", "extra"},
+		{"plugin", "limits", "--home", dir, "--fuel-limit", "lots"},
+	} {
+		if out, code := testnet.Command(t, bin, args...); code != exitUsage {
+			t.Errorf("idosnode %s: exit %d, want %d\n%s", strings.Join(args, " "), code, exitUsage, out)
+		}
+	}
+	if out, code := testnet.Command(t, bin, "plugin", "limits", "--home", dir, "--stack-budget", "2000"); code != exitFailure {
+		t.Errorf("limits with a missing home: exit %d, want %d\n%s", code, exitFailure, out)
+	}
+}

@@ -26,27 +26,35 @@ import (
 type pluginHost struct {
 	source   *module.PluginSource // of the module that keeps plugins in state; nil: none does
 	cacheDir string
-	rt       *wasmhost.Runtime
+	rts      *wasmhost.Runtimes
 	ownRT    bool
-	// loaded holds compiled plugins by module hash. They are kept after
-	// unregistering: a CheckTx or gateway read may still be verifying
-	// with one.
-	loaded map[[32]byte]*wasmhost.Plugin
-	// registered: the schemes this app put into the registry.
-	registered map[string][32]byte
+	// loaded holds compiled plugins by Wasm limits and module hash. They
+	// are kept after unregistering: a CheckTx or gateway read may still
+	// be verifying with one.
+	loaded map[loadKey]*wasmhost.Plugin
+	// registered: the plugins this app put into the registry, by scheme.
+	registered map[string]*wasmhost.Plugin
 	// next is the set prepared for the next height, applied at Commit.
-	next     map[string][32]byte
+	next     map[string]*wasmhost.Plugin
 	hasNext  bool
 	nextFrom int64
+}
+
+// loadKey names a module compiled under a set of limits: a change of the
+// limits in state loads every plugin again in the runtime of the new
+// limits, and the next Commit swaps them all in.
+type loadKey struct {
+	limits wasmhost.Limits
+	hash   [32]byte
 }
 
 // startPlugins sets the host up and, on a node with committed state,
 // registers the plugins active at the next height before any block runs.
 func (a *App) startPlugins(ctx context.Context, cfg Config) error {
 	h := &a.plugins
-	h.cacheDir, h.rt = cfg.WasmCacheDir, cfg.Wasm
-	h.loaded = map[[32]byte]*wasmhost.Plugin{}
-	h.registered = map[string][32]byte{}
+	h.cacheDir, h.rts = cfg.WasmCacheDir, cfg.Wasm
+	h.loaded = map[loadKey]*wasmhost.Plugin{}
+	h.registered = map[string]*wasmhost.Plugin{}
 	for _, m := range a.modules {
 		if m.Plugins == nil {
 			continue
@@ -69,7 +77,8 @@ func (a *App) startPlugins(ctx context.Context, cfg Config) error {
 }
 
 // preparePlugins computes the plugin set for height h from q and compiles
-// every module that is active at h or scheduled after it.
+// every module that is active at h or scheduled after it, under the Wasm
+// limits in force at h.
 func (a *App) preparePlugins(ctx context.Context, q module.Querier, h int64) error {
 	p := &a.plugins
 	if p.source == nil {
@@ -79,29 +88,38 @@ func (a *App) preparePlugins(ctx context.Context, q module.Querier, h int64) err
 	if err != nil {
 		return fmt.Errorf("plugins: read schedule: %w", err)
 	}
-	next := map[string][32]byte{}
+	limits, err := p.source.Limits(ctx, q, h)
+	if err != nil {
+		return err
+	}
+	next := map[string]*wasmhost.Plugin{}
 	for _, s := range sched {
-		if _, ok := p.loaded[s.Hash]; !ok {
-			if err := a.loadPlugin(ctx, q, s); err != nil {
+		k := loadKey{limits, s.Hash}
+		if _, ok := p.loaded[k]; !ok {
+			if err := a.loadPlugin(ctx, q, s, limits); err != nil {
 				return err
 			}
 		}
 		if s.ActiveAt(h) {
-			next[s.Scheme] = s.Hash
+			next[s.Scheme] = p.loaded[k]
 		}
 	}
 	p.next, p.hasNext, p.nextFrom = next, true, h
 	return nil
 }
 
-func (a *App) loadPlugin(ctx context.Context, q module.Querier, s module.ScheduledPlugin) error {
+func (a *App) loadPlugin(ctx context.Context, q module.Querier, s module.ScheduledPlugin, limits wasmhost.Limits) error {
 	p := &a.plugins
-	if p.rt == nil {
-		rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Config{CacheDir: p.cacheDir, Logger: a.log.With("component", "wasm")})
+	if p.rts == nil {
+		rts, err := wasmhost.NewRuntimes(wasmhost.Config{CacheDir: p.cacheDir, Logger: a.log.With("component", "wasm")})
 		if err != nil {
 			return err
 		}
-		p.rt, p.ownRT = rt, true
+		p.rts, p.ownRT = rts, true
+	}
+	rt, err := p.rts.Get(context.Background(), limits)
+	if err != nil {
+		return fmt.Errorf("plugins: wasm runtime: %w", err)
 	}
 	wasm, err := p.source.ModuleBytes(ctx, q, s.Scheme)
 	if err != nil {
@@ -110,7 +128,7 @@ func (a *App) loadPlugin(ctx context.Context, q module.Querier, s module.Schedul
 	if sha256.Sum256(wasm) != s.Hash {
 		return fmt.Errorf("plugins: module of %s does not match its hash in state", s.Scheme)
 	}
-	pl, err := p.rt.Register(ctx, wasm)
+	pl, err := rt.Register(ctx, wasm)
 	if err != nil {
 		// It was checked when proposed; failing now is this node's
 		// problem, and going on would verify differently from the others.
@@ -120,9 +138,9 @@ func (a *App) loadPlugin(ctx context.Context, q module.Querier, s module.Schedul
 		_ = pl.Close(ctx)
 		return fmt.Errorf("plugins: module stored as %s implements %s", s.Scheme, pl.Name())
 	}
-	p.loaded[s.Hash] = pl
+	p.loaded[loadKey{limits, s.Hash}] = pl
 	a.log.Info("signature plugin loaded", "scheme", s.Scheme, "sha256", fmt.Sprintf("%x", s.Hash),
-		"active_from", s.ActiveFrom, "removed_from", s.RemovedFrom)
+		"active_from", s.ActiveFrom, "removed_from", s.RemovedFrom, "wasm_limits", limits)
 	return nil
 }
 
@@ -136,7 +154,7 @@ func (a *App) applyPlugins() error {
 	p.hasNext = false
 	changed := false
 	for _, name := range slices.Sorted(maps.Keys(p.registered)) {
-		if h, ok := p.next[name]; ok && h == p.registered[name] {
+		if pl, ok := p.next[name]; ok && pl == p.registered[name] {
 			continue
 		}
 		if err := a.schemes.Unregister(name); err != nil {
@@ -150,13 +168,14 @@ func (a *App) applyPlugins() error {
 		if _, ok := p.registered[name]; ok {
 			continue
 		}
-		h := p.next[name]
-		if err := a.schemes.Register(p.loaded[h]); err != nil {
+		pl := p.next[name]
+		if err := a.schemes.Register(pl); err != nil {
 			return fmt.Errorf("plugins: activate %s: %w", name, err)
 		}
-		p.registered[name] = h
+		p.registered[name] = pl
 		changed = true
-		a.log.Info("signature plugin activated", "scheme", name, "height", p.nextFrom, "sha256", fmt.Sprintf("%x", h))
+		a.log.Info("signature plugin activated", "scheme", name, "height", p.nextFrom, "sha256", fmt.Sprintf("%x", pl.Hash()),
+			"wasm_limits", pl.Limits())
 	}
 	if changed {
 		a.sigCache.clear()
@@ -171,9 +190,9 @@ func (a *App) closePlugins() error {
 	// A shared runtime is closed by its owner: closing one compiled
 	// module there would also take away the code of every other module
 	// compiled from the same bytes (wazero caches by module).
-	if p.ownRT && p.rt != nil {
-		err = p.rt.Close(context.Background())
+	if p.ownRT && p.rts != nil {
+		err = p.rts.Close(context.Background())
 	}
-	p.loaded, p.rt = nil, nil
+	p.loaded, p.rts = nil, nil
 	return err
 }

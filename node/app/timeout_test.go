@@ -82,7 +82,7 @@ func TestTimeoutHaltsTheBlock(t *testing.T) {
 		setup func(t *testing.T) (before [][][]byte, halting [][]byte)
 		// rt, if set, is the Wasm runtime the plugins module checks
 		// proposals in.
-		rt func(t *testing.T) *wasmhost.Runtime
+		rt func(t *testing.T) *wasmhost.Runtimes
 	}{
 		{
 			// 1. The transaction's own signature.
@@ -125,10 +125,10 @@ func TestTimeoutHaltsTheBlock(t *testing.T) {
 				return [][][]byte{ups}, [][]byte{mustBuild(t, v, "plugins.propose", plugins.ProposePayload{
 					Scheme: "solana", KeyType: "ed25519", AddressFormat: "base58 Ed25519 public key (Solana address)", SHA256: sum})}
 			},
-			rt: func(t *testing.T) *wasmhost.Runtime {
+			rt: func(t *testing.T) *wasmhost.Runtimes {
 				// A safety net that fires at once stands for a machine
 				// too slow for the module.
-				rt, err := wasmhost.NewRuntime(context.Background(), wasmhost.Config{CallTimeout: time.Nanosecond})
+				rt, err := wasmhost.NewRuntimes(wasmhost.Config{CallTimeout: time.Nanosecond})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -145,7 +145,7 @@ func TestTimeoutHaltsTheBlock(t *testing.T) {
 			}
 			pm := plugins.New(plugins.Config{})
 			if tc.rt != nil {
-				pm = plugins.New(plugins.Config{Runtime: tc.rt(t)})
+				pm = plugins.New(plugins.Config{Runtimes: tc.rt(t)})
 			}
 			a, err := app.New(app.Config{DBPath: filepath.Join(t.TempDir(), "s.sqlite"), Schemes: reg,
 				Modules: []module.Module{kv.Module(), validators.Module(), idos.Module(), pm}})

@@ -24,14 +24,14 @@ func Modules() []module.Module {
 	return []module.Module{kv.Module(), validators.Module(), idos.Module(), plugins.Module()}
 }
 
-// ModulesWasm is Modules with the plugins module checking proposals in rt;
-// give the app the same runtime (app.Config.Wasm) and each module compiles
-// once.
-func ModulesWasm(rt *wasmhost.Runtime) []module.Module {
+// ModulesWasm is Modules with the plugins module checking proposals in
+// rts; give the app the same runtimes (app.Config.Wasm) and each module
+// compiles once per set of limits.
+func ModulesWasm(rts *wasmhost.Runtimes) []module.Module {
 	ms := Modules()
 	for i := range ms {
 		if ms[i].Name == "plugins" {
-			ms[i] = plugins.New(plugins.Config{Runtime: rt})
+			ms[i] = plugins.New(plugins.Config{Runtimes: rts})
 		}
 	}
 	return ms

@@ -11,6 +11,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/home"
+	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
 var genesisTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -214,5 +215,24 @@ func TestSharedGenesis(t *testing.T) {
 	again, _ := os.ReadFile(filepath.Join(homes[0], "config", "genesis.json"))
 	if !bytes.Equal(again, first) {
 		t.Error("genesis is not reproducible")
+	}
+}
+
+// TestAppConfigRefusesWasmLimits: the Wasm fuel, call depth and memory
+// limits are chain parameters; idos.json cannot set them, and says so.
+func TestAppConfigRefusesWasmLimits(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "node")
+	if err := home.Init(dir, home.Options{ChainID: "idos-test", Moniker: "n0", GenesisTime: genesisTime}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "config", home.AppConfigFile)
+	for _, extra := range []string{`"fuel_limit": 1000`, `"wasm": {"stack_budget": 10}`, `"memory_limit_pages": 1`} {
+		cfg := `{"gateway_listen_addr": "127.0.0.1:8080", "log_level": "info", "log_format": "text", ` + extra + `}`
+		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := home.Load(dir); !errors.Is(err, wasmhost.ErrLocalLimits) {
+			t.Errorf("idos.json with %s: Load = %v, want ErrLocalLimits", extra, err)
+		}
 	}
 }

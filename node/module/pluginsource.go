@@ -3,6 +3,8 @@ package module
 import (
 	"context"
 	"database/sql"
+
+	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
 // Querier reads committed or block state: a *sql.Tx snapshot or the
@@ -35,4 +37,7 @@ type PluginSource struct {
 	Schedule func(ctx context.Context, q Querier, h int64) ([]ScheduledPlugin, error)
 	// ModuleBytes returns the Wasm module stored for scheme.
 	ModuleBytes func(ctx context.Context, q Querier, scheme string) ([]byte, error)
+	// Limits returns the Wasm limits in force at height h; the app
+	// compiles and runs the plugins for h under them.
+	Limits func(ctx context.Context, q Querier, h int64) (wasmhost.Limits, error)
 }

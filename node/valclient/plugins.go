@@ -12,6 +12,7 @@ import (
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/module/plugins"
+	"github.com/idos-network/idos-node/node/wasmhost"
 	"github.com/idos-network/idos-node/node/wire"
 )
 
@@ -23,6 +24,9 @@ const (
 	ActionPluginRemove  = "plugins.remove"
 	QueryPlugins        = "/plugins.list"
 	QueryPluginRequests = "/plugins.requests"
+	// ActionPluginParams proposes new Wasm limits or approves the open
+	// proposal of the same limits.
+	ActionPluginParams = "plugins.propose_params"
 )
 
 // PluginMeta is what a proposal states about the module; it must equal the
@@ -141,6 +145,12 @@ func (c *Client) ApprovePlugin(ctx context.Context, key ed25519.PrivateKey, sche
 // RemovePlugin proposes removing scheme, or approves the open proposal.
 func (c *Client) RemovePlugin(ctx context.Context, key ed25519.PrivateKey, scheme string) (Result, error) {
 	return c.Submit(ctx, key, ActionPluginRemove, plugins.SchemePayload{Scheme: scheme})
+}
+
+// ProposeWasmLimits proposes changing the chain's Wasm limits to l, or
+// approves the open proposal of the same limits.
+func (c *Client) ProposeWasmLimits(ctx context.Context, key ed25519.PrivateKey, l wasmhost.Limits) (Result, error) {
+	return c.Submit(ctx, key, ActionPluginParams, plugins.ParamsPayload{Wasm: l})
 }
 
 // Plugins reads the plugin list and the height it reflects.

@@ -300,6 +300,9 @@ func (p *Plugin) Metadata() Metadata { return p.meta }
 // metering), the plugin's identity.
 func (p *Plugin) Hash() [sha256.Size]byte { return p.hash }
 
+// Limits are the consensus limits the plugin runs under (its runtime's).
+func (p *Plugin) Limits() Limits { return p.rt.Limits() }
+
 // Close releases the idle instances and the compiled module. Calls must
 // have stopped.
 // CodeHash is the SHA-256 of the metered module the host compiles and runs:

@@ -56,12 +56,12 @@ var (
 	// machine may finish the same call (see the ABI's determinism section).
 	// With the default limits fuel runs out long before the timeout.
 	ErrTimeout = errors.New("plugin call timed out")
-	// ErrOutOfFuel: the call used more than Config.FuelLimit units of
-	// instruction fuel. Deterministic: every node stops the same call at
+	// ErrOutOfFuel: the call used more than the fuel limit (Limits,
+	// Config.FuelLimit) of instruction fuel. Deterministic: every node stops the same call at
 	// the same instruction.
 	ErrOutOfFuel = errors.New("plugin ran out of fuel")
-	// ErrCallDepth: the guest's nested calls took more than
-	// Config.StackBudget stack units (meter.FrameOverhead). Deterministic,
+	// ErrCallDepth: the guest's nested calls took more than the stack
+	// budget (Limits, Config.StackBudget) in stack units (meter.FrameOverhead). Deterministic,
 	// like ErrOutOfFuel.
 	ErrCallDepth = errors.New("plugin exceeded the stack budget")
 	// ErrOutputTooLarge: a result or the metadata exceeds MaxResultSize.
@@ -126,7 +126,12 @@ const (
 	wasiModule = wasi_snapshot_preview1.ModuleName
 )
 
-// Config configures a Runtime.
+// Config configures a Runtime. CacheDir, CallTimeout, MaxIdleInstances
+// and Logger are local settings. MemoryLimitPages, FuelLimit,
+// InitFuelLimit and StackBudget are the consensus Limits: a node sets
+// them from chain state through Runtimes, which refuses them in its own
+// Config; tools and tests that run plugins outside a chain set them here
+// (zero: the defaults of a new chain).
 type Config struct {
 	// CacheDir holds compiled machine code so that a module is compiled
 	// once per node home rather than on every start. Empty: compile in
@@ -136,8 +141,9 @@ type Config struct {
 	// which guests run out of memory, so every node of a chain must use the
 	// same value. Zero means DefaultMemoryLimitPages.
 	MemoryLimitPages uint32
-	// CallTimeout is the wall-clock safety net for one call. Zero means
-	// DefaultCallTimeout.
+	// CallTimeout is the wall-clock safety net for one call, a local
+	// setting: reaching it halts this node in the block (ErrTimeout), it
+	// never decides a transaction. Zero means DefaultCallTimeout.
 	CallTimeout time.Duration
 	// FuelLimit is the instruction fuel of one plugin call (the
 	// verification, with its idos_alloc; or _initialize at registration)
@@ -177,6 +183,7 @@ type Runtime struct {
 	fuel     uint64
 	initFuel uint64
 	depth    uint32
+	memPages uint32
 	maxIdle  int
 	log      *slog.Logger
 	// allowed holds the host functions a guest may import, by module and
@@ -191,7 +198,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.MemoryLimitPages == 0 {
 		cfg.MemoryLimitPages = DefaultMemoryLimitPages
 	}
-	if cfg.MemoryLimitPages > 65536 {
+	if cfg.MemoryLimitPages > MaxMemoryLimitPages {
 		return nil, fmt.Errorf("wasmhost: memory limit %d pages exceeds the 4 GiB address space", cfg.MemoryLimitPages)
 	}
 	if cfg.CallTimeout <= 0 {
@@ -271,6 +278,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		fuel:     cfg.FuelLimit,
 		initFuel: cfg.InitFuelLimit,
 		depth:    cfg.StackBudget,
+		memPages: cfg.MemoryLimitPages,
 		maxIdle:  cfg.MaxIdleInstances,
 		log:      logger,
 		modCfg:   deterministicModuleConfig(),

@@ -166,9 +166,18 @@ func (c *checker) propose(env *module.Env, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	meta, code, err := c.check(env.Ctx, wasm)
+	// The module must register under the limits in force now and under
+	// every change already scheduled, or nodes would halt loading it.
+	sched, err := scheduledLimits(env.Ctx, env.DB, env.Height)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBadModule, err)
+		return err
+	}
+	var meta wasmhost.Metadata
+	var code []byte
+	for _, s := range sched {
+		if meta, code, err = c.check(env.Ctx, wasm, s.Wasm); err != nil {
+			return fmt.Errorf("%w: under the wasm limits from height %d: %w", ErrBadModule, max(s.ActiveFrom, env.Height), err)
+		}
 	}
 	if err := matchMetadata(meta, pp); err != nil {
 		return err
@@ -179,7 +188,7 @@ func (c *checker) propose(env *module.Env, payload []byte) error {
 	if err := putPlugin(env, pp.Scheme, hash, code, wasm, meta, StatusPending, who, delay, 0); err != nil {
 		return err
 	}
-	return engine.Propose(env, KindAdd, pp.Scheme, who, p.ProposalExpiryBlocks, p.ApprovalThreshold, apply(p))
+	return engine.Propose(env, KindAdd, pp.Scheme, who, p.ProposalExpiryBlocks, p.ApprovalThreshold, c.apply(p))
 }
 
 func matchMetadata(m wasmhost.Metadata, pp ProposePayload) error {
@@ -195,7 +204,7 @@ func matchMetadata(m wasmhost.Metadata, pp ProposePayload) error {
 }
 
 // approve adds the sender's approval to a pending proposal to add a scheme.
-func approve(env *module.Env, payload []byte) error {
+func (c *checker) approve(env *module.Env, payload []byte) error {
 	var sp SchemePayload
 	if err := module.Decode(payload, &sp); err != nil {
 		return err
@@ -208,12 +217,12 @@ func approve(env *module.Env, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	return engine.Vote(env, KindAdd, sp.Scheme, who, p.ApprovalThreshold, apply(p))
+	return engine.Vote(env, KindAdd, sp.Scheme, who, p.ApprovalThreshold, c.apply(p))
 }
 
 // remove proposes removing an active plugin, or approves the open removal
 // proposal.
-func remove(env *module.Env, payload []byte) error {
+func (c *checker) remove(env *module.Env, payload []byte) error {
 	var sp SchemePayload
 	if err := module.Decode(payload, &sp); err != nil {
 		return err
@@ -234,14 +243,14 @@ func remove(env *module.Env, payload []byte) error {
 		return err
 	}
 	// None open (none, decided or expired): this vote opens a new proposal.
-	return engine.VoteOrPropose(env, KindRemove, sp.Scheme, who, p.ProposalExpiryBlocks, p.ApprovalThreshold, apply(p))
+	return engine.VoteOrPropose(env, KindRemove, sp.Scheme, who, p.ProposalExpiryBlocks, p.ApprovalThreshold, c.apply(p))
 }
 
 // endBlock expires proposals whose window closed and uploads left
 // unfinished as long, and decides open proposals that now reach the
 // threshold (the validator set may have shrunk). It returns no validator
 // updates.
-func endBlock(env *module.Env) ([]module.ValidatorUpdate, error) {
+func (c *checker) endBlock(env *module.Env) ([]module.ValidatorUpdate, error) {
 	p, err := loadParams(env)
 	if err != nil {
 		return nil, err
@@ -252,7 +261,7 @@ func endBlock(env *module.Env) ([]module.ValidatorUpdate, error) {
 		env.Height, p.ProposalExpiryBlocks); err != nil {
 		return nil, err
 	}
-	return nil, engine.EndBlock(env, p.ApprovalThreshold, apply(p), expired)
+	return nil, engine.EndBlock(env, p.ApprovalThreshold, c.apply(p), expired)
 }
 
 func (c *checker) initGenesis(env *module.Env, g module.Genesis) error {
@@ -265,6 +274,9 @@ func (c *checker) initGenesis(env *module.Env, g module.Genesis) error {
 		 VALUES (1, ?, ?, ?, ?, ?)`,
 		p.ProposalExpiryBlocks, p.ApprovalThreshold.Numerator, p.ApprovalThreshold.Denominator,
 		p.ActivationDelayBlocks, p.MaxModuleBytes); err != nil {
+		return err
+	}
+	if err := putLimits(env, 0, p.Wasm); err != nil {
 		return err
 	}
 	for i, gp := range p.Genesis {
@@ -284,7 +296,7 @@ func (c *checker) initGenesis(env *module.Env, g module.Genesis) error {
 		if hex.EncodeToString(sum[:]) != gp.SHA256 {
 			return fmt.Errorf("plugins: genesis[%d] (%s): SHA-256 %x, genesis says %s", i, name, sum, gp.SHA256)
 		}
-		meta, code, err := c.check(env.Ctx, wasm)
+		meta, code, err := c.check(env.Ctx, wasm, p.Wasm)
 		if err != nil {
 			return fmt.Errorf("plugins: genesis[%d] (%s): %w", i, name, err)
 		}

@@ -81,15 +81,15 @@ func TestHostileProposalsRefused(t *testing.T) {
 // halted.
 func TestHaltRecovers(t *testing.T) {
 	ctx := context.Background()
-	slow, err := wasmhost.NewRuntime(ctx, wasmhost.Config{CallTimeout: time.Millisecond})
+	slow, err := wasmhost.NewRuntimes(wasmhost.Config{CallTimeout: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer slow.Close(ctx)
 	ref := newNet(t, 1, genesis(nil))
 	n := newNet(t, 1, genesis(nil))
-	openWith := func(r *wasmhost.Runtime) {
-		mods := []module.Module{kv.Module(), validators.Module(), idos.Module(), p.New(p.Config{Runtime: r})}
+	openWith := func(r *wasmhost.Runtimes) {
+		mods := []module.Module{kv.Module(), validators.Module(), idos.Module(), p.New(p.Config{Runtimes: r})}
 		a, err := app.New(app.Config{DBPath: n.dbPath, Modules: mods, Wasm: r})
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/idos-network/idos-node/node/module/approval"
+	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
 // Fraction is an exact ratio (the approval engine's threshold).
@@ -29,6 +30,11 @@ type Params struct {
 	// MaxModuleBytes caps a module, both compressed (what is uploaded) and
 	// decompressed.
 	MaxModuleBytes int64 `json:"max_module_bytes"`
+	// Wasm are the execution limits of plugin calls (fuel, _initialize
+	// fuel, call depth, memory) from genesis. They are chain state:
+	// plugins.propose_params changes them, at decision height +
+	// activation_delay_blocks, once approved like a plugin.
+	Wasm wasmhost.Limits `json:"wasm"`
 	// Genesis lists the plugins active from block 1.
 	Genesis []GenesisPlugin `json:"genesis"`
 }
@@ -59,13 +65,15 @@ const MaxActivationDelay = maxActivationDelay
 const DefaultMaxModuleBytes = 8 << 20
 
 // DefaultParams: proposals stay open for 600 blocks, need 2/3 of voting
-// power, take effect 2 blocks after the decision; modules up to 8 MiB.
+// power, take effect 2 blocks after the decision; modules up to 8 MiB;
+// the Wasm limits of wasmhost.DefaultLimits.
 func DefaultParams() Params {
 	return Params{
 		ProposalExpiryBlocks:  600,
 		ApprovalThreshold:     Fraction{Numerator: 2, Denominator: 3},
 		ActivationDelayBlocks: 2,
 		MaxModuleBytes:        DefaultMaxModuleBytes,
+		Wasm:                  wasmhost.DefaultLimits(),
 		Genesis:               []GenesisPlugin{},
 	}
 }
@@ -82,6 +90,9 @@ func (p Params) Validate() error {
 		return fmt.Errorf("plugins: activation_delay_blocks %d out of range (1..%d)", p.ActivationDelayBlocks, maxActivationDelay)
 	case p.MaxModuleBytes < 1 || p.MaxModuleBytes > maxModuleBytesCap:
 		return fmt.Errorf("plugins: max_module_bytes %d out of range (1..%d)", p.MaxModuleBytes, maxModuleBytesCap)
+	}
+	if err := p.Wasm.Validate(); err != nil {
+		return fmt.Errorf("plugins: wasm: %w", err)
 	}
 	for i, g := range p.Genesis {
 		if (g.Bundled == "") == (len(g.Module) == 0) {

@@ -7,6 +7,11 @@
 // SHA-256 are in state; the node (node/app) loads and unloads the schemes
 // in its signature registry at those heights (docs/spec/plugins.md).
 //
+// The Wasm execution limits (fuel, _initialize fuel, stack budget, memory
+// cap) are chain state as well: genesis Params.Wasm, changed by an approved
+// plugins.propose_params at a height (limits.go); the node runs plugins
+// under LimitsAt the height.
+//
 // Proposers and approvers are validators (validators.VotingPower), signing
 // with their ed25519 validator key; proposals run on the shared approval
 // engine (node/module/approval).
@@ -85,6 +90,7 @@ var schema = slices.Concat([]string{
 		activation_delay_blocks INTEGER NOT NULL,
 		max_module_bytes        INTEGER NOT NULL
 	) STRICT, WITHOUT ROWID`,
+	limitsTable,
 	// One row per scheme name: the latest module proposed under it.
 	`CREATE TABLE plugins (
 		scheme           TEXT PRIMARY KEY,
@@ -115,10 +121,11 @@ var schema = slices.Concat([]string{
 
 // Config configures the module.
 type Config struct {
-	// Runtime checks modules when they are proposed (and at genesis). Nil:
-	// the module creates its own on first use, compiling in memory.
-	// Sharing the node's runtime saves compiling a module twice.
-	Runtime *wasmhost.Runtime
+	// Runtimes check modules when they are proposed (and at genesis),
+	// under the Wasm limits in state. Nil: the module creates its own on
+	// first use, compiling in memory. Sharing the node's saves compiling
+	// a module twice.
+	Runtimes *wasmhost.Runtimes
 }
 
 // Module returns the plugins module with its own Wasm runtime.
@@ -126,7 +133,7 @@ func Module() module.Module { return New(Config{}) }
 
 // New returns the plugins module.
 func New(cfg Config) module.Module {
-	c := &checker{rt: cfg.Runtime}
+	c := &checker{rts: cfg.Runtimes}
 	return module.Module{
 		Name:   "plugins",
 		Errors: Codes,
@@ -134,15 +141,18 @@ func New(cfg Config) module.Module {
 		Actions: map[string]module.Action{
 			"plugins.upload":  upload,
 			"plugins.propose": c.propose,
-			"plugins.approve": approve,
-			"plugins.remove":  remove,
+			"plugins.approve": c.approve,
+			"plugins.remove":  c.remove,
+			// Changes of the Wasm limits (limits.go).
+			"plugins.propose_params": c.proposeParams,
+			"plugins.approve_params": c.approveParams,
 		},
 		Queries: map[string]module.Query{
 			"plugins.list":     list,
 			"plugins.requests": requests,
 		},
 		InitGenesis: c.initGenesis,
-		EndBlock:    endBlock,
+		EndBlock:    c.endBlock,
 		Genesis: &module.GenesisSection{
 			Default: func() any { p := DefaultParams(); return &p },
 			Validate: func(v any) error {
@@ -153,32 +163,36 @@ func New(cfg Config) module.Module {
 				return p.Validate()
 			},
 		},
-		Plugins: &module.PluginSource{Schedule: Schedule, ModuleBytes: ModuleBytes},
+		Plugins: &module.PluginSource{Schedule: Schedule, ModuleBytes: ModuleBytes, Limits: LimitsAt},
 	}
 }
 
 // checker registers modules in a Wasm runtime to read and check their
 // metadata. Registration is deterministic: validation, the ABI version and
-// the metadata depend only on the bytes (see docs/spec/plugins.md for the
-// one local limit, the call timeout).
+// the metadata depend only on the bytes and the Wasm limits (see
+// docs/spec/plugins.md for the one local limit, the call timeout).
 type checker struct {
 	once  sync.Once
-	rt    *wasmhost.Runtime
+	rts   *wasmhost.Runtimes
 	ownRT bool
 	err   error
 }
 
-func (c *checker) check(ctx context.Context, wasm []byte) (wasmhost.Metadata, []byte, error) {
+func (c *checker) check(ctx context.Context, wasm []byte, l wasmhost.Limits) (wasmhost.Metadata, []byte, error) {
 	c.once.Do(func() {
-		if c.rt == nil {
-			c.rt, c.err = wasmhost.NewRuntime(context.Background(), wasmhost.Config{})
+		if c.rts == nil {
+			c.rts, c.err = wasmhost.NewRuntimes(wasmhost.Config{})
 			c.ownRT = true
 		}
 	})
 	if c.err != nil {
 		return wasmhost.Metadata{}, nil, c.err
 	}
-	p, err := c.rt.Register(ctx, wasm)
+	rt, err := c.rts.Get(context.Background(), l)
+	if err != nil {
+		return wasmhost.Metadata{}, nil, err
+	}
+	p, err := rt.Register(ctx, wasm)
 	if err != nil {
 		return wasmhost.Metadata{}, nil, err
 	}

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
@@ -35,13 +34,13 @@ const chain = "idos-plugins"
 
 // rt is shared by every app of the test binary: compiling a 2.6 MB Go
 // module takes seconds (tens under -race), and wazero reuses compiled code
-// within a runtime.
-var rt *wasmhost.Runtime
+// within a runtime (one per set of Wasm limits).
+var rt *wasmhost.Runtimes
 
 func TestMain(m *testing.M) {
 	ctx := context.Background()
 	var err error
-	if rt, err = wasmhost.NewRuntime(ctx, wasmhost.Config{}); err != nil {
+	if rt, err = wasmhost.NewRuntimes(wasmhost.Config{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -65,7 +64,7 @@ type net struct {
 }
 
 func modules() []module.Module {
-	return []module.Module{kv.Module(), validators.Module(), idos.Module(), p.New(p.Config{Runtime: rt})}
+	return []module.Module{kv.Module(), validators.Module(), idos.Module(), p.New(p.Config{Runtimes: rt})}
 }
 
 func genesis(mod func(*composition.GenesisState)) []byte {
@@ -149,16 +148,8 @@ func (n *net) block(calls ...call) {
 
 func (n *net) blockRaw(calls []call, txs [][]byte) []*abci.ExecTxResult {
 	n.t.Helper()
-	n.height++
-	ctx := context.Background()
-	res, err := n.a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: n.height, Txs: txs, Time: time.Unix(n.height, 0)})
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	if _, err := n.a.Commit(ctx, &abci.RequestCommit{}); err != nil {
-		n.t.Fatal(err)
-	}
-	for i, r := range res.TxResults {
+	res, _ := n.finalize(txs...)
+	for i, r := range res {
 		c := calls[i]
 		switch {
 		case c.wantErr == nil && r.Code != app.CodeOK:
@@ -169,7 +160,7 @@ func (n *net) blockRaw(calls []call, txs [][]byte) []*abci.ExecTxResult {
 			n.t.Errorf("height %d: %s by %d: code %d %q, want %q", n.height, c.action, c.from, r.Code, r.Log, c.wantErr)
 		}
 	}
-	return res.TxResults
+	return res
 }
 
 // uploads are the calls that upload wasm for validator i.

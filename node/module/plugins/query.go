@@ -37,10 +37,16 @@ type ListResult struct {
 	// Builtin are the native schemes of every node.
 	Builtin []string `json:"builtin"`
 	Plugins []Plugin `json:"plugins"`
-	Params  Params   `json:"params"`
+	// Params are the genesis rules, with Wasm the latest decided limits;
+	// WasmLimits lists every set of limits with the height it applies
+	// from (0: genesis).
+	Params     Params            `json:"params"`
+	WasmLimits []ScheduledLimits `json:"wasm_limits"`
 }
 
-// Request is a proposal as plugins.requests shows it.
+// Request is a proposal as plugins.requests shows it. For kind "params"
+// Scheme holds the proposed limits in their canonical text
+// ("fuel_limit=…,init_fuel_limit=…,stack_budget=…,memory_limit_pages=…").
 type Request struct {
 	Kind          string   `json:"kind"`
 	Scheme        string   `json:"scheme"`
@@ -77,6 +83,11 @@ func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 		return nil, fmt.Errorf("plugins: params: %w", err)
 	}
 	p.Genesis = []GenesisPlugin{} // in the genesis file, not repeated here
+	wl, err := scheduledLimits(ctx, snap, -1)
+	if err != nil {
+		return nil, err
+	}
+	res.WasmLimits, p.Wasm = wl, wl[len(wl)-1].Wasm
 	rows, err := snap.QueryContext(ctx,
 		`SELECT scheme, module_hash, code_hash, length(module), key_type, address_format, status, proposer, proposed,
 		   activation_delay, active_from, removed_from FROM plugins ORDER BY scheme`)

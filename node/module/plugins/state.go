@@ -139,10 +139,13 @@ func putPlugin(env *module.Env, scheme string, hash, code, wasm []byte, meta was
 
 // apply returns the effect of a proposal that reached the threshold: an
 // addition activates the plugin at decision height + its activation delay,
-// a removal stops it at decision height + activation_delay_blocks.
-func apply(p Params) approval.Effect {
+// a removal stops it at decision height + activation_delay_blocks, and so
+// do new Wasm limits take effect (applyParams).
+func (c *checker) apply(p Params) approval.Effect {
 	return func(env *module.Env, r approval.Request) (string, error) {
 		switch r.Kind {
+		case KindParams:
+			return c.applyParams(env, p, r)
 		case KindAdd:
 			if _, err := env.DB.ExecContext(env.Ctx,
 				`UPDATE plugins SET status = ?, active_from = ? + activation_delay WHERE scheme = ?`,
