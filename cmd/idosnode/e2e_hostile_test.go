@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -39,13 +38,8 @@ func TestHostileProposals(t *testing.T) {
 	bin := testnet.Binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	n := &vsNet{t: t, ctx: ctx, bin: bin, dir: filepath.Join(t.TempDir(), "net"), base: testnet.DevnetPorts(t, 4)}
 	start := time.Now()
-	n.create(4)
-	for _, v := range n.nodes {
-		n.start(v)
-	}
-	n.waitHeight(n.nodes, 2)
+	n := startVsNet(t, ctx, bin, 4)
 	stalls := n.watchHeights()
 	v0 := n.nodes[0]
 	meta := valclient.PluginMeta{Scheme: "hostile", KeyType: "ed25519", AddressFormat: "none"}
