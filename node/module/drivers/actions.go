@@ -194,7 +194,18 @@ func endBlock(env *module.Env) ([]module.ValidatorUpdate, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, engine.EndBlock(env, p.threshold, apply, dropPending)
+	return nil, engine.EndBlock(env, p.threshold, apply, expired)
+}
+
+// expired forgets an expired proposal's body and, for an observation, the
+// proposal itself, so that reports nobody else confirmed (a liar's) leave
+// nothing in state; attesting it again opens a new proposal.
+func expired(env *module.Env, r approval.Request) error {
+	if err := dropPending(env, r); err != nil || r.Kind != KindObservation {
+		return err
+	}
+	_, err := env.DB.ExecContext(env.Ctx, `DELETE FROM driver_requests WHERE kind = ? AND digest = ?`, r.Kind, r.Subject)
+	return err
 }
 
 func apply(env *module.Env, r approval.Request) (string, error) {

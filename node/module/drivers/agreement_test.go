@@ -29,6 +29,9 @@ func TestAgreement(t *testing.T) {
 	}
 	n.block(attest(v[1], nil, add), attest(v[4], nil, liar), attest(v[1], nil, add)) // a resend is counted once
 	n.block(attest(v[2], nil, add))
+	if s := n.status(drivers.Digest(liar)); s != approval.StatusPending {
+		t.Fatalf("the liar's observation: status %q, want pending", s)
+	}
 	if s := n.status(drivers.Digest(add)); s != approval.StatusPending {
 		t.Fatalf("20 of 40 attested: status %q", s)
 	}
@@ -54,7 +57,7 @@ func TestAgreement(t *testing.T) {
 	}
 	// The liar's observation (opened at height 3 with expiry 4) expired.
 	n.block()
-	if s := n.status(drivers.Digest(liar)); s != approval.StatusExpired {
+	if s := n.status(drivers.Digest(liar)); s != expiredGone {
 		t.Fatalf("the liar's observation: status %q, want expired", s)
 	}
 	n.query("drivers.grant", drivers.GrantQuery{GrantID: w.grantID()}, &o)
@@ -111,11 +114,17 @@ func TestSplit(t *testing.T) {
 	g.BlockHash = "0xfork"
 	b := encode(t, g)
 	n.block(attest(v[1], nil, a), attest(v[2], nil, a), attest(v[3], nil, b), attest(v[4], nil, b))
+	if sa, sb := n.status(drivers.Digest(a)), n.status(drivers.Digest(b)); sa != approval.StatusPending || sb != approval.StatusPending {
+		t.Fatalf("split: %q %q, want both pending", sa, sb)
+	}
 	for range expiry {
 		n.block()
 	}
-	if sa, sb := n.status(drivers.Digest(a)), n.status(drivers.Digest(b)); sa != approval.StatusExpired || sb != approval.StatusExpired {
-		t.Fatalf("split: %q %q, want both expired", sa, sb)
+	if ps := n.pending(); len(ps) != 0 {
+		t.Fatalf("expired observations left state: %+v", ps)
+	}
+	if sa, sb := n.status(drivers.Digest(a)), n.status(drivers.Digest(b)); sa != expiredGone || sb != expiredGone {
+		t.Fatalf("split: %q %q, want both expired and forgotten", sa, sb)
 	}
 	if code := n.readCredential(w.grantee); code != app.CodeForbidden {
 		t.Fatalf("a split applied a grant: code %d", code)

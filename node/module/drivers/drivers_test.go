@@ -35,7 +35,9 @@ const (
 	expiry      = 4
 )
 
-func valKey(i int) ed25519.PrivateKey { return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{byte(i)}, 32)) }
+func valKey(i int) ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{byte(i)}, 32))
+}
 
 // party signs transactions; validators 1..4 are ed25519 keys 1..4.
 type party struct {
@@ -174,6 +176,10 @@ func (n *net) pending() []drivers.Pending {
 	n.query("drivers.pending", map[string]bool{"all": true}, &ps)
 	return ps
 }
+
+// expiredGone is the status of an expired observation: its proposal is
+// deleted, so no row is left.
+const expiredGone = ""
 
 func (n *net) status(digest string) string {
 	for _, p := range n.pending() {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/listener"
-	"github.com/idos-network/idos-node/node/module/approval"
 	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/observation"
 )
@@ -86,7 +85,7 @@ func TestListeners(t *testing.T) {
 	for range expiry {
 		round()
 	}
-	if s := n.status(drivers.Digest(encode(t, lie))); s != approval.StatusExpired {
+	if s := n.status(drivers.Digest(encode(t, lie))); s != expiredGone {
 		t.Fatalf("the liar's observation: %q, want expired", s)
 	}
 	var left int
