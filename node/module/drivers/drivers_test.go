@@ -119,9 +119,24 @@ func (n *net) block(steps ...step) {
 		}
 		txs = append(txs, raw)
 	}
+	for i, r := range n.blockRaw(txs...) {
+		s := steps[i]
+		switch {
+		case s.wantErr == nil && r.Code != app.CodeOK:
+			n.t.Errorf("height %d: %s: %s", n.height, s.action, r.Log)
+		case s.wantErr != nil && r.Code != n.apps[0].ResultCode(s.wantErr):
+			n.t.Errorf("height %d: %s: code %d %q, want %q", n.height, s.action, r.Code, r.Log, s.wantErr)
+		}
+	}
+}
+
+// blockRaw finalizes and commits a block of txs on every instance, checks
+// that their app hashes are equal, and returns the first one's results.
+func (n *net) blockRaw(txs ...[]byte) []*abci.ExecTxResult {
+	n.t.Helper()
 	n.height++
 	ctx := context.Background()
-	var hash []byte
+	var first *abci.ResponseFinalizeBlock
 	for k, a := range n.apps {
 		res, err := a.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: n.height, Txs: txs, Time: time.Unix(1_800_000_000+n.height, 0)})
 		if err != nil {
@@ -131,21 +146,13 @@ func (n *net) block(steps ...step) {
 			n.t.Fatal(err)
 		}
 		if k == 0 {
-			hash = res.AppHash
-			for i, r := range res.TxResults {
-				s := steps[i]
-				switch {
-				case s.wantErr == nil && r.Code != app.CodeOK:
-					n.t.Errorf("height %d: %s: %s", n.height, s.action, r.Log)
-				case s.wantErr != nil && r.Code != a.ResultCode(s.wantErr):
-					n.t.Errorf("height %d: %s: code %d %q, want %q", n.height, s.action, r.Code, r.Log, s.wantErr)
-				}
-			}
-		} else if !bytes.Equal(hash, res.AppHash) {
-			n.t.Fatalf("height %d: instance %d app hash %X, instance 0 %X", n.height, k, res.AppHash, hash)
+			first = res
+		} else if !bytes.Equal(first.AppHash, res.AppHash) {
+			n.t.Fatalf("height %d: instance %d app hash %X, instance 0 %X", n.height, k, res.AppHash, first.AppHash)
 		}
 	}
-	n.hashes = append(n.hashes, hash)
+	n.hashes = append(n.hashes, first.AppHash)
+	return first.TxResults
 }
 
 func (n *net) query(path string, data any, v any) {

@@ -3,12 +3,20 @@ package drivers_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtbytes "github.com/cometbft/cometbft/libs/bytes"
+	ctypes "github.com/cometbft/cometbft/rpc/core/types"
+	"github.com/cometbft/cometbft/types"
 
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/listener"
+	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/observation"
+	"github.com/idos-network/idos-node/node/valclient"
 )
 
 // chainTable serves a chain's observations from a table, the cursor being
@@ -96,5 +104,75 @@ func TestListeners(t *testing.T) {
 	}
 	if left != 0 {
 		t.Fatalf("%d observations still pending after expiry", left)
+	}
+}
+
+// appRPC is the node's RPC over the test's app instances: queries go to
+// the first, a committed broadcast is a block of its own on all of them.
+type appRPC struct{ n *net }
+
+func (r appRPC) ABCIQuery(ctx context.Context, path string, data cmtbytes.HexBytes) (*ctypes.ResultABCIQuery, error) {
+	res, err := r.n.apps[0].Query(ctx, &abci.RequestQuery{Path: path, Data: data})
+	if err != nil {
+		return nil, err
+	}
+	return &ctypes.ResultABCIQuery{Response: *res}, nil
+}
+
+func (r appRPC) BroadcastTxCommit(ctx context.Context, tx types.Tx) (*ctypes.ResultBroadcastTxCommit, error) {
+	chk, err := r.n.apps[0].CheckTx(ctx, &abci.RequestCheckTx{Tx: tx, Type: abci.CheckTxType_New})
+	if err != nil {
+		return nil, err
+	}
+	out := &ctypes.ResultBroadcastTxCommit{CheckTx: *chk, Hash: tx.Hash()}
+	if chk.Code != app.CodeOK {
+		return out, nil
+	}
+	out.TxResult = *r.n.blockRaw(tx)[0]
+	out.Height = r.n.height
+	return out, nil
+}
+
+func (r appRPC) BroadcastTxSync(context.Context, types.Tx) (*ctypes.ResultBroadcastTx, error) {
+	return nil, errors.New("not used: the listener waits for commit")
+}
+
+func (r appRPC) Validators(context.Context, *int64, *int, *int) (*ctypes.ResultValidators, error) {
+	return nil, errors.New("not used")
+}
+
+// TestValSubmitter: listeners submit with their validator keys through
+// valclient (nonce read from the node, broadcast and wait for commit)
+// into the app; the grant three of them saw applies. A non-validator's
+// listener is refused with NotValidator and keeps its cursor.
+func TestValSubmitter(t *testing.T) {
+	w := newWorld(t, 2)
+	n := w.n
+	table := &chainTable{rows: []observation.Grant{w.grant(observation.Added, 100)}}
+	vc := valclient.New(appRPC{n}, chainID)
+	vc.Wait = true
+	src := []listener.Source{{Chain: evmChain, Contract: evmContract, Poller: table}}
+	for _, i := range []int{9, 1, 2, 3} {
+		l := &listener.Listener{Dir: t.TempDir(), Submit: listener.ValSubmitter{Client: vc, Key: valKey(i)}, Sources: src}
+		err := l.Step(context.Background())
+		if i == 9 {
+			if rej, ok := valclient.IsRejected(err); !ok || rej.Code != module.CodeNotValidator {
+				t.Fatalf("a non-validator's attestation: %v, want code %d", err, module.CodeNotValidator)
+			}
+			if c, _ := l.Cursor(src[0]); c != nil {
+				t.Fatal("a refused attestation advanced the cursor")
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code := n.readCredential(w.grantee); code != app.CodeOK {
+		t.Fatalf("grantee cannot read: code %d", code)
+	}
+	l, _, err := vc.DriverPending(context.Background(), true)
+	if err != nil || len(l) != 1 || l[0].Status != "approved" || len(l[0].Attesters) != 0 {
+		t.Fatalf("proposals %+v %v", l, err)
 	}
 }
