@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/approval"
 	"github.com/idos-network/idos-node/node/observation"
@@ -34,19 +33,18 @@ type ApproveChainPayload struct {
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
-// validatorSender returns the sender's validator key, refusing other
-// schemes and accounts without power.
-func validatorSender(env *module.Env) (string, error) {
-	if env.Sender.Scheme != auth.SchemeEd25519 {
-		return "", fmt.Errorf("%w; this transaction uses scheme %q", ErrWrongScheme, env.Sender.Scheme)
+// begin decodes an action's payload into v, checks that the sender is a
+// validator and loads the parameters.
+func begin(env *module.Env, payload []byte, v any) (string, params, error) {
+	if err := module.Decode(payload, v); err != nil {
+		return "", params{}, err
 	}
-	key := env.Sender.Identifier
-	if pw, err := engine.Power.Of(env.Ctx, env.DB, key); err != nil {
-		return "", err
-	} else if pw == 0 {
-		return "", fmt.Errorf("%w: %s", ErrNotValidator, key)
+	who, err := engine.Validator(env, ErrWrongScheme, ErrNotValidator)
+	if err != nil {
+		return "", params{}, err
 	}
-	return key, nil
+	p, err := loadParams(env)
+	return who, p, err
 }
 
 // Digest is the subject of an observation's proposal: the lowercase hex
@@ -62,14 +60,7 @@ func Digest(encoding []byte) string {
 // that expired is opened again.
 func attest(env *module.Env, payload []byte) error {
 	var ap AttestPayload
-	if err := module.Decode(payload, &ap); err != nil {
-		return err
-	}
-	who, err := validatorSender(env)
-	if err != nil {
-		return err
-	}
-	p, err := loadParams(env)
+	who, p, err := begin(env, payload, &ap)
 	if err != nil {
 		return err
 	}
@@ -131,19 +122,12 @@ func vote(env *module.Env, p params, digest string, enc []byte, who string) erro
 // counts as the proposer's approval.
 func proposeChain(env *module.Env, payload []byte) error {
 	var cp ChainPayload
-	if err := module.Decode(payload, &cp); err != nil {
+	who, p, err := begin(env, payload, &cp)
+	if err != nil {
 		return err
 	}
 	if err := cp.Chain.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrChainConfig, err)
-	}
-	who, err := validatorSender(env)
-	if err != nil {
-		return err
-	}
-	p, err := loadParams(env)
-	if err != nil {
-		return err
 	}
 	d := cp.Chain.Digest()
 	r, err := engine.Load(env, KindChain, d)
@@ -173,14 +157,7 @@ func proposeChain(env *module.Env, payload []byte) error {
 
 func approveChain(env *module.Env, payload []byte) error {
 	var ap ApproveChainPayload
-	if err := module.Decode(payload, &ap); err != nil {
-		return err
-	}
-	who, err := validatorSender(env)
-	if err != nil {
-		return err
-	}
-	p, err := loadParams(env)
+	who, p, err := begin(env, payload, &ap)
 	if err != nil {
 		return err
 	}
