@@ -56,6 +56,9 @@ func (s Source) key() string {
 // Listener polls its sources and submits attestations.
 type Listener struct {
 	Sources []Source
+	// Refresh, if set, replaces Sources at the start of every round (the
+	// node reads the enabled chains from state and gives each its driver).
+	Refresh func(ctx context.Context) ([]Source, error)
 	Submit  Submitter
 	// Dir holds one cursor file per source.
 	Dir string
@@ -111,6 +114,13 @@ func (l *Listener) log() *slog.Logger {
 // source is logged and does not stop the others; Step returns them joined.
 func (l *Listener) Step(ctx context.Context) error {
 	var errs []error
+	if l.Refresh != nil {
+		src, err := l.Refresh(ctx)
+		if err != nil {
+			return fmt.Errorf("enabled chains: %w", err)
+		}
+		l.Sources = src
+	}
 	for _, s := range l.Sources {
 		if err := l.step(ctx, s); err != nil {
 			l.log().Warn("driver listener", "chain", s.Chain, "contract", s.Contract, "err", err)
