@@ -6,13 +6,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/idos-network/idos-node/internal/testnet"
-	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/listener"
 	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/observation"
@@ -41,21 +39,7 @@ func (p *onePoller) Poll(_ context.Context, cursor []byte) ([]observation.Grant,
 // has no idOS user here, so it closes "unmatched"), and the cursor is
 // saved beside the state.
 func TestDriverListener(t *testing.T) {
-	dir := filepath.Join(testnet.TempDir(t), "node")
-	base := testnet.Ports(t, 2)
-	if err := home.Init(dir, home.Options{
-		ChainID:           "idos-runner-drivers",
-		P2PListenAddr:     "127.0.0.1:" + strconv.Itoa(base),
-		RPCListenAddr:     "127.0.0.1:" + strconv.Itoa(base+1),
-		GatewayListenAddr: "127.0.0.1:0",
-		TimeoutCommit:     100 * time.Millisecond,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	h, err := home.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := newHome(t, "idos-runner-drivers")
 	chain := drivers.Chain{Chain: "eip155:31337", Contract: "0xc0ffee", Confirmations: 1,
 		DriverSHA256: hex.EncodeToString(make([]byte, 32)), AccountScheme: "eip191", LockUnit: "s"}
 	enableChain(t, h.CometBFT.GenesisFile(), chain)
