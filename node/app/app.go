@@ -30,6 +30,7 @@ import (
 	"github.com/idos-network/idos-node/node/changeset"
 	"github.com/idos-network/idos-node/node/commitment"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/module/plugins"
@@ -72,7 +73,7 @@ type Config struct {
 
 // DefaultModules are the modules of a standard node.
 func DefaultModules() []module.Module {
-	return []module.Module{kv.Module(), validators.Module(), idos.Module(), plugins.Module()}
+	return []module.Module{kv.Module(), validators.Module(), idos.Module(), plugins.Module(), drivers.Module()}
 }
 
 // App is the ABCI application.
