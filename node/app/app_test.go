@@ -149,7 +149,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "a92fac22a1bde21ab1ccf44dc952ff106c1a467d6a6401692cfec2795f62c754"
+	const pinned = "0a6c6ff2415fe0fe50cabc92182d584b67512955f4299dbdd0b2dfa13e927e1f"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/module/plugins"
@@ -148,7 +149,7 @@ func TestTimeoutHaltsTheBlock(t *testing.T) {
 				pm = plugins.New(plugins.Config{Runtimes: tc.rt(t)})
 			}
 			a, err := app.New(app.Config{DBPath: filepath.Join(t.TempDir(), "s.sqlite"), Schemes: reg,
-				Modules: []module.Module{kv.Module(), validators.Module(), idos.Module(), pm}})
+				Modules: []module.Module{kv.Module(), validators.Module(), idos.Module(), pm, drivers.Module()}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/module/plugins"
@@ -21,7 +22,7 @@ import (
 // consensus: it is the order of schemas, genesis sections and end-of-block
 // hooks.
 func Modules() []module.Module {
-	return []module.Module{kv.Module(), validators.Module(), idos.Module(), plugins.Module()}
+	return []module.Module{kv.Module(), validators.Module(), idos.Module(), plugins.Module(), drivers.Module()}
 }
 
 // ModulesWasm is Modules with the plugins module checking proposals in
@@ -55,7 +56,7 @@ func Codes() *module.Codes {
 
 // GenesisState is the app_state of a standard node's genesis.json, typed
 // for the tools that write one. Its fields follow Modules (the sections of
-// kv, which has none, validators, idos and plugins), so its encoding is
+// kv, which has none, validators, idos, plugins and drivers), so its encoding is
 // the canonical one app.ParseGenesis gives (TestGenesisMatchesApp).
 type GenesisState struct {
 	// MaxTxBytes caps a transaction's encoded size; at most tx.MaxTxBytes.
@@ -67,12 +68,15 @@ type GenesisState struct {
 	// Plugins are the rules of signature plugins and the plugins active
 	// from genesis.
 	Plugins plugins.Params `json:"plugins"`
+	// Drivers are the rules of chain-grant observations and the chains
+	// enabled from genesis.
+	Drivers drivers.Params `json:"drivers"`
 }
 
 // DefaultGenesis returns the genesis state of a new network.
 func DefaultGenesis() GenesisState {
 	return GenesisState{MaxTxBytes: tx.MaxTxBytes, Validators: validators.DefaultParams(), IDOS: idos.Genesis{Inserters: []string{}},
-		Plugins: plugins.DefaultParams()}
+		Plugins: plugins.DefaultParams(), Drivers: drivers.DefaultParams()}
 }
 
 // DefaultGenesisState is the app_state written into a new genesis file.

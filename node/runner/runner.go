@@ -44,6 +44,10 @@ type Running struct {
 	// stopPruner ends the pruner; prunerDone closes when it has.
 	stopPruner context.CancelFunc
 	prunerDone chan struct{}
+	// stopListener ends the chain-grant listener; listenerDone closes
+	// when it has.
+	stopListener context.CancelFunc
+	listenerDone chan struct{}
 
 	stopOnce sync.Once
 	stopErr  error
@@ -164,6 +168,9 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 		return nil, r.abort(err)
 	}
 	r.gateway = gw
+	if opts.Drivers != nil {
+		r.startListener(pv, n.GenesisDoc().ChainID, opts)
+	}
 	logger.Info("node started",
 		"node_id", nodeKey.ID(), "chain_id", n.GenesisDoc().ChainID,
 		"rpc", h.CometBFT.RPC.ListenAddress, "gateway", gw.Addr().String())
@@ -210,6 +217,10 @@ func (r *Running) Stop() error {
 			ctx, cancel := context.WithTimeout(context.Background(), gatewayShutdownTimeout)
 			errs = append(errs, r.gateway.Shutdown(ctx))
 			cancel()
+		}
+		if r.stopListener != nil {
+			r.stopListener()
+			<-r.listenerDone
 		}
 		if r.stopPruner != nil {
 			r.stopPruner()
