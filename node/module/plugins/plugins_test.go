@@ -21,10 +21,7 @@ import (
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module"
-	"github.com/idos-network/idos-node/node/module/idos"
-	"github.com/idos-network/idos-node/node/module/kv"
 	p "github.com/idos-network/idos-node/node/module/plugins"
-	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/wasmhost"
 	"github.com/idos-network/idos-node/node/wasmhost/meter"
 	"github.com/idos-network/idos-node/sigplugins"
@@ -64,7 +61,7 @@ type net struct {
 }
 
 func modules() []module.Module {
-	return []module.Module{kv.Module(), validators.Module(), idos.Module(), p.New(p.Config{Runtimes: rt})}
+	return composition.ModulesWasm(rt) // the standard modules, checking proposals in rt
 }
 
 func genesis(mod func(*composition.GenesisState)) []byte {
