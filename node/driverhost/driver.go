@@ -451,4 +451,3 @@ func (s *pollState) send(ctx context.Context, ep string, body []byte) ([]byte, i
 		return nil, 0, &EndpointError{Endpoint: ep, Err: errors.New("JSON-RPC response with neither result nor error")}
 	}
 }
-

@@ -1,0 +1,122 @@
+package driverhost
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/idos-network/idos-node/node/observation"
+	"github.com/idos-network/idos-node/node/wasmhost"
+)
+
+// TestHostileDriver: each misbehaviour of testdata/hostile (chosen by its
+// configured contract) ends the poll with its typed error, on both
+// engines, and the runtime keeps serving.
+func TestHostileDriver(t *testing.T) {
+	wasm, err := os.ReadFile("testdata/hostile.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newChain(t)
+	for _, interp := range []bool{false, true} {
+		rt := newRuntime(t, interp)
+		for _, tc := range []struct {
+			mode string
+			want []error
+		}{
+			{"loop", []error{wasmhost.ErrOutOfFuel}},
+			{"trap", []error{wasmhost.ErrTrap}},
+			{"memory", []error{wasmhost.ErrTrap}},
+			{"endpoint", []error{ErrEndpoint}},
+			{"calls", []error{ErrTooLarge}},
+			{"oversized", []error{ErrDriver, observation.ErrInvalid}},
+			{"malformed", []error{ErrDriver, observation.ErrInvalid}},
+			{"otherchain", []error{ErrDriver, observation.ErrInvalid}},
+			{"flood", []error{ErrTooLarge}},
+		} {
+			fuel := uint64(0)
+			if interp && tc.mode == "loop" {
+				fuel = 50_000_000 // the interpreter spends fuel slowly
+			}
+			d, err := Load(context.Background(), rt, wasm, Config{Chain: "eip155:1337", Contract: tc.mode,
+				Endpoints: []string{c.url}, FuelLimit: fuel, MaxCalls: 8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			obs, next, err := d.Poll(context.Background(), nil)
+			for _, w := range tc.want {
+				if !errors.Is(err, w) {
+					t.Errorf("interpreter=%v %s: err = %v, want %v", interp, tc.mode, err, w)
+				}
+			}
+			if obs != nil || next != nil {
+				t.Errorf("%s: results with an error: %v %q", tc.mode, obs, next)
+			}
+			_ = d.Close(context.Background())
+		}
+		// A well-behaved poll on the same runtime afterwards.
+		d, err := Load(context.Background(), rt, wasm, Config{Chain: "eip155:1337", Contract: "ok", Endpoints: []string{c.url}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if obs, next, err := d.Poll(context.Background(), nil); err != nil || len(obs) != 1 || string(next) != "c" {
+			t.Fatalf("good poll after hostile ones: %v %q %v", obs, next, err)
+		}
+	}
+}
+
+// TestPollTimeout: the wall-clock bound stops a driver whose fuel would
+// last far longer, with wasmhost.ErrTimeout.
+func TestPollTimeout(t *testing.T) {
+	wasm, err := os.ReadFile("testdata/hostile.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := newRuntime(t, false)
+	d, err := Load(context.Background(), rt, wasm, Config{Chain: "x:1", Contract: "loop", Endpoints: []string{"http://127.0.0.1:1"},
+		FuelLimit: wasmhost.MaxFuelLimit, PollTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, _, err := d.Poll(context.Background(), nil); !errors.Is(err, wasmhost.ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("timeout took %v", el)
+	}
+}
+
+// TestLoadRefuses: a module importing anything beyond WASI and rpc_call
+// (here a signature plugin, which imports idos.*) is refused, as are
+// missing configuration and a driver needing confirmations without them.
+func TestLoadRefuses(t *testing.T) {
+	rt := newRuntime(t, false)
+	plugin, err := os.ReadFile("../../sigplugins/eip191/eip191.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Chain: "x:1", Contract: "0x1", Confirmations: 1, Endpoints: []string{"http://127.0.0.1:1"}}
+	if _, err := Load(context.Background(), rt, plugin, cfg); !errors.Is(err, ErrInvalidModule) {
+		t.Errorf("signature plugin as driver: %v", err)
+	}
+	if _, err := Load(context.Background(), rt, []byte("\x00asm junk"), cfg); !errors.Is(err, ErrInvalidModule) {
+		t.Errorf("junk: %v", err)
+	}
+	evm, err := os.ReadFile("../../wasmdrivers/evm/evm.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noConf := cfg
+	noConf.Confirmations = 0
+	if _, err := Load(context.Background(), rt, evm, noConf); !errors.Is(err, ErrBadMetadata) {
+		t.Errorf("evm without confirmations: %v", err)
+	}
+	noEP := cfg
+	noEP.Endpoints = nil
+	if _, err := Load(context.Background(), rt, evm, noEP); !errors.Is(err, ErrBadMetadata) {
+		t.Errorf("no endpoints: %v", err)
+	}
+}
