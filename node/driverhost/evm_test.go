@@ -260,8 +260,8 @@ func TestEVMDriver(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0] != want || got[1] != delObs || string(cur3) != string(cur) {
 		t.Fatalf("replayed session: %+v, cursor %s, %v", got, cur3, err)
 	}
-	// Past the recording, a poll fails with ErrNoFixture, an ErrEndpoint.
-	if _, _, err := d3.Poll(ctx, cur3); !errors.Is(err, ErrNoFixture) || !errors.Is(err, ErrEndpoint) {
+	// Past the recording, a poll fails with ErrFixturesDone, an ErrEndpoint.
+	if _, _, err := d3.Poll(ctx, cur3); !errors.Is(err, ErrFixturesDone) || !errors.Is(err, ErrEndpoint) {
 		t.Fatalf("poll past the fixtures: %v", err)
 	}
 }

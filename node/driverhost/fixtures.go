@@ -69,8 +69,13 @@ func (r *Recorder) Save(dir string) error {
 	return os.WriteFile(filepath.Join(dir, FixtureFile), append(b, '\n'), 0o644)
 }
 
-// ErrNoFixture: a replayed request has no recorded answer.
-var ErrNoFixture = errors.New("driverhost: no fixture for request")
+// Errors of Replay: a request never recorded (the driver or its
+// configuration asks for something the recording does not hold), and one
+// whose recorded answers are used up (the recorded session is over).
+var (
+	ErrNoFixture    = errors.New("driverhost: no fixture for request")
+	ErrFixturesDone = errors.New("driverhost: recorded answers used up")
+)
 
 // Replay returns a Transport answering from the fixtures in dir: each
 // request gets the next recorded answer to the same method and params, in
@@ -103,10 +108,14 @@ func Replay(dir string) (Transport, error) {
 		}
 		k := req.Method + string(compact(req.Params))
 		mu.Lock()
-		q := queue[k]
+		q, ok := queue[k]
 		if len(q) == 0 {
 			mu.Unlock()
-			return nil, fmt.Errorf("%w: %s %s", ErrNoFixture, req.Method, compact(req.Params))
+			err := ErrNoFixture
+			if ok {
+				err = ErrFixturesDone
+			}
+			return nil, fmt.Errorf("%w: %s %s", err, req.Method, compact(req.Params))
 		}
 		f := q[0]
 		queue[k] = q[1:]
@@ -132,15 +141,15 @@ func compact(b json.RawMessage) json.RawMessage {
 }
 
 // PollFixtures polls d from cursor, at most maxPolls times, feeding each
-// poll's cursor to the next, until the fixtures are used up (d's Transport
-// is a Replay): it returns every observation and the last cursor. The end
-// of the fixtures ends the session; any other error is returned with what
-// came before it.
+// poll's cursor to the next, until a recorded request's answers are used
+// up (d's Transport is a Replay): it returns every observation and the last
+// cursor. ErrFixturesDone ends the session; any other error, ErrNoFixture
+// included, is returned with what came before it.
 func PollFixtures(ctx context.Context, d *Driver, cursor []byte, maxPolls int) ([]observation.Grant, []byte, error) {
 	var all []observation.Grant
 	for range maxPolls {
 		obs, next, err := d.Poll(ctx, cursor)
-		if errors.Is(err, ErrNoFixture) {
+		if errors.Is(err, ErrFixturesDone) {
 			return all, cursor, nil
 		}
 		if err != nil {
