@@ -3,6 +3,7 @@ package driverhost
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -36,25 +37,30 @@ func TestHostileDriver(t *testing.T) {
 			{"otherchain", []error{ErrDriver, observation.ErrInvalid}},
 			{"flood", []error{ErrTooLarge}},
 		} {
-			fuel := uint64(0)
-			if interp && tc.mode == "loop" {
-				fuel = 50_000_000 // the interpreter spends fuel slowly
-			}
-			d, err := Load(context.Background(), rt, wasm, Config{Chain: "eip155:1337", Contract: tc.mode,
-				Endpoints: []string{c.url}, FuelLimit: fuel, MaxCalls: 8})
-			if err != nil {
-				t.Fatal(err)
-			}
-			obs, next, err := d.Poll(context.Background(), nil)
-			for _, w := range tc.want {
-				if !errors.Is(err, w) {
-					t.Errorf("interpreter=%v %s: err = %v, want %v", interp, tc.mode, err, w)
+			t.Run(fmt.Sprintf("interpreter=%v/%s", interp, tc.mode), func(t *testing.T) {
+				// Enough for the flood's encoding; the interpreter spends
+				// fuel slowly.
+				fuel := uint64(300_000_000)
+				if interp && tc.mode == "loop" {
+					fuel = 50_000_000
 				}
-			}
-			if obs != nil || next != nil {
-				t.Errorf("%s: results with an error: %v %q", tc.mode, obs, next)
-			}
-			_ = d.Close(context.Background())
+				d, err := Load(context.Background(), rt, wasm, Config{Chain: "eip155:1337", Contract: tc.mode,
+					Endpoints: []string{c.url}, FuelLimit: fuel, MaxCalls: 8})
+				if err != nil {
+					t.Fatal(err)
+				}
+				obs, next, err := d.Poll(context.Background(), nil)
+				for _, w := range tc.want {
+					if !errors.Is(err, w) {
+						t.Errorf("interpreter=%v %s: err = %v, want %v", interp, tc.mode, err, w)
+					}
+				}
+				if obs != nil || next != nil {
+					t.Errorf("%s: results with an error: %v %q", tc.mode, obs, next)
+				}
+				// Not closed until the runtime is: wazero then reuses the
+			// compiled code for the next mode instead of compiling again.
+			})
 		}
 		// A well-behaved poll on the same runtime afterwards.
 		d, err := Load(context.Background(), rt, wasm, Config{Chain: "eip155:1337", Contract: "ok", Endpoints: []string{c.url}})
