@@ -321,3 +321,22 @@ func TestEndpointDisagreement(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// TestTemplateDriver: the template loads and polls a real node as shipped,
+// reporting nothing and moving its cursor to the final block.
+func TestTemplateDriver(t *testing.T) {
+	c := newChain(t)
+	c.commit(5)
+	wasm, err := os.ReadFile("../../wasmdrivers/template/template.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Load(context.Background(), newRuntime(t, false), wasm, Config{Chain: "eip155:1337", Contract: "0x01", Confirmations: 2, Endpoints: []string{c.url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, cur := poll(t, d, nil)
+	if want := fmt.Sprintf(`{"next":%d}`, c.head()-2+1); len(obs) != 0 || string(cur) != want {
+		t.Fatalf("template: %v, cursor %s, want %s", obs, cur, want)
+	}
+}
