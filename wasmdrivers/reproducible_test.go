@@ -11,8 +11,8 @@ import (
 	"github.com/idos-network/idos-node/sdk-wasm/wasmbuild"
 )
 
-// TestReproducible rebuilds each driver with the command of its
-// go:generate line and requires the committed .wasm to be identical.
+// TestReproducible rebuilds each driver as its go:generate line does and
+// requires the committed .wasm to be identical.
 func TestReproducible(t *testing.T) {
 	for _, name := range []string{"evm", "template"} {
 		t.Run(name, func(t *testing.T) {

@@ -340,3 +340,17 @@ func TestTemplateDriver(t *testing.T) {
 		t.Fatalf("template: %v, cursor %s, want %s", obs, cur, want)
 	}
 }
+
+// TestOversizedResponse: an endpoint answering more than MaxResponse
+// bytes fails the poll with ErrTooLarge, whatever the driver does.
+func TestOversizedResponse(t *testing.T) {
+	c := newChain(t)
+	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":"`+strings.Repeat("a", MaxResponse+10)+`"}`)
+	}))
+	defer huge.Close()
+	d := loadEVM(t, newRuntime(t, false), c, []string{huge.URL}, nil)
+	if _, _, err := d.Poll(context.Background(), nil); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("err = %v, want ErrTooLarge", err)
+	}
+}
