@@ -354,3 +354,33 @@ func TestOversizedResponse(t *testing.T) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
 }
+
+// TestEVMFinalizedDriver: evmfinalized reads up to geth's "finalized"
+// block, which the simulated beacon advances every 32 blocks: a grant is
+// observed only once its block is finalized, whatever its depth.
+func TestEVMFinalizedDriver(t *testing.T) {
+	c := newChain(t)
+	wasm, err := os.ReadFile("../../wasmdrivers/evmfinalized/evmfinalized.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Load(context.Background(), newRuntime(t, false), wasm, Config{Chain: "eip155:1337",
+		Contract: strings.ToLower(c.contract.Hex()), Endpoints: []string{c.url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := d.Metadata(); m.Finality != FinalityTag {
+		t.Fatalf("metadata %+v", m)
+	}
+	added := c.call("insertGrant", common.HexToAddress("0xb2"), "data-3", big.NewInt(7))
+	c.commit(int(31 - c.head()))
+	obs, cur := poll(t, d, nil)
+	if len(obs) != 0 {
+		t.Fatalf("at head %d (finalized 0): %v", c.head(), obs)
+	}
+	c.commit(1)
+	obs, _ = poll(t, d, cur)
+	if len(obs) != 1 || obs[0].DataID != "data-3" || obs[0].LockedUntil != "7" || obs[0].BlockNumber != added.BlockNumber.Uint64() {
+		t.Fatalf("at head %d (finalized 32): %+v", c.head(), obs)
+	}
+}
