@@ -59,7 +59,7 @@ func TestHostileDriver(t *testing.T) {
 					t.Errorf("%s: results with an error: %v %q", tc.mode, obs, next)
 				}
 				// Not closed until the runtime is: wazero then reuses the
-			// compiled code for the next mode instead of compiling again.
+				// compiled code for the next mode instead of compiling again.
 			})
 		}
 		// A well-behaved poll on the same runtime afterwards.
