@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -98,11 +99,15 @@ type RuntimeConfig struct {
 	Limits wasmhost.Limits
 	// Interpreter forces wazero's interpreter (tests compare engines).
 	Interpreter bool
+	// CacheDir keeps compiled machine code across restarts (a driver of
+	// a few MB takes seconds to compile); empty compiles in memory only.
+	CacheDir string
 }
 
 // Runtime compiles and runs drivers. Safe for concurrent use.
 type Runtime struct {
 	rt     wazero.Runtime
+	cache  wazero.CompilationCache
 	limits wasmhost.Limits
 }
 
@@ -131,8 +136,18 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 	// Unlike plugins, a driver call may be cut by its context: nothing
 	// outside this node depends on where it stops.
 	rc = rc.WithMemoryLimitPages(l.MemoryLimitPages).WithCloseOnContextDone(true)
+	var cache wazero.CompilationCache
+	if cfg.CacheDir != "" {
+		// Code compiled with termination checks: a directory of its own,
+		// apart from the plugins' (wasmhost), which compiles without.
+		var err error
+		if cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(cfg.CacheDir, "drivers")); err != nil {
+			return nil, fmt.Errorf("driverhost: compilation cache %s: %w", cfg.CacheDir, err)
+		}
+		rc = rc.WithCompilationCache(cache)
+	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	r := &Runtime{rt: rt, limits: l}
+	r := &Runtime{rt: rt, cache: cache, limits: l}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("driverhost: WASI: %w", err)
@@ -146,8 +161,15 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 	return r, nil
 }
 
-// Close releases the runtime and every driver loaded in it.
-func (r *Runtime) Close(ctx context.Context) error { return r.rt.Close(ctx) }
+// Close releases the runtime, every driver loaded in it and the
+// compilation cache handle (the files stay).
+func (r *Runtime) Close(ctx context.Context) error {
+	err := r.rt.Close(ctx)
+	if r.cache != nil {
+		err = errors.Join(err, r.cache.Close(ctx))
+	}
+	return err
+}
 
 // Metadata is what a driver declares (idos_driver_metadata).
 type Metadata struct {

@@ -126,3 +126,33 @@ func TestLoadRefuses(t *testing.T) {
 		t.Errorf("no endpoints: %v", err)
 	}
 }
+
+// TestCompilationCache: a second runtime on the same cache directory loads
+// the driver from the compiled code the first one stored.
+func TestCompilationCache(t *testing.T) {
+	dir := t.TempDir()
+	wasm, err := os.ReadFile("../../wasmdrivers/template/template.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var took [2]time.Duration
+	for i := range took {
+		rt, err := NewRuntime(context.Background(), RuntimeConfig{CacheDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := Load(context.Background(), rt, wasm, Config{Chain: "x:1", Contract: "0x1", Confirmations: 1, Endpoints: []string{"http://127.0.0.1:1"}}); err != nil {
+			t.Fatal(err)
+		}
+		took[i] = time.Since(start)
+		if err := rt.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := os.ReadDir(dir + "/drivers")
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("cache directory: %v %v", entries, err)
+	}
+	t.Logf("load: %v compiling, %v from the cache", took[0], took[1])
+}
