@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
 	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/wasmhost/hostile"
 	"github.com/idos-network/idos-node/node/wasmhost/meter"
 )
 
@@ -179,4 +181,54 @@ func BenchmarkCompile(b *testing.B) {
 			compile(b, dir, m.Wasm)
 		}
 	})
+}
+
+// BenchmarkCompileWorst compares the cold compile time of the worst
+// modules the static limits accept with that of the largest bundled plugin
+// (bip137), all metered, on the optimizing compiler. Each iteration
+// compiles the three in turn, so load on the machine affects them alike;
+// it reports each one's seconds and the ratios to the plugin's, which are
+// what matters (docs/BENCHMARKS.md). Run it with -benchtime=Nx.
+func BenchmarkCompileWorst(b *testing.B) {
+	ctx := context.Background()
+	// The widest function the limits accept: MaxControl control
+	// instructions (n loops and the end), and the most such functions
+	// MaxControlWeight accepts.
+	n := (meter.MaxControl - 1) / 2
+	per := uint64(2*n+1) * uint64(2*n+1)
+	k := int(min(meter.MaxControlWeight/per, meter.MaxFunctions-10))
+	cases := []struct {
+		name string
+		wasm []byte
+	}{
+		{"plugin", readPlugin(b, "bip137")},
+		{"sequential-loops", hostile.SequentialLoops(n)},
+		{"control-weight", hostile.RepeatedLoops(n, k)},
+	}
+	metered := make([][]byte, len(cases))
+	for i, c := range cases {
+		m, err := meter.Instrument(c.wasm)
+		if err != nil {
+			b.Fatalf("%s: %v", c.name, err)
+		}
+		metered[i] = m.Wasm
+	}
+	total := make([]time.Duration, len(cases))
+	for b.Loop() {
+		for i, wasm := range metered {
+			start := time.Now()
+			rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+			if _, err := rt.CompileModule(ctx, wasm); err != nil {
+				b.Fatal(err)
+			}
+			total[i] += time.Since(start)
+			_ = rt.Close(ctx)
+		}
+	}
+	for i, c := range cases {
+		b.ReportMetric(total[i].Seconds()/float64(b.N), c.name+"-s")
+		if i > 0 {
+			b.ReportMetric(float64(total[i])/float64(total[0]), c.name+"/plugin")
+		}
+	}
 }
