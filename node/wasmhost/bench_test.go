@@ -2,6 +2,7 @@ package wasmhost
 
 import (
 	"context"
+	"math"
 	"os"
 	"testing"
 	"time"
@@ -191,19 +192,26 @@ func BenchmarkCompile(b *testing.B) {
 // what matters (docs/BENCHMARKS.md). Run it with -benchtime=Nx.
 func BenchmarkCompileWorst(b *testing.B) {
 	ctx := context.Background()
-	// The widest function the limits accept: MaxControl control
-	// instructions (n loops and the end), and the most such functions
-	// MaxControlWeight accepts.
+	// The widest function the limits accept (MaxControl control
+	// instructions: n ifs and the end), and a module of such functions
+	// filling MaxControlWeight (two), the rest in one narrower function.
 	n := (meter.MaxControl - 1) / 2
 	per := uint64(2*n+1) * uint64(2*n+1)
-	k := int(min(meter.MaxControlWeight/per, meter.MaxFunctions-10))
+	ns := make([]int, meter.MaxControlWeight/per)
+	for i := range ns {
+		ns[i] = n
+	}
+	if rest := meter.MaxControlWeight - uint64(len(ns))*per; rest > 0 {
+		ns = append(ns, (int(math.Sqrt(float64(rest)))-1)/2)
+	}
 	cases := []struct {
 		name string
 		wasm []byte
 	}{
 		{"plugin", readPlugin(b, "bip137")},
 		{"sequential-loops", hostile.SequentialLoops(n)},
-		{"control-weight", hostile.RepeatedLoops(n, k)},
+		{"sequential-ifs", hostile.SequentialIfs(n)},
+		{"control-weight", hostile.SequentialIfs(ns...)},
 	}
 	metered := make([][]byte, len(cases))
 	for i, c := range cases {

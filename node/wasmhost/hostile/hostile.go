@@ -27,6 +27,7 @@ const (
 	opNop         = 0x01
 	opBlock       = 0x02
 	opLoop        = 0x03
+	opIf          = 0x04
 	opEnd         = 0x0b
 	opBr          = 0x0c
 	opCall        = 0x10
@@ -417,4 +418,28 @@ func RepeatedLoops(n, k int) []byte {
 		secCode:     cat(u32(uint32(k)), bytes.Repeat(body, k)),
 	}
 	return m.bytes()
+}
+
+// SequentialIfs is a plugin whose _initialize, idos_verify and
+// idos_metadata (as far as ns goes, at most three) each start with ns[i]
+// empty ifs in a row (i32.const 0, if, end): 2n+1 control instructions,
+// the shape the optimizing compiler handles worst per control instruction
+// (see meter.MaxControl and MaxControlWeight).
+func SequentialIfs(ns ...int) []byte {
+	if len(ns) > 3 {
+		panic("hostile: SequentialIfs takes at most three counts")
+	}
+	ifs := func(i int) []byte {
+		if i >= len(ns) {
+			return nil
+		}
+		return bytes.Repeat([]byte{opI32Const, 0, opIf, empty, opEnd}, ns[i])
+	}
+	return plugin(nil, nil, module{secCode: vec(6,
+		code(noLocals, ifs(0), []byte{opEnd}),
+		code(noLocals, []byte{opI32Const, 1, opEnd}),
+		code(noLocals, []byte{opI32Const}, s64(allocAt), []byte{opEnd}),
+		code(noLocals, []byte{opEnd}),
+		code(noLocals, ifs(2), packed(metadataAt, len(Metadata)), []byte{opEnd}),
+		code(noLocals, ifs(1), packed(resultAt, len(result)), []byte{opEnd}))})
 }

@@ -50,7 +50,7 @@ const (
 	MaxControl = 5_000
 	// MaxControlWeight bounds the sum over all functions of the square
 	// of their control instructions (measured 34,621,156).
-	MaxControlWeight = 100_000_000
+	MaxControlWeight = 70_000_000
 	// MaxCodeBytes bounds the code section (measured 1,711,272).
 	MaxCodeBytes = 8 << 20
 	// MaxGlobals bounds imported plus defined globals (measured 8).
