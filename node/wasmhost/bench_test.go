@@ -185,7 +185,8 @@ func BenchmarkCompile(b *testing.B) {
 }
 
 // BenchmarkCompileWorst compares the cold compile time of the worst
-// modules the static limits accept with that of the largest bundled plugin
+// modules the static limits accept (for control flow, and for code size)
+// with that of the largest bundled plugin
 // (bip137), all metered, on the optimizing compiler. Each iteration
 // compiles the three in turn, so load on the machine affects them alike;
 // it reports each one's seconds and the ratios to the plugin's, which are
@@ -212,6 +213,7 @@ func BenchmarkCompileWorst(b *testing.B) {
 		{"sequential-loops", hostile.SequentialLoops(n)},
 		{"sequential-ifs", hostile.SequentialIfs(n)},
 		{"control-weight", hostile.SequentialIfs(ns...)},
+		{"code-bytes", hostile.DenseCode(meter.MaxCodeBytes-1000, meter.MaxInstructions)},
 	}
 	metered := make([][]byte, len(cases))
 	for i, c := range cases {

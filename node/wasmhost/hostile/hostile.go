@@ -37,6 +37,8 @@ const (
 	opI32Const    = 0x41
 	opI64Const    = 0x42
 	opI32Add      = 0x6a
+	opI32Load     = 0x28
+	opI32Store    = 0x36
 	opPrefixFC    = 0xfc
 )
 
@@ -442,4 +444,23 @@ func SequentialIfs(ns ...int) []byte {
 		code(noLocals, []byte{opEnd}),
 		code(noLocals, ifs(2), packed(metadataAt, len(Metadata)), []byte{opEnd}),
 		code(noLocals, ifs(1), packed(resultAt, len(result)), []byte{opEnd}))})
+}
+
+// DenseCode is about size bytes of code in functions of at most instrs
+// instructions each, of memory traffic the compiler cannot drop (i32.const
+// 4, i32.const 8, i32.load, local.get 0, i32.add, i32.store): the shape
+// that compiles slowest per byte among those tried, and more slowly per
+// byte the longer the function (see meter.MaxInstructions and
+// MaxCodeBytes). It is a module, not a plugin: it is only compiled.
+func DenseCode(size, instrs int) []byte {
+	unit := []byte{opI32Const, 4, opI32Const, 8, opI32Load, 2, 0, opLocalGet, 0, opI32Add, opI32Store, 2, 0}
+	body := code([]byte{1, 1, i32}, bytes.Repeat(unit, (instrs-1)/6), []byte{opEnd})
+	n := max(size/len(body), 1)
+	m := module{
+		secType:     vec(1, funcType(nil, nil)),
+		secFunction: cat(u32(uint32(n)), bytes.Repeat([]byte{0}, n)),
+		secMemory:   vec(1, []byte{0, 1}),
+		secCode:     cat(u32(uint32(n)), bytes.Repeat(body, n)),
+	}
+	return m.bytes()
 }
