@@ -47,6 +47,8 @@ var stateTables = withIdosTables(map[string]stateTable{
 	"plugin_requests":  {[]string{"kind", "scheme", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "scheme"}},
 	"plugin_approvals": {[]string{"kind", "scheme", "approver", "height"}, []string{"kind", "scheme", "approver"}},
 	"plugin_uploads":   {[]string{"uploader", "seq", "module_hash", "data", "height"}, []string{"uploader", "seq"}},
+	"plugin_wasm_limits": {[]string{"active_from", "fuel_limit", "init_fuel_limit", "stack_budget", "memory_limit_pages"},
+		[]string{"active_from"}},
 })
 
 func withIdosTables(m map[string]stateTable) map[string]stateTable {

@@ -27,6 +27,7 @@ import (
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/module/validators"
+	"github.com/idos-network/idos-node/node/retain"
 	"github.com/idos-network/idos-node/node/wasmhost"
 	"github.com/idos-network/idos-node/sigplugins"
 )
@@ -317,10 +318,10 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 // goldenRun runs the workload on the app at dbPath, closing and reopening
 // it after each height in restartAfter, and returns the app hash of every
 // height (index 0: genesis).
-func goldenRun(t *testing.T, w *goldenWorkload, rts *wasmhost.Runtimes, dbPath string, restartAfter map[int64]bool) []string {
+func goldenRun(t *testing.T, w *goldenWorkload, rts *wasmhost.Runtimes, dbPath string, restartAfter map[int64]bool, keep retain.Policy) []string {
 	t.Helper()
 	open := func() *App {
-		a, err := New(Config{DBPath: dbPath, Modules: DefaultModulesWasm(rts), Wasm: rts})
+		a, err := New(Config{DBPath: dbPath, Modules: DefaultModulesWasm(rts), Wasm: rts, Retain: keep})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -482,8 +483,10 @@ func TestGoldenHeights(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := newGoldenWorkload(t, rt)
-	restarted := goldenRun(t, w, rts, filepath.Join(t.TempDir(), "state.sqlite"), map[int64]bool{2: true, 5: true, 8: true, 11: true})
-	fresh := goldenRun(t, w, rts, filepath.Join(t.TempDir(), "state.sqlite"), nil)
+	restarted := goldenRun(t, w, rts, filepath.Join(t.TempDir(), "state.sqlite"), map[int64]bool{2: true, 5: true, 8: true, 11: true},
+		// Pruning (RetainHeight, WAL checkpoints) must not change a hash.
+		retain.Policy{Blocks: 3})
+	fresh := goldenRun(t, w, rts, filepath.Join(t.TempDir(), "state.sqlite"), nil, retain.Policy{})
 	if d := diffGolden(restarted, fresh); d != "" {
 		t.Fatalf("the restarted app and the fresh app disagree:\n%s", d)
 	}

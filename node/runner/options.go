@@ -16,6 +16,11 @@ type Options struct {
 	// Gateway, if set, may adjust the gateway configuration before the
 	// gateway is created (challenge TTL, clock, limits).
 	Gateway func(*gateway.Config)
+	// PruneInterval and CompactEvery tune the pruner (0: the defaults,
+	// DefaultPruneInterval and idos.json's compact_every_blocks or
+	// DefaultCompactEvery); tests shorten them.
+	PruneInterval time.Duration
+	CompactEvery  int64
 }
 
 // gatewayConfig wires the gateway to the running node: the in-process RPC
