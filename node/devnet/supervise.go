@@ -253,7 +253,10 @@ func waitReady(ctx context.Context, chainID string, nodes []Node) error {
 		rest := pending[:0]
 		for _, n := range pending {
 			if err := checkIdentity(ctx, chainID, n); err != nil {
-				last[n.Name] = err
+				if ctx.Err() == nil || last[n.Name] == nil {
+					// Keep the last answer, not the deadline cutting a request.
+					last[n.Name] = err
+				}
 				rest = append(rest, n)
 			}
 		}
@@ -395,13 +398,18 @@ func isErrorLine(line []byte) bool {
 
 // isPeerNoise recognises CometBFT's peer errors that are normal while a
 // network starts or a peer restarts: dialing a peer that does not listen
-// yet, and dropping a connection its other end closed. CometBFT logs them
+// yet, and dropping a connection its other end closed (then stopping it
+// twice). CometBFT logs them
 // at ERROR; they stay in the node's log file but not on the devnet's
 // console. Other peer errors are still shown.
 func isPeerNoise(line []byte) bool {
 	if bytes.Contains(line, []byte("Error dialing peer")) {
 		return true
 	}
+	if bytes.Contains(line, []byte("error while stopping peer")) && bytes.Contains(line, []byte("already stopped")) {
+		return true
+	}
 	return bytes.Contains(line, []byte("Stopping peer for error")) &&
-		(bytes.Contains(line, []byte("EOF")) || bytes.Contains(line, []byte("connection reset by peer")))
+		(bytes.Contains(line, []byte("err=EOF")) || bytes.Contains(line, []byte(`"err":"EOF"`)) ||
+			bytes.Contains(line, []byte("connection reset by peer")))
 }
