@@ -21,8 +21,11 @@ func devnetCommand() *cli.Command {
 			"full-mesh peers and ports on 127.0.0.1: node i uses P+10i (P2P), P+10i+1\n" +
 			"(RPC) and P+10i+2 (gateway). DIR/devnet.json records the network; later\n" +
 			"runs resume the same chain, and flags that disagree with it are an error.\n" +
-			"Each node runs as `idosnode start --home DIR/nodeI` with its log in\n" +
-			"DIR/nodeI/node.log; error lines are echoed here. Ctrl-C stops all nodes and\n" +
+			"Each node runs as `idosnode start --home DIR/nodeI --wasm-cache DIR/wasm-cache`\n" +
+			"(one cache of compiled plugins for all nodes; on a fresh cache node 0 fills it\n" +
+			"first) with its log in DIR/nodeI/node.log; error lines are echoed here, except\n" +
+			"CometBFT's peer-dialing noise at start. The address table is printed once every\n" +
+			"gateway's /v1/status names the devnet's chain and that node. Ctrl-C stops all nodes and\n" +
 			"exits 0; a node that dies on its own stops the network with exit status 1.\n" +
 			"Remove DIR to start a fresh chain.",
 		Flags: []cli.Flag{
