@@ -152,6 +152,7 @@ var publicScopes = map[string]func(body []byte) (key []byte, exact bool, err err
 	"validators.requests": wholeTable("validator_requests"),
 	"plugins.list":        wholeTable("plugins"),
 	"plugins.requests":    wholeTable("plugin_requests"),
+	"drivers.chains":      wholeTable("driver_chains"),
 }
 
 func wholeTable(table string) func([]byte) ([]byte, bool, error) {

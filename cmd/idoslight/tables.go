@@ -47,6 +47,17 @@ var stateTables = withIdosTables(map[string]stateTable{
 	"plugin_requests":  {[]string{"kind", "scheme", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "scheme"}},
 	"plugin_approvals": {[]string{"kind", "scheme", "approver", "height"}, []string{"kind", "scheme", "approver"}},
 	"plugin_uploads":   {[]string{"uploader", "seq", "module_hash", "data", "height"}, []string{"uploader", "seq"}},
+	"plugin_wasm_limits": {[]string{"active_from", "fuel_limit", "init_fuel_limit", "stack_budget", "memory_limit_pages"},
+		[]string{"active_from"}},
+	// node/module/drivers
+	"driver_params": {[]string{"id", "expiry_blocks", "threshold_num", "threshold_den", "max_observations"}, []string{"id"}},
+	"driver_chains": {[]string{"chain", "contract", "confirmations", "driver_sha256", "account_scheme", "lock_unit", "status", "digest",
+		"height"}, []string{"chain", "contract"}},
+	"driver_pending": {[]string{"kind", "digest", "body"}, []string{"kind", "digest"}},
+	"driver_grants": {[]string{"grant_id", "chain", "contract", "owner", "grantee", "data_id", "kind", "block_number", "block_hash",
+		"tx_ref", "digest", "applied"}, []string{"grant_id"}},
+	"driver_requests":  {[]string{"kind", "digest", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "digest"}},
+	"driver_approvals": {[]string{"kind", "digest", "approver", "height"}, []string{"kind", "digest", "approver"}},
 })
 
 func withIdosTables(m map[string]stateTable) map[string]stateTable {

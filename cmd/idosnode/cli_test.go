@@ -36,7 +36,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"init", "--bogus"}, "flag provided but not defined: -bogus", "idosnode init"},
 		{[]string{"init"}, "--home is required", "idosnode init"},
 		{[]string{"devnet", "extra"}, "unexpected arguments: [extra]", "idosnode devnet"},
-		{[]string{"plugin"}, "plugin needs a command: propose, approve, remove, list, test", "idosnode plugin"},
+		{[]string{"plugin"}, "plugin needs a command: propose, approve, remove, limits, list, test", "idosnode plugin"},
 		{[]string{"plugin", "frobnicate"}, `unknown plugin command "frobnicate"`, "idosnode plugin"},
 		{[]string{"plugin", "approve"}, "exactly one argument, SCHEME", "idosnode plugin approve"},
 		{[]string{"plugin", "test", "--bogus"}, "flag provided but not defined: -bogus", "idosnode plugin test"},

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,13 +36,8 @@ func TestPluginByApproval(t *testing.T) {
 	bin := testnet.Binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	n := &vsNet{t: t, ctx: ctx, bin: bin, dir: filepath.Join(t.TempDir(), "net"), base: testnet.DevnetPorts(t, 4)}
 	start := time.Now()
-	n.create(4)
-	for _, v := range n.nodes {
-		n.start(v)
-	}
-	n.waitHeight(n.nodes, 2)
+	n := startVsNet(t, ctx, bin, 4)
 	v0, v1, v2, v3 := n.nodes[0], n.nodes[1], n.nodes[2], n.nodes[3]
 	list := func() ([]plugins.Plugin, int64) {
 		var view pluginListView

@@ -76,13 +76,8 @@ func TestValidatorSetByApproval(t *testing.T) {
 	bin := testnet.Binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	n := &vsNet{t: t, ctx: ctx, bin: bin, dir: filepath.Join(t.TempDir(), "net"), base: testnet.DevnetPorts(t, 7)}
 	start := time.Now()
-	n.create(4)
-	for _, v := range n.nodes {
-		n.start(v)
-	}
-	n.waitHeight(n.nodes, 2)
+	n := startVsNet(t, ctx, bin, 7)
 	stalls := n.watchHeights()
 	t.Logf("4 validators up after %s", time.Since(start).Round(time.Millisecond))
 	v0, v1, v2, v3 := n.nodes[0], n.nodes[1], n.nodes[2], n.nodes[3]
@@ -192,6 +187,19 @@ func TestValidatorSetByApproval(t *testing.T) {
 		}
 	}
 	t.Logf("done after %s at height %d", time.Since(start).Round(time.Millisecond), n.checked)
+}
+
+// startVsNet creates a devnet of 4 validators in a port range for nodes
+// nodes, starts them and waits for height 2.
+func startVsNet(t *testing.T, ctx context.Context, bin string, nodes int) *vsNet {
+	t.Helper()
+	n := &vsNet{t: t, ctx: ctx, bin: bin, dir: filepath.Join(t.TempDir(), "net"), base: testnet.DevnetPorts(t, nodes)}
+	n.create(4)
+	for _, v := range n.nodes {
+		n.start(v)
+	}
+	n.waitHeight(n.nodes, 2)
+	return n
 }
 
 // create makes a devnet of k validators whose requests expire after

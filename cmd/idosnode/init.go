@@ -41,6 +41,7 @@ func initCommand() *cli.Command {
 			&cli.StringFlag{Name: "gateway-laddr", Value: home.DefaultGatewayListenAddr, Usage: "HTTP gateway listen `HOST:PORT`"},
 			&cli.DurationFlag{Name: "timeout-commit", Value: home.DefaultTimeoutCommit, Usage: "pause `D` after each block (the idle block interval); match the network's"},
 			&cli.StringFlag{Name: "join", Usage: "join the network of the node whose CometBFT RPC is at `PEER_RPC_URL` (http://host:port)"},
+			&cli.Int64Flag{Name: "retain-blocks", Usage: "keep the last `N` blocks, pruning older ones (default 1000000, more if timeout-commit needs it for the light client trusting period; -1 keeps every block)"},
 			&cli.BoolFlag{Name: "force", Usage: "overwrite the config and genesis of an existing home"},
 		},
 		Action: func(c *cli.Context) error {
@@ -55,6 +56,7 @@ func initCommand() *cli.Command {
 				RPCListenAddr:     c.String("rpc-laddr"),
 				GatewayListenAddr: c.String("gateway-laddr"),
 				TimeoutCommit:     c.Duration("timeout-commit"),
+				RetainBlocks:      c.Int64("retain-blocks"),
 				Overwrite:         c.Bool("force"),
 			}
 			joining := c.IsSet("join")

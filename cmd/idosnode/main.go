@@ -59,7 +59,7 @@ func newApp() *cli.App {
 			"or run a local multi-validator network with `devnet`. Manage the\n" +
 			"validator set with `validators`.\n" +
 			"Exit status: 0 ok, 1 failed or refused, 2 wrong command line.",
-		Commands:        []*cli.Command{initCommand(), startCommand(), devnetCommand(), validatorsCommand(), pluginCommand(), sigCommand()},
+		Commands:        []*cli.Command{initCommand(), startCommand(), devnetCommand(), validatorsCommand(), pluginCommand(), driverCommand(), sigCommand()},
 		HideHelpCommand: false,
 		// run prints the error once; cli would print usage for flag errors.
 		ExitErrHandler: func(*cli.Context, error) {},

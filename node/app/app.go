@@ -30,11 +30,13 @@ import (
 	"github.com/idos-network/idos-node/node/changeset"
 	"github.com/idos-network/idos-node/node/commitment"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/readproof"
+	"github.com/idos-network/idos-node/node/retain"
 	"github.com/idos-network/idos-node/node/sqlstate"
 	"github.com/idos-network/idos-node/node/wasmhost"
 )
@@ -57,6 +59,11 @@ type Config struct {
 	// KeepVersions is how many recent heights stay provable (state trie
 	// versions kept in memory); 0 means DefaultKeepVersions.
 	KeepVersions int
+	// Retain decides the RetainHeight returned from Commit (CometBFT then
+	// prunes older blocks); the zero value keeps every block. It is not
+	// part of the app hash: nodes of one network may keep different
+	// windows.
+	Retain retain.Policy
 	// Wasm compiles and runs signature plugins, in one runtime per set of
 	// Wasm limits, which come from chain state; nil: the app makes its
 	// own, caching compiled code in WasmCacheDir (empty: in memory only).
@@ -66,7 +73,7 @@ type Config struct {
 
 // DefaultModules are the modules of a standard node.
 func DefaultModules() []module.Module {
-	return []module.Module{kv.Module(), validators.Module(), idos.Module(), plugins.Module()}
+	return []module.Module{kv.Module(), validators.Module(), idos.Module(), plugins.Module(), drivers.Module()}
 }
 
 // App is the ABCI application.
@@ -88,6 +95,7 @@ type App struct {
 	trie  *commitment.Trie // the committed state trie
 
 	versions versions // recent committed trie versions, for reads
+	retain   retain.Policy
 
 	mu        sync.RWMutex // guards the committed fields below
 	chainID   string
@@ -154,6 +162,7 @@ func New(cfg Config) (*App, error) {
 
 		privateTables: map[string]bool{},
 	}
+	a.retain = cfg.Retain
 	a.versions.keep = int64(cfg.KeepVersions)
 	if a.versions.keep <= 0 {
 		a.versions.keep = DefaultKeepVersions
@@ -478,6 +487,10 @@ func (a *App) schemaDigest(ctx context.Context) ([32]byte, error) {
 	return d, rows.Err()
 }
 
+// CheckpointEvery is how often (in blocks) a pruning node truncates its
+// SQLite WAL, bounding how long a deleted row's old pages stay there.
+const CheckpointEvery = 10
+
 // Commit makes the finalized block durable and opens the mempool's view of
 // the new state.
 //
@@ -508,7 +521,19 @@ func (a *App) Commit(ctx context.Context, _ *abci.RequestCommit) (*abci.Response
 	if err := a.applyPlugins(); err != nil {
 		return nil, fmt.Errorf("app: after commit of block %d: %w", a.height, err)
 	}
-	return &abci.ResponseCommit{}, nil
+	rh := a.retain.RetainHeight(a.height)
+	if rh > 0 && a.height%CheckpointEvery == 0 {
+		// Pruning promises that removed bytes leave the WAL too.
+		// Not a consensus step: a failure leaves the WAL longer until the
+		// next try, and is not a reason to halt.
+		switch busy, err := a.db.Checkpoint(ctx); {
+		case err != nil:
+			a.log.Warn("WAL checkpoint failed; retrying later", "height", a.height, "err", err)
+		case busy:
+			a.log.Debug("WAL checkpoint blocked by a reader; retrying later", "height", a.height)
+		}
+	}
+	return &abci.ResponseCommit{RetainHeight: rh}, nil
 }
 
 // Query answers "/<module>.<query>" reads (JSON data in, JSON value out)

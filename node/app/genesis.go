@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/module/validators"
@@ -22,12 +23,15 @@ type GenesisState struct {
 	// Plugins are the rules of signature plugins and the plugins active
 	// from genesis.
 	Plugins plugins.Params `json:"plugins"`
+	// Drivers are the rules of chain-grant observations and the chains
+	// enabled from genesis.
+	Drivers drivers.Params `json:"drivers"`
 }
 
 // DefaultGenesis returns the genesis state of a new network.
 func DefaultGenesis() GenesisState {
 	return GenesisState{MaxTxBytes: tx.MaxTxBytes, Validators: validators.DefaultParams(), IDOS: idos.Genesis{Inserters: []string{}},
-		Plugins: plugins.DefaultParams()}
+		Plugins: plugins.DefaultParams(), Drivers: drivers.DefaultParams()}
 }
 
 // DefaultGenesisState is the app_state written into a new genesis file.
@@ -72,6 +76,12 @@ func ParseGenesis(appState []byte) (GenesisState, error) {
 		g.Plugins.Genesis = []plugins.GenesisPlugin{}
 	}
 	if err := g.Plugins.Validate(); err != nil {
+		return g, fmt.Errorf("genesis app_state: %w", err)
+	}
+	if g.Drivers.Chains == nil {
+		g.Drivers.Chains = []drivers.Chain{}
+	}
+	if err := g.Drivers.Validate(); err != nil {
 		return g, fmt.Errorf("genesis app_state: %w", err)
 	}
 	return g, nil

@@ -23,10 +23,13 @@ import (
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/module/validators"
+	"github.com/idos-network/idos-node/node/observation"
+	"github.com/idos-network/idos-node/node/retain"
 	"github.com/idos-network/idos-node/node/wasmhost"
 	"github.com/idos-network/idos-node/sigplugins"
 )
@@ -152,6 +155,9 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 	g := DefaultGenesis()
 	g.Validators.JoinExpiryBlocks = 4
 	g.Plugins.ProposalExpiryBlocks = 4
+	g.Drivers.ExpiryBlocks = 3
+	g.Drivers.Chains = []drivers.Chain{{Chain: "eip155:1", Contract: "0xc0ffee", Confirmations: 12,
+		DriverSHA256: hex.EncodeToString(bytes.Repeat([]byte{0xd1}, 32)), AccountScheme: auth.SchemeEd25519, LockUnit: "s"}}
 	g.IDOS.Inserters = []string{"ed25519:" + hex.EncodeToString(issuer.Signer.SignerID())}
 	state, err := json.Marshal(g)
 	if err != nil {
@@ -311,16 +317,42 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 	)
 	// 18: too late for 8.
 	w.block(w.val(3, expired, "validators.approve", approve(8)))
+
+	// Chain grants (docs/spec/drivers.md), set 1, 2, 3, 9 (40).
+	obs := func(kind observation.Kind, lock string, block uint64) []byte {
+		b, err := observation.Grant{Kind: kind, Chain: "eip155:1", Contract: "0xc0ffee",
+			Owner: hex.EncodeToString(userA.Signer.SignerID()), Grantee: hex.EncodeToString(consumer.Signer.SignerID()),
+			DataID: cred1, LockedUntil: lock, BlockNumber: block, BlockHash: fmt.Sprintf("0x%x", block), TxRef: "0x1:0"}.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	attest := func(i int, code int64, encs ...[]byte) goldenTx {
+		return w.val(i, code, "drivers.attest", drivers.AttestPayload{Observations: encs})
+	}
+	added, lie, deleted := obs(observation.Added, "0", 100), obs(observation.Added, "9999999999", 100), obs(observation.Deleted, "0", 120)
+	// 19: 1 and 2 attest a grant (20 of 40); 9 attests a different one;
+	// a non-validator is refused.
+	w.block(attest(1, ok, added), attest(2, ok, added), attest(9, ok, lie),
+		w.tx(issuer, int64(module.CodeNotValidator), "drivers.attest", drivers.AttestPayload{Observations: [][]byte{added}}))
+	// 20: 3 brings it to 30 of 40: the grant is applied; 9's late
+	// attestation of it changes nothing.
+	w.block(attest(3, ok, added), attest(9, ok, added))
+	// 21: the lie (opened at 19) expires at the end of 21, unconfirmed.
+	w.block()
+	// 22: the deletion, by 1, 2 and 9, removes the grant.
+	w.block(attest(1, ok, deleted), attest(2, ok, deleted), attest(9, ok, deleted))
 	return w
 }
 
 // goldenRun runs the workload on the app at dbPath, closing and reopening
 // it after each height in restartAfter, and returns the app hash of every
 // height (index 0: genesis).
-func goldenRun(t *testing.T, w *goldenWorkload, rts *wasmhost.Runtimes, dbPath string, restartAfter map[int64]bool) []string {
+func goldenRun(t *testing.T, w *goldenWorkload, rts *wasmhost.Runtimes, dbPath string, restartAfter map[int64]bool, keep retain.Policy) []string {
 	t.Helper()
 	open := func() *App {
-		a, err := New(Config{DBPath: dbPath, Modules: DefaultModulesWasm(rts), Wasm: rts})
+		a, err := New(Config{DBPath: dbPath, Modules: DefaultModulesWasm(rts), Wasm: rts, Retain: keep})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -482,8 +514,10 @@ func TestGoldenHeights(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := newGoldenWorkload(t, rt)
-	restarted := goldenRun(t, w, rts, filepath.Join(t.TempDir(), "state.sqlite"), map[int64]bool{2: true, 5: true, 8: true, 11: true})
-	fresh := goldenRun(t, w, rts, filepath.Join(t.TempDir(), "state.sqlite"), nil)
+	restarted := goldenRun(t, w, rts, filepath.Join(t.TempDir(), "state.sqlite"), map[int64]bool{2: true, 5: true, 8: true, 11: true},
+		// Pruning (RetainHeight, WAL checkpoints) must not change a hash.
+		retain.Policy{Blocks: 3})
+	fresh := goldenRun(t, w, rts, filepath.Join(t.TempDir(), "state.sqlite"), nil, retain.Policy{})
 	if d := diffGolden(restarted, fresh); d != "" {
 		t.Fatalf("the restarted app and the fresh app disagree:\n%s", d)
 	}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/idos-network/idos-node/node/retain"
 	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
@@ -25,6 +27,22 @@ type AppConfig struct {
 	// in memory for read proofs (docs/spec/read-proofs.md); 0 means the
 	// app's default. Each version costs only the nodes that changed.
 	ProofVersions int `json:"proof_versions,omitempty"`
+	// RetainBlocks is how many of the latest blocks the node keeps: older
+	// blocks, their states and their transaction index entries are
+	// deleted, and with them the bytes of removed user data
+	// (docs/spec/data-model.md, "Deletion"). 0 keeps every block. The node
+	// refuses to start with a window the network needs more of
+	// (node/retain: evidence age, light client trusting period).
+	RetainBlocks int64 `json:"retain_blocks"`
+	// LightTrustingPeriod is the trusting period light clients of this
+	// network use (idoslight's default is 168h); the retain window must
+	// cover it at the configured block interval (timeout_commit).
+	LightTrustingPeriod string `json:"light_trusting_period"`
+	// CompactEveryBlocks is how many pruned heights trigger a full
+	// compaction of CometBFT's LevelDB stores, after which deleted blocks'
+	// bytes leave the files; 0 means the node's default (1,000). Smaller
+	// deletes sooner and compacts more often.
+	CompactEveryBlocks int64 `json:"compact_every_blocks,omitempty"`
 	// WasmCallTimeoutMS is the Wasm host's wall-clock safety net for one
 	// plugin call, in milliseconds; 0 means wasmhost.DefaultCallTimeout.
 	// A local setting, not a consensus rule: raise it if the node halted
@@ -38,6 +56,12 @@ const (
 	DefaultGatewayListenAddr = "127.0.0.1:8080"
 	DefaultLogLevel          = "info"
 	DefaultLogFormat         = "text"
+	// DefaultRetainBlocks keeps 1,000,000 blocks: above 604,800 (idoslight's
+	// 7-day trusting period at the default 1 s block interval) and above
+	// CometBFT's default evidence age of 100,000 blocks.
+	DefaultRetainBlocks = 1_000_000
+	// DefaultLightTrustingPeriod matches idoslight's default.
+	DefaultLightTrustingPeriod = "168h"
 )
 
 // DefaultAppConfig returns the settings Init writes when options are empty.
@@ -46,7 +70,22 @@ func DefaultAppConfig() AppConfig {
 		GatewayListenAddr: DefaultGatewayListenAddr,
 		LogLevel:          DefaultLogLevel,
 		LogFormat:         DefaultLogFormat,
+
+		RetainBlocks:        DefaultRetainBlocks,
+		LightTrustingPeriod: DefaultLightTrustingPeriod,
 	}
+}
+
+// TrustingPeriod parses LightTrustingPeriod.
+func (c AppConfig) TrustingPeriod() (time.Duration, error) {
+	d, err := time.ParseDuration(c.LightTrustingPeriod)
+	if err != nil {
+		return 0, fmt.Errorf("light_trusting_period %q: %w", c.LightTrustingPeriod, err)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("light_trusting_period %q: must not be negative", c.LightTrustingPeriod)
+	}
+	return d, nil
 }
 
 // Validate reports the first invalid setting.
@@ -56,6 +95,15 @@ func (c AppConfig) Validate() error {
 	}
 	if c.ProofVersions < 0 {
 		return fmt.Errorf("proof_versions %d: want 0 (default) or more", c.ProofVersions)
+	}
+	if _, err := c.TrustingPeriod(); err != nil {
+		return err
+	}
+	if err := retain.Check(c.RetainBlocks, retain.Rules{}); err != nil {
+		return err
+	}
+	if c.CompactEveryBlocks < 0 {
+		return fmt.Errorf("compact_every_blocks %d: want 0 (default) or more", c.CompactEveryBlocks)
 	}
 	if c.WasmCallTimeoutMS < 0 {
 		return fmt.Errorf("wasm_call_timeout_ms %d: want 0 (default) or more", c.WasmCallTimeoutMS)

@@ -18,6 +18,8 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/types"
 	"github.com/spf13/viper"
+
+	"github.com/idos-network/idos-node/node/retain"
 )
 
 // File names inside a home.
@@ -55,6 +57,9 @@ type Options struct {
 	GenesisTime time.Time
 	LogLevel    string
 	LogFormat   string
+	// RetainBlocks is written to idos.json; 0 takes DefaultRetainBlocks
+	// (use a negative value for "keep every block").
+	RetainBlocks int64
 	// Genesis, when set, is written instead of a single-validator genesis:
 	// the genesis of an existing network this node joins (it starts as a
 	// full node, not a validator). Its chain id must match ChainID, if
@@ -216,6 +221,26 @@ func buildConfig(home string, opts Options) (*cmtcfg.Config, AppConfig, error) {
 		GatewayListenAddr: or(opts.GatewayListenAddr, DefaultGatewayListenAddr),
 		LogLevel:          or(opts.LogLevel, DefaultLogLevel),
 		LogFormat:         or(opts.LogFormat, DefaultLogFormat),
+
+		RetainBlocks:        DefaultRetainBlocks,
+		LightTrustingPeriod: DefaultLightTrustingPeriod,
+	}
+	switch {
+	case opts.RetainBlocks > 0:
+		app.RetainBlocks = opts.RetainBlocks
+	case opts.RetainBlocks < 0:
+		app.RetainBlocks = 0
+	default:
+		// A fast block interval needs more blocks for the same trusting
+		// period: the default grows to what the rules need.
+		tp, _ := app.TrustingPeriod()
+		evidence := ConsensusParams().Evidence.MaxAgeNumBlocks
+		if opts.Genesis != nil {
+			evidence = opts.Genesis.ConsensusParams.Evidence.MaxAgeNumBlocks
+		}
+		need := retain.Rules{EvidenceMaxAgeBlocks: evidence,
+			TrustingPeriod: tp, BlockInterval: cfg.Consensus.TimeoutCommit}.MinBlocks()
+		app.RetainBlocks = max(DefaultRetainBlocks, need)
 	}
 	if err := app.Validate(); err != nil {
 		return nil, AppConfig{}, err
@@ -259,6 +284,35 @@ func Load(home string) (*Home, error) {
 		GenesisPath: cfg.GenesisFile(),
 		DBPath:      filepath.Join(home, cmtcfg.DefaultDataDir, DBFile),
 	}, nil
+}
+
+// RetainRules are the network's needs the retain window must cover: the
+// genesis evidence age, the configured light client trusting period and
+// timeout_commit as the shortest block interval.
+func (h *Home) RetainRules() (retain.Rules, error) {
+	g, err := h.Genesis()
+	if err != nil {
+		return retain.Rules{}, fmt.Errorf("genesis: %w", err)
+	}
+	tp, err := h.App.TrustingPeriod()
+	if err != nil {
+		return retain.Rules{}, err
+	}
+	return retain.Rules{EvidenceMaxAgeBlocks: g.ConsensusParams.Evidence.MaxAgeNumBlocks,
+		TrustingPeriod: tp, BlockInterval: h.CometBFT.Consensus.TimeoutCommit}, nil
+}
+
+// CheckRetain reports whether retain_blocks covers the network's needs
+// (retain.Check); the error is a *retain.WindowError naming the rule.
+func (h *Home) CheckRetain() error {
+	r, err := h.RetainRules()
+	if err != nil {
+		return err
+	}
+	if err := retain.Check(h.App.RetainBlocks, r); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(h.Dir, "config", AppConfigFile), err)
+	}
+	return nil
 }
 
 // readCometConfig reads config.toml over CometBFT's defaults the way

@@ -55,3 +55,28 @@ func TestInvalid(t *testing.T) {
 		t.Errorf("empty list: %v", err)
 	}
 }
+
+// The encoding and hash vectors of docs/spec/drivers.md.
+func TestVectors(t *testing.T) {
+	g := Grant{Kind: Added, Chain: "eip155:1", Contract: "0xc0ffee", Owner: "0xaa", Grantee: "0xbb",
+		DataID: "00000000-0000-4000-8000-0000000000c1", LockedUntil: "1700000000", BlockNumber: 1024, BlockHash: "0x01", TxRef: "0x02:3"}
+	for _, c := range []struct {
+		kind      Kind
+		enc, hash string
+	}{
+		{Added, "f86201856164646564886569703135353a3188307863306666656584307861618430786262a430303030303030302d303030302d343030302d383030302d3030303030303030303063318a31373030303030303030820400843078303186307830323a33",
+			"c66dfd1067b18db10fcefb7ae47b5b40d45be9f593571f44de6941136621d8a8"},
+		{Deleted, "f864018764656c65746564886569703135353a3188307863306666656584307861618430786262a430303030303030302d303030302d343030302d383030302d3030303030303030303063318a31373030303030303030820400843078303186307830323a33",
+			"e5ff8d3f0b61e61ed812d5f0949ce30bbd7eb75223791b513e354f571318243a"},
+	} {
+		g.Kind = c.kind
+		b, err := g.Encode()
+		if err != nil || hex.EncodeToString(b) != c.enc {
+			t.Errorf("%s: encoding %x, %v, want %s", c.kind, b, err, c.enc)
+		}
+		h, _ := g.Hash()
+		if hex.EncodeToString(h[:]) != c.hash {
+			t.Errorf("%s: hash %x, want %s", c.kind, h, c.hash)
+		}
+	}
+}

@@ -5,7 +5,9 @@ import (
 
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/gateway"
+	"github.com/idos-network/idos-node/node/listener"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/drivers"
 )
 
 // Options adjust StartWithOptions; the zero value is a standard node.
@@ -21,6 +23,18 @@ type Options struct {
 	// devnet does): wazero writes each entry to a temporary file and
 	// renames it, and the key covers the module, wazero and the CPU.
 	WasmCacheDir string
+	// PruneInterval and CompactEvery tune the pruner (0: the defaults,
+	// DefaultPruneInterval and idos.json's compact_every_blocks or
+	// DefaultCompactEvery); tests shorten them.
+	PruneInterval time.Duration
+	CompactEvery  int64
+	// Drivers, if set, gives each enabled chain (drivers.chains, read
+	// every DriverInterval) its driver; the node then runs a listener
+	// beside consensus that attests what the drivers report, signed with
+	// the validator key (node/listener). node/driverhost provides the Wasm
+	// drivers. Nil: no listener.
+	Drivers        func(c drivers.ChainRow) (listener.Poller, error)
+	DriverInterval time.Duration
 }
 
 // gatewayConfig wires the gateway to the running node: the in-process RPC

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/proxy"
 	"github.com/cometbft/cometbft/rpc/client/local"
@@ -23,6 +22,7 @@ import (
 	"github.com/idos-network/idos-node/node/cmtlog"
 	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/home"
+	"github.com/idos-network/idos-node/node/retain"
 	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
@@ -39,6 +39,14 @@ type Running struct {
 	gateway *gateway.Server
 	wasm    *wasmhost.Runtimes
 	log     *slog.Logger
+	stores  *cometStores
+	// stopPruner ends the pruner; prunerDone closes when it has.
+	stopPruner context.CancelFunc
+	prunerDone chan struct{}
+	// stopListener ends the chain-grant listener; listenerDone closes
+	// when it has.
+	stopListener context.CancelFunc
+	listenerDone chan struct{}
 
 	stopOnce sync.Once
 	stopErr  error
@@ -85,7 +93,18 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Running{home: h, log: logger}
+	r := &Running{home: h, log: logger, stores: &cometStores{}}
+	// A node that prunes must not prune what the network still needs.
+	if err := h.CheckRetain(); err != nil {
+		return nil, err
+	}
+	// The consensus WAL keeps old blocks' transactions until rotated
+	// away; a stopped node needs only its tail (prune.go).
+	if h.App.RetainBlocks > 0 {
+		if err := trimConsensusWAL(h.CometBFT.Consensus.WalFile()); err != nil {
+			return nil, err
+		}
+	}
 
 	// One registry for the app (transactions) and the gateway (read
 	// challenges), so both accept the same schemes.
@@ -111,7 +130,8 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 		modules = app.DefaultModulesWasm(wasm)
 	}
 	a, err := app.New(app.Config{DBPath: h.DBPath, Logger: logger.With("module", "app"),
-		Modules: modules, Schemes: schemes, Wasm: wasm, KeepVersions: h.App.ProofVersions})
+		Modules: modules, Schemes: schemes, Wasm: wasm, KeepVersions: h.App.ProofVersions,
+		Retain: retain.Policy{Blocks: h.App.RetainBlocks}})
 	if err != nil {
 		_ = wasm.Close(context.Background())
 		return nil, fmt.Errorf("open application state %s: %w", h.DBPath, err)
@@ -132,7 +152,7 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 		// consensus and queries.
 		proxy.NewConnSyncLocalClientCreator(a),
 		cmtnode.DefaultGenesisDocProviderFunc(h.CometBFT),
-		cmtcfg.DefaultDBProvider,
+		r.stores.provide,
 		cmtnode.DefaultMetricsProvider(h.CometBFT.Instrumentation),
 		cmtlog.New(logger, cmtlog.Options{}),
 	)
@@ -144,6 +164,9 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 	}
 	r.node = n
 	r.client = local.New(n)
+	if h.App.RetainBlocks > 0 {
+		r.startPruner(n.BlockStore().Base, opts)
+	}
 
 	gw, err := gateway.New(r.gatewayConfig(string(nodeKey.ID()), schemes, opts))
 	if err == nil {
@@ -153,10 +176,34 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 		return nil, r.abort(err)
 	}
 	r.gateway = gw
+	if opts.Drivers != nil {
+		r.startListener(pv, n.GenesisDoc().ChainID, opts)
+	}
 	logger.Info("node started",
 		"node_id", nodeKey.ID(), "chain_id", n.GenesisDoc().ChainID,
 		"rpc", h.CometBFT.RPC.ListenAddress, "gateway", gw.Addr().String())
 	return r, nil
+}
+
+// startPruner runs the pruner until Stop.
+func (r *Running) startPruner(base func() int64, opts Options) {
+	interval, every := opts.PruneInterval, opts.CompactEvery
+	if interval <= 0 {
+		interval = DefaultPruneInterval
+	}
+	if every <= 0 {
+		every = r.home.App.CompactEveryBlocks
+	}
+	if every <= 0 {
+		every = DefaultCompactEvery
+	}
+	p := &pruner{stores: r.stores, walHead: r.home.CometBFT.Consensus.WalFile(), base: base, compactEvery: every, log: r.log.With("module", "prune")}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stopPruner, r.prunerDone = cancel, make(chan struct{})
+	go func() {
+		defer close(r.prunerDone)
+		p.run(ctx, interval)
+	}()
 }
 
 // abort undoes a partial start and returns err with any clean-up failure.
@@ -179,11 +226,31 @@ func (r *Running) Stop() error {
 			errs = append(errs, r.gateway.Shutdown(ctx))
 			cancel()
 		}
+		if r.stopListener != nil {
+			r.stopListener()
+			<-r.listenerDone
+		}
+		if r.stopPruner != nil {
+			r.stopPruner()
+			<-r.prunerDone
+		}
 		if r.node != nil && r.node.IsRunning() {
 			if err := r.node.Stop(); err != nil {
 				errs = append(errs, fmt.Errorf("stop CometBFT node: %w", err))
 			}
 			r.node.Wait()
+		}
+		// CometBFT v0.38 closes its block and state stores on stop, but
+		// not the tx index, whose lock would refuse a restart in the same
+		// process.
+		if idx := r.stores.get("tx_index"); idx != nil {
+			_ = idx.Close()
+		}
+		if r.node != nil && r.home.App.RetainBlocks > 0 {
+			if err := trimConsensusWAL(r.home.CometBFT.Consensus.WalFile()); err != nil {
+				errs = append(errs, err)
+			}
+			errs = append(errs, tidyStores(r.home.CometBFT, r.stores))
 		}
 		if r.app != nil {
 			if err := r.app.Close(); err != nil {

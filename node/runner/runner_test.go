@@ -18,21 +18,7 @@ import (
 // TestStartStop runs a real single-validator node in-process, waits for
 // blocks, reads /v1/status through the gateway and stops.
 func TestStartStop(t *testing.T) {
-	dir := filepath.Join(testnet.TempDir(t), "node")
-	base := testnet.Ports(t, 2)
-	if err := home.Init(dir, home.Options{
-		ChainID:           "idos-runner-test",
-		P2PListenAddr:     "127.0.0.1:" + strconv.Itoa(base),
-		RPCListenAddr:     "127.0.0.1:" + strconv.Itoa(base+1),
-		GatewayListenAddr: "127.0.0.1:0",
-		TimeoutCommit:     100 * time.Millisecond,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	h, err := home.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := newHome(t, "idos-runner-test")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -135,4 +121,26 @@ func TestRunStopsOnCancel(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
+}
+
+// newHome creates and loads a single-validator home on free local ports,
+// committing a block every 100 ms.
+func newHome(t *testing.T, chainID string) *home.Home {
+	t.Helper()
+	dir := filepath.Join(testnet.TempDir(t), "node")
+	base := testnet.Ports(t, 2)
+	if err := home.Init(dir, home.Options{
+		ChainID:           chainID,
+		P2PListenAddr:     "127.0.0.1:" + strconv.Itoa(base),
+		RPCListenAddr:     "127.0.0.1:" + strconv.Itoa(base+1),
+		GatewayListenAddr: "127.0.0.1:0",
+		TimeoutCommit:     100 * time.Millisecond,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := home.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -41,6 +41,7 @@ type DB struct {
 	wdb     *sql.DB
 	w       *sql.Conn
 	readers *sql.DB
+	maint   *sql.DB // checkpoints, opened on first use
 	tracker *changeset.Tracker
 	tables  []*changeset.Table
 	denied  string // last authorizer refusal, set during statement compilation
@@ -85,7 +86,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// synchronous=FULL: one fsync per block commit is cheap, and it keeps
 	// the app's height at or ahead of what CometBFT believes after power
 	// loss. foreign_keys=1 is deterministic and catches dangling rows.
-	wdsn := dsn(path, "", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)")
+	// secure_delete=ON zeroes deleted content in the pages it leaves
+	// (free pages included), so a removed row's bytes do not survive in
+	// the file (docs/spec/data-model.md, "Deletion"); it changes no query
+	// result, so no state.
+	wdsn := dsn(path, "", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)", "secure_delete(ON)")
 	wdb, err := sql.Open("sqlite", wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstate: open %s: %w", path, err)
@@ -142,6 +147,9 @@ func (db *DB) Close() error {
 	}
 	for _, st := range db.stmts {
 		errs = append(errs, st.Close())
+	}
+	if db.maint != nil {
+		errs = append(errs, db.maint.Close())
 	}
 	if db.readers != nil {
 		errs = append(errs, db.readers.Close())
@@ -209,6 +217,32 @@ func (db *DB) Commit(ctx context.Context) error {
 	db.inBlock, db.depth = false, 0
 	db.tracker.Reset()
 	return nil
+}
+
+// Checkpoint copies every committed page from the WAL into the main file
+// and truncates the WAL to zero bytes (PRAGMA wal_checkpoint(TRUNCATE)),
+// so pages written before a deletion do not linger in the WAL. It runs on
+// its own connection (the writer's authorizer refuses pragmas) and only
+// between blocks. busy reports that a reader kept it from finishing; the
+// next call tries again.
+func (db *DB) Checkpoint(ctx context.Context) (busy bool, err error) {
+	if db.inBlock {
+		return false, errors.New("sqlstate: checkpoint inside a block")
+	}
+	if db.maint == nil {
+		// A short wait: the caller (Commit) must not stall behind a long
+		// read; a busy checkpoint is retried by the next call.
+		db.maint, err = sql.Open("sqlite", dsn(db.path, "", "busy_timeout(100)"))
+		if err != nil {
+			return false, fmt.Errorf("sqlstate: checkpoint: %w", err)
+		}
+		db.maint.SetMaxOpenConns(1)
+	}
+	var blocked, logPages, done int
+	if err := db.maint.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&blocked, &logPages, &done); err != nil {
+		return false, fmt.Errorf("sqlstate: checkpoint: %w", err)
+	}
+	return blocked != 0, nil
 }
 
 // Rollback discards the block.

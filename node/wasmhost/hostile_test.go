@@ -217,3 +217,38 @@ func TestTimedOutCallHasNoOutcome(t *testing.T) {
 		t.Fatalf("plugin broken after the timeout: %v", err)
 	}
 }
+
+// TestHashLoopInitOutOfFuel is item 3 of issue 10: an _initialize that
+// hashes the module's 4 MiB of memory in an endless loop is stopped by the
+// init fuel limit, on both engines with the same error, well before the
+// wall-clock safety net (which would halt a node inside a block). With the
+// host functions priced by the byte, 50,000,000 fuel is four keccak256
+// calls, or a dozen sha256 calls, of 4 MiB.
+func TestHashLoopInitOutOfFuel(t *testing.T) {
+	for _, fn := range []string{"keccak256", "sha256"} {
+		t.Run(fn, func(t *testing.T) {
+			var msgs []string
+			for _, e := range engines {
+				r := newTestRuntime(t, Config{interpreter: e.interpreter, CacheDir: t.TempDir()})
+				start := time.Now()
+				p, err := r.Register(context.Background(), hostile.HashLoop(fn, 64))
+				elapsed := time.Since(start)
+				if err == nil {
+					_ = p.Close(context.Background())
+					t.Fatalf("%s: registered", e.name)
+				}
+				if !errors.Is(err, ErrOutOfFuel) || errors.Is(err, ErrTimeout) {
+					t.Fatalf("%s: err = %v, want ErrOutOfFuel", e.name, err)
+				}
+				if elapsed > DefaultCallTimeout/2 {
+					t.Fatalf("%s: out of fuel after %s, near the %s safety net", e.name, elapsed, DefaultCallTimeout)
+				}
+				t.Logf("%s: %s after %s", e.name, err, elapsed.Round(time.Millisecond))
+				msgs = append(msgs, err.Error())
+			}
+			if msgs[0] != msgs[1] {
+				t.Fatalf("engines disagree:\n%s\n%s", msgs[0], msgs[1])
+			}
+		})
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/module"
 )
 
@@ -133,6 +134,23 @@ type Engine struct {
 	// quotes subjects in them.
 	Noun  string
 	Quote bool
+}
+
+// Validator returns the sender's validator key: the sender must sign with
+// an ed25519 key (else wrongScheme) that has current power (else
+// notValidator). The plugins and drivers modules' proposals and
+// approvals come from validators this way.
+func (e *Engine) Validator(env *module.Env, wrongScheme, notValidator error) (string, error) {
+	if env.Sender.Scheme != auth.SchemeEd25519 {
+		return "", fmt.Errorf("%w; this transaction uses scheme %q", wrongScheme, env.Sender.Scheme)
+	}
+	key := env.Sender.Identifier
+	if pw, err := e.Power.Of(env.Ctx, env.DB, key); err != nil {
+		return "", err
+	} else if pw == 0 {
+		return "", fmt.Errorf("%w: %s", notValidator, key)
+	}
+	return key, nil
 }
 
 // Request is one proposal. Exists is false for a kind and subject never

@@ -55,6 +55,7 @@ func TestHostileProposalsRefused(t *testing.T) {
 		{"2^27 table entries", hostile.HugeTable(1 << 27), "MaxTableEntries is 134217728"},
 		{"sequential loops", hostile.SequentialLoops(10_000), "MaxControl is"},
 		{"endless _initialize", hostile.EndlessLoop(), "ran out of fuel in _initialize"},
+		{"keccak256 loop in _initialize", hostile.HashLoop("keccak256", 64), "ran out of fuel in _initialize"},
 	}
 	for _, c := range cases {
 		sum, ups := uploads(1, c.wasm)

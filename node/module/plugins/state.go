@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/approval"
 	"github.com/idos-network/idos-node/node/wasmhost"
@@ -39,16 +38,7 @@ func loadParams(env *module.Env) (Params, error) {
 // validatorSender returns the sender's validator key; the sender must sign
 // with ed25519 and have voting power now.
 func validatorSender(env *module.Env) (string, error) {
-	if env.Sender.Scheme != auth.SchemeEd25519 {
-		return "", fmt.Errorf("%w; this transaction uses scheme %q", ErrWrongScheme, env.Sender.Scheme)
-	}
-	key := env.Sender.Identifier
-	if pw, err := engine.Power.Of(env.Ctx, env.DB, key); err != nil {
-		return "", err
-	} else if pw == 0 {
-		return "", fmt.Errorf("%w: %s", ErrNotValidator, key)
-	}
-	return key, nil
+	return engine.Validator(env, ErrWrongScheme, ErrNotValidator)
 }
 
 type plugin struct {

@@ -122,6 +122,7 @@ const (
 	tI64      = 4 // () -> i64
 	tVerify   = 5 // (i32 x 6) -> i64
 	nABITypes = 6
+	tHash     = 6 // (i32, i32, i32) -> (), after the ABI's types
 )
 
 // Metadata is the idos_metadata document of the plugins built here
@@ -148,9 +149,24 @@ func packed(ptr, n int) []byte {
 // idos_metadata returns Metadata, idos_alloc returns a buffer at 1024 in
 // the one page of memory. extra adds or replaces sections.
 func plugin(init, verify []byte, extra module) []byte {
-	types := vec(nABITypes,
+	return pluginImporting("", init, verify, extra)
+}
+
+// pluginImporting is plugin with one host function imported, if host is
+// not empty: idos.host of type (i32, i32, i32) -> () (the hash functions),
+// function 0, which moves the module's own functions up by one.
+func pluginImporting(host string, init, verify []byte, extra module) []byte {
+	abi := [][]byte{
 		funcType(nil, nil), funcType(nil, []byte{i32}), funcType([]byte{i32}, []byte{i32}),
-		funcType([]byte{i32, i32}, nil), funcType(nil, []byte{i64}), funcType(bytes.Repeat([]byte{i32}, 6), []byte{i64}))
+		funcType([]byte{i32, i32}, nil), funcType(nil, []byte{i64}), funcType(bytes.Repeat([]byte{i32}, 6), []byte{i64})}
+	var first uint32 // index of _initialize
+	var imports []byte
+	if host != "" {
+		abi = append(abi, funcType([]byte{i32, i32, i32}, nil))
+		first = 1
+		imports = vec(1, cat(name("idos"), name(host), []byte{0}, u32(tHash)))
+	}
+	types := vec(len(abi), abi...)
 	if verify == nil {
 		verify = code(noLocals, packed(resultAt, len(result)), []byte{opEnd})
 	}
@@ -162,12 +178,12 @@ func plugin(init, verify []byte, extra module) []byte {
 		secFunction: vec(6, u32(tVoid), u32(tI32), u32(tAlloc), u32(tFree), u32(tI64), u32(tVerify)),
 		secMemory:   vec(1, []byte{0, 1}),
 		secExport: vec(7,
-			cat(name("_initialize"), []byte{0}, u32(0)),
-			cat(name("idos_abi_version"), []byte{0}, u32(1)),
-			cat(name("idos_alloc"), []byte{0}, u32(2)),
-			cat(name("idos_free"), []byte{0}, u32(3)),
-			cat(name("idos_metadata"), []byte{0}, u32(4)),
-			cat(name("idos_verify"), []byte{0}, u32(5)),
+			cat(name("_initialize"), []byte{0}, u32(first)),
+			cat(name("idos_abi_version"), []byte{0}, u32(first+1)),
+			cat(name("idos_alloc"), []byte{0}, u32(first+2)),
+			cat(name("idos_free"), []byte{0}, u32(first+3)),
+			cat(name("idos_metadata"), []byte{0}, u32(first+4)),
+			cat(name("idos_verify"), []byte{0}, u32(first+5)),
 			cat(name("memory"), []byte{2}, u32(0))),
 		secCode: vec(6,
 			init,
@@ -177,6 +193,9 @@ func plugin(init, verify []byte, extra module) []byte {
 			code(noLocals, packed(metadataAt, len(Metadata)), []byte{opEnd}),
 			verify),
 		secData: data,
+	}
+	if imports != nil {
+		m[secImport] = imports
 	}
 	for id, b := range extra {
 		m[id] = b
@@ -417,4 +436,18 @@ func RepeatedLoops(n, k int) []byte {
 		secCode:     cat(u32(uint32(k)), bytes.Repeat(body, k)),
 	}
 	return m.bytes()
+}
+
+// HashLoop is item 3 of issue 10: a valid plugin with pages pages of
+// memory whose _initialize calls the host function idos.fn (keccak256,
+// sha256, sha512 or ripemd160) on its whole memory in an endless loop.
+// Priced by the byte, each call costs millions of fuel units, so the
+// init fuel limit ends it after a few calls, the same on every node; were
+// the host functions nearly free, it would run until the wall-clock safety
+// net, which halts a node.
+func HashLoop(fn string, pages uint32) []byte {
+	size := int64(pages) << 16
+	hash := cat([]byte{opI32Const, 0, opI32Const}, s64(int64(int32(size))), []byte{opI32Const}, s64(allocAt), []byte{opCall, 0})
+	init := code(noLocals, []byte{opLoop, empty}, hash, []byte{opBr, 0, opEnd, opEnd})
+	return pluginImporting(fn, init, nil, module{secMemory: vec(1, cat([]byte{0}, u32(pages)))})
 }
