@@ -125,13 +125,26 @@ func Run(ctx context.Context, dir string, m *Manifest, opts RunOptions) error {
 		}
 		log.Info("compiling the bundled plugins once, in " + m.Nodes[0].Name + ", for all nodes")
 		firstCtx, cancelFirst := context.WithTimeout(ctx, opts.ReadyTimeout)
-		err := waitReady(firstCtx, m.ChainID, m.Nodes[:1])
+		first := make(chan error, 1)
+		go func() { first <- waitReady(firstCtx, m.ChainID, m.Nodes[:1]) }()
+		var err error
+		select {
+		case err = <-first:
+		case c := <-died:
+			// Node 0 died while compiling: report it like a death later on.
+			err = fmt.Errorf("%w: %s (%v); see %s", ErrNodeDied, c.node.Name, exitDescription(c.err), c.logf.Name())
+			fmt.Fprintf(console, "\n!!! %s exited unexpectedly (%v); last lines of %s:\n%s",
+				c.node.Name, exitDescription(c.err), c.logf.Name(), tail(c.logf.Name(), 15))
+		}
 		cancelFirst()
 		if err != nil {
 			stopping.Store(true)
 			stopErr := stopAll(children, opts.StopTimeout, log)
-			if ctx.Err() != nil {
+			switch {
+			case ctx.Err() != nil:
 				return stopErr
+			case errors.Is(err, ErrNodeDied):
+				return errors.Join(err, stopErr)
 			}
 			return errors.Join(fmt.Errorf("devnet did not become ready within %s: %w", opts.ReadyTimeout, err), stopErr)
 		}

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -110,5 +113,34 @@ func TestConsoleFilter(t *testing.T) {
 	}
 	if console.String() != want {
 		t.Fatalf("console:\n%s\nwant:\n%s", console.String(), want)
+	}
+}
+
+// On a fresh shared cache node 0 starts alone; if it dies there, Run says
+// so at once (not after the readiness timeout) and starts no other node.
+func TestRunNodeDiesWhileFillingCache(t *testing.T) {
+	falseBin, err := exec.LookPath("false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	m, err := Create(Config{Dir: dir, Validators: 3, BasePort: 20000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	began := time.Now()
+	err = Run(context.Background(), dir, m, RunOptions{Executable: falseBin, Out: &out, ReadyTimeout: time.Minute})
+	if !errors.Is(err, ErrNodeDied) || !strings.Contains(err.Error(), "node0") {
+		t.Fatalf("Run: %v", err)
+	}
+	if d := time.Since(began); d > 20*time.Second {
+		t.Fatalf("death noticed after %s", d)
+	}
+	if strings.Contains(out.String(), "node1") {
+		t.Fatalf("other nodes started:\n%s", out.String())
+	}
+	if fi, err := os.Stat(filepath.Join(dir, WasmCacheDir)); err != nil || !fi.IsDir() {
+		t.Fatalf("no shared cache directory: %v", err)
 	}
 }
