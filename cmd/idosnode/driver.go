@@ -13,11 +13,12 @@ import (
 func driverCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "driver",
-		Usage: "show the chain-grant drivers: enabled chains and pending observations",
+		Usage: "chain-grant drivers: enabled chains, pending observations, offline tests",
 		Description: "Access grants made on external chains enter the state when validators with at\n" +
 			"least 2/3 of the voting power attest the identical observation\n" +
 			"(docs/spec/drivers.md). `list` shows the enabled chains, `status` the\n" +
-			"observations and chain proposals still open, with the power that attested them.\n" +
+			"observations and chain proposals still open, with the power that attested them;\n" +
+			"`test` runs a driver module offline against recorded JSON-RPC exchanges (docs/drivers.md).\n" +
 			"Exit status: 0 ok, 1 failed, 2 wrong command line.",
 		Subcommands: []*cli.Command{
 			{
@@ -73,6 +74,7 @@ func driverCommand() *cli.Command {
 					return nil
 				},
 			},
+			driverTestCommand(),
 		},
 	}
 }

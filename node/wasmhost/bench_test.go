@@ -2,12 +2,15 @@ package wasmhost
 
 import (
 	"context"
+	"math"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
 	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/wasmhost/hostile"
 	"github.com/idos-network/idos-node/node/wasmhost/meter"
 )
 
@@ -179,4 +182,63 @@ func BenchmarkCompile(b *testing.B) {
 			compile(b, dir, m.Wasm)
 		}
 	})
+}
+
+// BenchmarkCompileWorst compares the cold compile time of the worst
+// modules the static limits accept (for control flow, and for code size)
+// with that of the largest bundled plugin
+// (bip137), all metered, on the optimizing compiler. Each iteration
+// compiles the three in turn, so load on the machine affects them alike;
+// it reports each one's seconds and the ratios to the plugin's, which are
+// what matters (docs/BENCHMARKS.md). Run it with -benchtime=Nx.
+func BenchmarkCompileWorst(b *testing.B) {
+	ctx := context.Background()
+	// The widest function the limits accept (MaxControl control
+	// instructions: n ifs and the end), and a module of such functions
+	// filling MaxControlWeight (two), the rest in one narrower function.
+	n := (meter.MaxControl - 1) / 2
+	per := uint64(2*n+1) * uint64(2*n+1)
+	ns := make([]int, meter.MaxControlWeight/per)
+	for i := range ns {
+		ns[i] = n
+	}
+	if rest := meter.MaxControlWeight - uint64(len(ns))*per; rest > 0 {
+		ns = append(ns, (int(math.Sqrt(float64(rest)))-1)/2)
+	}
+	cases := []struct {
+		name string
+		wasm []byte
+	}{
+		{"plugin", readPlugin(b, "bip137")},
+		{"sequential-loops", hostile.SequentialLoops(n)},
+		{"sequential-ifs", hostile.SequentialIfs(n)},
+		{"control-weight", hostile.SequentialIfs(ns...)},
+		{"code-bytes", hostile.DenseCode(meter.MaxCodeBytes-1000, meter.MaxInstructions)},
+	}
+	metered := make([][]byte, len(cases))
+	for i, c := range cases {
+		m, err := meter.Instrument(c.wasm)
+		if err != nil {
+			b.Fatalf("%s: %v", c.name, err)
+		}
+		metered[i] = m.Wasm
+	}
+	total := make([]time.Duration, len(cases))
+	for b.Loop() {
+		for i, wasm := range metered {
+			start := time.Now()
+			rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+			if _, err := rt.CompileModule(ctx, wasm); err != nil {
+				b.Fatal(err)
+			}
+			total[i] += time.Since(start)
+			_ = rt.Close(ctx)
+		}
+	}
+	for i, c := range cases {
+		b.ReportMetric(total[i].Seconds()/float64(b.N), c.name+"-s")
+		if i > 0 {
+			b.ReportMetric(float64(total[i])/float64(total[0]), c.name+"/plugin")
+		}
+	}
 }

@@ -47,6 +47,7 @@ func TestHostileModulesRefused(t *testing.T) {
 		{"nested loops", hostile.NestedLoops(meter.MaxNesting + 1), meter.ErrLimit, "MaxNesting"},
 		{"sequential loops", hostile.SequentialLoops(meter.MaxControl / 2), meter.ErrLimit, "MaxControl"},
 		{"control weight", hostile.RepeatedLoops(meter.MaxControl/2-10, 5), meter.ErrLimit, "MaxControlWeight"},
+		{"control weight of ifs", hostile.SequentialIfs(2499, 2499, 2300), meter.ErrLimit, "MaxControlWeight"},
 		{"1M functions", hostile.ManyFunctions(1_000_000), meter.ErrLimit, "MaxFunctions"},
 		{"2^27 table entries", hostile.HugeTable(1 << 27), meter.ErrLimit, "MaxTableEntries"},
 		{"long function", hostile.LongFunction(meter.MaxInstructions), meter.ErrLimit, "MaxInstructions"},
@@ -132,6 +133,7 @@ func TestHostileModulesRun(t *testing.T) {
 		for name, w := range map[string][]byte{
 			"nesting at the limit":  hostile.DeepNesting(meter.MaxNesting),
 			"control at the limit":  hostile.SequentialLoops(meter.MaxControl/2 - 1),
+			"weight at the limit":   hostile.SequentialIfs(2499, 2499, 2200),
 			"locals at the limit":   hostile.ManyLocals(meter.MaxLocals - 1),
 			"table at the limit":    hostile.HugeTable(meter.MaxTableEntries),
 			"globals at the limit":  hostile.ManyGlobals(meter.MaxGlobals),

@@ -246,14 +246,15 @@ const drainInterval = time.Millisecond
 
 // drain is the safety net of guarded: it sets the fuel of the running
 // call to 0, again every drainInterval until the call returns. Once is not
-// enough: the guest reads, checks and writes the fuel global without
-// synchronisation with the host, so a drain that lands between the
-// guest's read and its write is overwritten by the guest's new value (and
-// one that lands between its check and its subtraction wraps the counter
-// to nearly 2^64). Each drain lands outside that window with high
-// probability, so a later one sticks and the guest stops at its next
-// metering point on either engine. Guest code alone never wraps the
-// counter: it compares before it subtracts.
+// enough: the guest reads and writes the fuel global several times per
+// charge without synchronisation with the host, so a drain that lands
+// between a read and a write is overwritten by the guest's new value (and
+// one that lands between the two reads that settle a charge that went
+// below zero leaves a wrapped counter for one segment, which the next
+// charge turns into FuelExhausted). Each drain lands outside those windows
+// with high probability, so a later one sticks and the guest stops at its
+// next metering point on either engine. Guest code alone never leaves a
+// wrapped counter: a charge below zero stores FuelExhausted and traps.
 func (in *instance) drain() {
 	for {
 		in.mu.Lock()

@@ -386,3 +386,8 @@ func (zeroReader) Read(p []byte) (int, error) {
 type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// DeterministicModuleConfig is the module configuration plugins run with
+// (frozen clocks, zero randomness, no arguments, environment, files or
+// output), for other hosts of the same sandbox (node/driverhost).
+func DeterministicModuleConfig() wazero.ModuleConfig { return deterministicModuleConfig() }

@@ -27,6 +27,7 @@ const (
 	opNop         = 0x01
 	opBlock       = 0x02
 	opLoop        = 0x03
+	opIf          = 0x04
 	opEnd         = 0x0b
 	opBr          = 0x0c
 	opCall        = 0x10
@@ -36,6 +37,8 @@ const (
 	opI32Const    = 0x41
 	opI64Const    = 0x42
 	opI32Add      = 0x6a
+	opI32Load     = 0x28
+	opI32Store    = 0x36
 	opPrefixFC    = 0xfc
 )
 
@@ -434,6 +437,49 @@ func RepeatedLoops(n, k int) []byte {
 		secType:     vec(1, funcType(nil, nil)),
 		secFunction: cat(u32(uint32(k)), bytes.Repeat([]byte{0}, k)),
 		secCode:     cat(u32(uint32(k)), bytes.Repeat(body, k)),
+	}
+	return m.bytes()
+}
+
+// SequentialIfs is a plugin whose _initialize, idos_verify and
+// idos_metadata (as far as ns goes, at most three) each start with ns[i]
+// empty ifs in a row (i32.const 0, if, end): 2n+1 control instructions,
+// the shape the optimizing compiler handles worst per control instruction
+// (see meter.MaxControl and MaxControlWeight).
+func SequentialIfs(ns ...int) []byte {
+	if len(ns) > 3 {
+		panic("hostile: SequentialIfs takes at most three counts")
+	}
+	ifs := func(i int) []byte {
+		if i >= len(ns) {
+			return nil
+		}
+		return bytes.Repeat([]byte{opI32Const, 0, opIf, empty, opEnd}, ns[i])
+	}
+	return plugin(nil, nil, module{secCode: vec(6,
+		code(noLocals, ifs(0), []byte{opEnd}),
+		code(noLocals, []byte{opI32Const, 1, opEnd}),
+		code(noLocals, []byte{opI32Const}, s64(allocAt), []byte{opEnd}),
+		code(noLocals, []byte{opEnd}),
+		code(noLocals, ifs(2), packed(metadataAt, len(Metadata)), []byte{opEnd}),
+		code(noLocals, ifs(1), packed(resultAt, len(result)), []byte{opEnd}))})
+}
+
+// DenseCode is about size bytes of code in functions of at most instrs
+// instructions each, of memory traffic the compiler cannot drop (i32.const
+// 4, i32.const 8, i32.load, local.get 0, i32.add, i32.store): the shape
+// that compiles slowest per byte among those tried, and more slowly per
+// byte the longer the function (see meter.MaxInstructions and
+// MaxCodeBytes). It is a module, not a plugin: it is only compiled.
+func DenseCode(size, instrs int) []byte {
+	unit := []byte{opI32Const, 4, opI32Const, 8, opI32Load, 2, 0, opLocalGet, 0, opI32Add, opI32Store, 2, 0}
+	body := code([]byte{1, 1, i32}, bytes.Repeat(unit, (instrs-1)/6), []byte{opEnd})
+	n := max(size/len(body), 1)
+	m := module{
+		secType:     vec(1, funcType(nil, nil)),
+		secFunction: cat(u32(uint32(n)), bytes.Repeat([]byte{0}, n)),
+		secMemory:   vec(1, []byte{0, 1}),
+		secCode:     cat(u32(uint32(n)), bytes.Repeat(body, n)),
 	}
 	return m.bytes()
 }

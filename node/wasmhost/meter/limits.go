@@ -14,16 +14,21 @@ import (
 // Each limit has headroom over the largest value in the Go wasip1 plugins
 // this repository ships (sigplugins/*/*.wasm, Go 1.26; the measured
 // maximum is in the comment, TestLimitsHeadroom checks it) while keeping
-// the worst case bounded.
+// the worst case bounded: at least 4x, but only 2x for the four that bound
+// the optimizing compiler's time (MaxControl, MaxControlWeight,
+// MaxInstructions, MaxCodeBytes), because compiling a proposed module runs
+// inside block execution on every node.
 //
 // Why the control-flow limits: wazero's optimizing compiler (wazevo) is
 // quadratic in the basic blocks of a function (its loop detection and loop
 // nesting forest walk the dominator tree from every block, and straight
-// code makes that tree a chain), and metering adds an if block per
-// segment. 5,000 loops in a row (15 KB) took 50 s to compile metered, 10,000
-// took 145 s, while the interpreter and the meter itself are linear. The
-// count of control instructions (block, loop, if, else, end, br, br_if,
-// br_table, return) of a function is the static measure of its blocks:
+// code makes that tree a chain), and metering added an if block per
+// segment (meter version 3; since version 4 the checks are branchless and
+// add no block). 5,000 loops in a row (15 KB) took 50 s to compile metered
+// with version 3, 10,000 took 145 s, while the interpreter and the meter
+// itself are linear. The count of control instructions (block, loop, if,
+// else, end, br, br_if, br_table, return) of a function is the static
+// measure of its blocks:
 // MaxControl bounds it per function and MaxControlWeight bounds the sum of
 // its squares over the module, so the compiler's work is bounded for the
 // whole module, not just per function.
@@ -43,16 +48,19 @@ const (
 	// site).
 	MaxNesting = 2_400
 	// MaxInstructions bounds the instructions of one function (measured
-	// 13,335).
-	MaxInstructions = 100_000
+	// 13,335). The compiler is superlinear in it: 8 MiB of code compiled
+	// 3.4 times slower in functions of 96,000 instructions than of 9,600.
+	MaxInstructions = 30_000
 	// MaxControl bounds the control instructions of one function
 	// (measured 2,088).
 	MaxControl = 5_000
 	// MaxControlWeight bounds the sum over all functions of the square
 	// of their control instructions (measured 34,621,156).
-	MaxControlWeight = 100_000_000
-	// MaxCodeBytes bounds the code section (measured 1,711,272).
-	MaxCodeBytes = 8 << 20
+	MaxControlWeight = 70_000_000
+	// MaxCodeBytes bounds the code section (measured 1,711,272). Compile
+	// time is linear in it, and the densest code tried compiles about 3
+	// times slower per byte than the plugins' (docs/BENCHMARKS.md).
+	MaxCodeBytes = 4 << 20
 	// MaxGlobals bounds imported plus defined globals (measured 8).
 	MaxGlobals = 1_000
 	// MaxTableEntries bounds a table's initial and maximum size (measured

@@ -10,9 +10,10 @@
 //     and of every code segment that a branch can enter (a loop body, the
 //     two arms of an if, the code after an end) the module subtracts the
 //     static cost of that segment (Cost). If the fuel left is smaller than
-//     the cost, the module sets the global to FuelExhausted and executes
-//     unreachable: the trap is deterministic and the host tells it from
-//     the guest's own traps by that value.
+//     the cost, the module sets the global to FuelExhausted and traps (an
+//     integer division by zero, so that the check has no branch): the
+//     trap is deterministic and the host tells it from the guest's own
+//     traps by that value, not by the trap's kind.
 //   - ExportDepth (i32): the stack budget left, in stack units (8-byte
 //     value slots). Every function takes its static frame cost (frame.go:
 //     FrameOverhead plus its parameters, locals and maximum operand stack
@@ -52,8 +53,10 @@ import (
 //
 // Version 2: host functions, bulk operations and memory.grow priced by
 // size. Version 3: the depth global is a stack budget charged by frame cost
-// (earlier versions counted calls), and NaNs are canonicalized.
-const Version = 3
+// (earlier versions counted calls), and NaNs are canonicalized. Version 4:
+// the fuel and stack checks are branchless (the same accounting, traps and
+// sentinels, but no if block, so no basic block for the compiler).
+const Version = 4
 
 // Export names added by Instrument. The prefix "idos_meter_" is reserved:
 // a module that already exports a name with it is refused.
@@ -474,13 +477,19 @@ const (
 	opMemoryGrow   = 0x40
 	opI32Const     = 0x41
 	opI64Const     = 0x42
+	opDrop         = 0x1a
 	opI32Eqz       = 0x45
-	opI32LtU       = 0x49
-	opI64LtU       = 0x54
+	opI32Ne        = 0x47
+	opI64Ne        = 0x52
 	opI32Add       = 0x6a
 	opI32Sub       = 0x6b
+	opI32DivU      = 0x6e
+	opI32Or        = 0x72
+	opI32ShrS      = 0x75
 	opI64Sub       = 0x7d
 	opI64Mul       = 0x7e
+	opI64Or        = 0x84
+	opI64ShrS      = 0x87
 	opI64ShrU      = 0x88
 	opI64ExtendU   = 0xad
 	opPrefixFC     = 0xfc
@@ -516,48 +525,63 @@ func instrumentBody(body []byte, t funcType, blockType []byte, fuel, depth uint3
 	scratch := uint32(nLocals)
 	nScratch, stateful := uint32(0), false
 
-	exhaustFuel := appendU32([]byte{opI64Const, 0x7f, opGlobalSet}, fuel)
-	exhaustFuel = append(exhaustFuel, opUnreachable)
+	// settle finishes a charge whose difference d = old - cost the code
+	// before it stored in the global g (fuel, or the stack budget if
+	// i32): it stores d | d>>63 (>>31), which is d if d >= 0 and the
+	// exhausted sentinel (all ones) if the subtraction went below zero,
+	// then traps if the global holds the sentinel, by dividing 1 by
+	// (g != sentinel). No branch: the check adds no basic block, which
+	// the optimizing compiler's time is quadratic in (limits.go). The
+	// host keeps the fuel below 2^62 and the budget below 2^31 and a cost
+	// is below both, so d < 0 exactly when old < cost.
+	settle := func(dst []byte, g uint32, i64 bool) []byte {
+		get := appendU32([]byte{opGlobalGet}, g)
+		dst = append(dst, get...)
+		dst = append(dst, get...)
+		if i64 {
+			dst = append(dst, opI64Const, 63, opI64ShrS, opI64Or, opGlobalSet)
+		} else {
+			dst = append(dst, opI32Const, 31, opI32ShrS, opI32Or, opGlobalSet)
+		}
+		dst = appendU32(dst, g)
+		dst = append(dst, opI32Const, 1)
+		dst = append(dst, get...)
+		if i64 {
+			dst = append(dst, opI64Const, 0x7f, opI64Ne)
+		} else {
+			dst = append(dst, opI32Const, 0x7f, opI32Ne)
+		}
+		return append(dst, opI32DivU, opDrop)
+	}
 	charge := func(dst []byte, cost uint64) []byte {
 		dst = append(dst, opGlobalGet)
 		dst = appendU32(dst, fuel)
 		dst = append(dst, opI64Const)
 		dst = appendS64(dst, int64(cost))
-		dst = append(dst, opI64LtU, opIf, blockEmpty)
-		dst = append(dst, exhaustFuel...)
-		dst = append(dst, opEnd, opGlobalGet)
-		dst = appendU32(dst, fuel)
-		dst = append(dst, opI64Const)
-		dst = appendS64(dst, int64(cost))
 		dst = append(dst, opI64Sub, opGlobalSet)
-		return appendU32(dst, fuel)
+		dst = appendU32(dst, fuel)
+		return settle(dst, fuel, true)
 	}
 	// dynCharge charges f(n), where n is the i32 on top of the operand
 	// stack, leaving it there: n >> BulkShift for a bulk operation, n ·
 	// CostMemoryGrowPage for memory.grow (below 2^50, no overflow).
 	dynCharge := func(dst []byte, grow bool) []byte {
-		cost := func(dst []byte) []byte {
-			dst = append(dst, opLocalGet)
-			dst = appendU32(dst, scratch)
-			if grow {
-				dst = append(dst, opI64ExtendU, opI64Const)
-				dst = appendS64(dst, CostMemoryGrowPage)
-				return append(dst, opI64Mul)
-			}
-			return append(dst, opI64ExtendU, opI64Const, BulkShift, opI64ShrU)
-		}
 		dst = append(dst, opLocalTee)
 		dst = appendU32(dst, scratch)
 		dst = append(dst, opGlobalGet)
 		dst = appendU32(dst, fuel)
-		dst = cost(dst)
-		dst = append(dst, opI64LtU, opIf, blockEmpty)
-		dst = append(dst, exhaustFuel...)
-		dst = append(dst, opEnd, opGlobalGet)
-		dst = appendU32(dst, fuel)
-		dst = cost(dst)
+		dst = append(dst, opLocalGet)
+		dst = appendU32(dst, scratch)
+		if grow {
+			dst = append(dst, opI64ExtendU, opI64Const)
+			dst = appendS64(dst, CostMemoryGrowPage)
+			dst = append(dst, opI64Mul)
+		} else {
+			dst = append(dst, opI64ExtendU, opI64Const, BulkShift, opI64ShrU)
+		}
 		dst = append(dst, opI64Sub, opGlobalSet)
-		return appendU32(dst, fuel)
+		dst = appendU32(dst, fuel)
+		return settle(dst, fuel, true)
 	}
 	// adjustStack adds op (i32.add or i32.sub) frame to the stack budget.
 	adjustStack := func(dst []byte, op byte) []byte {
@@ -574,14 +598,8 @@ func instrumentBody(body []byte, t funcType, blockType []byte, fuel, depth uint3
 	// the wrapper block whose end is the single exit of the function (a
 	// branch to the function's outermost label now lands there).
 	var out []byte
-	out = append(out, opGlobalGet)
-	out = appendU32(out, depth)
-	out = append(out, opI32Const)
-	out = appendS64(out, int64(frame))
-	out = append(out, opI32LtU, opIf, blockEmpty, opI32Const, 0x7f, opGlobalSet)
-	out = appendU32(out, depth)
-	out = append(out, opUnreachable, opEnd)
 	out = adjustStack(out, opI32Sub)
+	out = settle(out, depth, false)
 	out = append(out, opBlock)
 	out = append(out, blockType...)
 

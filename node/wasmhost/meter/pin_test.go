@@ -16,11 +16,11 @@ import (
 // app hashes in node/app/testdata/golden_heights.txt change with it).
 func TestOutputPinnedToVersion(t *testing.T) {
 	const (
-		pinnedVersion = 3
+		pinnedVersion = 4
 		// sha256 of sigplugins/solana/solana.wasm, the input.
 		solanaInput = "dfc9de3788d13d88f958f096a054b6d3aa150a96abfcf45192af30db36594757"
 		// sha256 of Instrument(solana.wasm).Wasm at pinnedVersion.
-		solanaMetered = "e75f39cae040d68d452fbbc136c9e66a528ddde82ed4ea1b54ab3c2a0d5c7eb8"
+		solanaMetered = "9bd4946e5f990869d0335e609ec250e5a3ea9a2027245f4ef533ec0fb07815f5"
 	)
 	wasm, err := os.ReadFile(filepath.Join("..", "..", "..", "sigplugins", "solana", "solana.wasm"))
 	if err != nil {
