@@ -21,8 +21,11 @@ func devnetCommand() *cli.Command {
 			"full-mesh peers and ports on 127.0.0.1: node i uses P+10i (P2P), P+10i+1\n" +
 			"(RPC) and P+10i+2 (gateway). DIR/devnet.json records the network; later\n" +
 			"runs resume the same chain, and flags that disagree with it are an error.\n" +
-			"Each node runs as `idosnode start --home DIR/nodeI` with its log in\n" +
-			"DIR/nodeI/node.log; error lines are echoed here. Ctrl-C stops all nodes and\n" +
+			"Each node runs as `idosnode start --home DIR/nodeI --wasm-cache DIR/wasm-cache`\n" +
+			"(one cache of compiled plugins for all nodes; on a fresh cache node 0 fills it\n" +
+			"first) with its log in DIR/nodeI/node.log; error lines are echoed here, except\n" +
+			"CometBFT's peer-dialing noise at start. The address table is printed once every\n" +
+			"gateway's /v1/status names the devnet's chain and that node. Ctrl-C stops all nodes and\n" +
 			"exits 0; a node that dies on its own stops the network with exit status 1.\n" +
 			"Remove DIR to start a fresh chain.",
 		Flags: []cli.Flag{
@@ -30,8 +33,8 @@ func devnetCommand() *cli.Command {
 			&cli.StringFlag{Name: "dir", Value: "./.devnet", Usage: "`DIR` holding the devnet"},
 			&cli.IntFlag{Name: "base-port", Value: devnet.DefaultBasePort, Usage: "first `PORT` of the port range (new networks only)"},
 			&cli.StringFlag{Name: "chain-id", Value: devnet.DefaultChainID, Usage: "chain `ID` (new networks only)"},
-			&cli.BoolFlag{Name: "seed-demo", Usage: "make the demo inserter a genesis inserter (new networks) and, once up, store a demo user, " +
-				"wallets, credentials and a share; its keys (public, insecure) go to DIR/demo-keys/"},
+			&cli.BoolFlag{Name: "seed-demo", Usage: "once up, store a demo user, wallets, credentials and a share (new or existing network; " +
+				"every devnet's genesis lists the demo inserter); its keys (public, insecure) go to DIR/demo-keys/"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -39,7 +42,8 @@ func devnetCommand() *cli.Command {
 			}
 			// Unset flags stay zero so that resuming compares only what the
 			// user actually asked for against the existing network.
-			// A new network starts with the bundled signature plugins.
+			// A new network starts with the bundled signature plugins and
+			// the demo inserter, so --seed-demo works on any devnet.
 			cfg := devnet.Config{Dir: c.String("dir"), AppState: devnet.DefaultAppState()}
 			if c.IsSet("validators") {
 				cfg.Validators = c.Int("validators")
@@ -55,12 +59,6 @@ func devnetCommand() *cli.Command {
 			}
 			if c.IsSet("chain-id") {
 				cfg.ChainID = c.String("chain-id")
-			}
-			if c.Bool("seed-demo") {
-				// Used only when the network is created; a resumed network
-				// keeps its genesis, and SeedDemo says so if it lacks the
-				// inserter.
-				cfg.AppState = devnet.DemoAppState()
 			}
 			logger, err := newLogger(os.Stderr, "info", "text")
 			if err != nil {

@@ -16,7 +16,7 @@ func startCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "start",
 		Usage:     "run the node of a home until SIGINT or SIGTERM",
-		UsageText: "idosnode start --home DIR [--log-level LEVEL] [--log-format text|json]",
+		UsageText: "idosnode start --home DIR [--log-level LEVEL] [--log-format text|json] [--wasm-cache DIR]",
 		Description: "Runs CometBFT, the idOS application and the HTTP gateway in one process.\n" +
 			"Logs go to stderr. SIGINT or SIGTERM stops the gateway, then CometBFT, then\n" +
 			"closes the state database, and exits 0. Log level and format default to\n" +
@@ -25,6 +25,7 @@ func startCommand() *cli.Command {
 			homeFlag(),
 			&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error (default from idos.json)"},
 			&cli.StringFlag{Name: "log-format", Usage: "text or json (default from idos.json)"},
+			&cli.StringFlag{Name: "wasm-cache", Usage: "`DIR` for compiled plugin code, shareable by nodes on one machine (default: wasm-cache beside the state)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -48,7 +49,7 @@ func startCommand() *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return runner.Run(ctx, dir, logger)
+			return runner.RunWithOptions(ctx, dir, logger, runner.Options{WasmCacheDir: c.String("wasm-cache")})
 		},
 	}
 }

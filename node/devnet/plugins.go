@@ -19,10 +19,14 @@ func BundledPlugins() []plugins.GenesisPlugin {
 }
 
 // DefaultAppState is the app_state of a new `idosnode devnet`: the default
-// genesis with the bundled plugins (eip191_wasm, solana) active from block 1.
+// genesis with the bundled plugins (eip191_wasm, solana) active from block 1
+// and the demo inserter (seed.go), so that `devnet --seed-demo` can seed
+// any devnet, also one first started without it. The demo inserter's key
+// is public: anyone can create users on a devnet, which is local.
 func DefaultAppState() json.RawMessage {
 	g := composition.DefaultGenesis()
 	g.Plugins.Genesis = BundledPlugins()
+	g.IDOS.Inserters = []string{DemoInserterAccount()}
 	b, err := g.Canonical()
 	if err != nil {
 		panic(err)

@@ -17,7 +17,6 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/idos-network/idos-node/node/auth"
-	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/userclient"
 )
@@ -73,17 +72,9 @@ func DemoInserterAccount() string {
 	return auth.SchemeEIP191 + ":" + crypto.PubkeyToAddress(demoECDSA(DemoInserter).PublicKey).Hex()
 }
 
-// DemoAppState is DefaultAppState with the demo inserter.
-func DemoAppState() json.RawMessage {
-	g := composition.DefaultGenesis()
-	g.IDOS.Inserters = []string{DemoInserterAccount()}
-	g.Plugins.Genesis = BundledPlugins()
-	b, err := g.Canonical()
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
+// DemoAppState is the app_state of a devnet the demo can seed: since every
+// devnet's genesis lists the demo inserter, DefaultAppState.
+func DemoAppState() json.RawMessage { return DefaultAppState() }
 
 // demoKeys writes (or reopens) the demo keystore in dir/DemoKeysDir.
 func demoKeys(dir string) (*userclient.Keystore, map[string]*userclient.Key, error) {
@@ -127,7 +118,8 @@ var demoCredentials = []struct{ notes, content string }{
 
 // SeedDemo waits for node 0's gateway and stores the demo user story
 // through it, then prints how to look at it. A network already seeded is
-// left as it is. The network must have been created with DemoAppState.
+// left as it is. The network's genesis must list the demo inserter, as
+// DefaultAppState does.
 func SeedDemo(ctx context.Context, dir string, m *Manifest, out io.Writer, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -163,7 +155,7 @@ func SeedDemo(ctx context.Context, dir string, m *Manifest, out io.Writer, log *
 	if _, err := ins.AddUser(ctx, proof); err != nil {
 		var te *userclient.TxError
 		if errors.As(err, &te) && te.Code == idos.CodeUnauthorized {
-			return fmt.Errorf("demo inserter %s may not create users (was %s created without --seed-demo? remove it to start over): %w",
+			return fmt.Errorf("demo inserter %s may not create users (was %s created by an older idosnode, whose devnet genesis lacks it? remove it to start over): %w",
 				DemoInserterAccount(), dir, err)
 		}
 		return err

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,10 +17,16 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/idos-network/idos-node/node/userclient"
 )
 
 // LogFile is each node's log, inside its home.
 const LogFile = "node.log"
+
+// WasmCacheDir is the folder under the devnet directory holding the
+// compiled plugin code all its nodes share (idosnode start --wasm-cache).
+const WasmCacheDir = "wasm-cache"
 
 // RunOptions configures Run.
 type RunOptions struct {
@@ -82,26 +88,76 @@ func Run(ctx context.Context, dir string, m *Manifest, opts RunOptions) error {
 	console := &lockedWriter{w: opts.Out}
 	var stopping atomic.Bool
 
+	// Every node compiles the bundled plugins at genesis; they share one
+	// compilation cache, so only the first compiles. On a fresh cache, node
+	// 0 starts alone and fills it while the others wait: four nodes
+	// compiling the same modules at once on a small machine is what made
+	// the first start slow.
+	cacheDir := filepath.Join(dir, WasmCacheDir)
+	_, statErr := os.Stat(cacheDir)
+	freshCache := errors.Is(statErr, fs.ErrNotExist)
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return fmt.Errorf("create shared wasm cache: %w", err)
+	}
+
 	children := make([]*child, 0, len(m.Nodes))
 	died := make(chan *child, len(m.Nodes))
-	for _, n := range m.Nodes {
-		c, err := startChild(opts.Executable, dir, n, console, &stopping)
+	start := func(nodes []Node) error {
+		for _, n := range nodes {
+			c, err := startChild(opts.Executable, dir, cacheDir, n, console, &stopping)
+			if err != nil {
+				stopping.Store(true)
+				return errors.Join(err, stopAll(children, opts.StopTimeout, log))
+			}
+			children = append(children, c)
+			go func() {
+				<-c.exited
+				died <- c
+			}()
+			log.Info("started node", "node", n.Name, "pid", c.cmd.Process.Pid, "log", c.logf.Name())
+		}
+		return nil
+	}
+	rest := m.Nodes
+	if freshCache && len(m.Nodes) > 1 {
+		if err := start(m.Nodes[:1]); err != nil {
+			return err
+		}
+		log.Info("compiling the bundled plugins once, in " + m.Nodes[0].Name + ", for all nodes")
+		firstCtx, cancelFirst := context.WithTimeout(ctx, opts.ReadyTimeout)
+		first := make(chan error, 1)
+		go func() { first <- waitReady(firstCtx, m.ChainID, m.Nodes[:1]) }()
+		var err error
+		select {
+		case err = <-first:
+		case c := <-died:
+			// Node 0 died while compiling: report it like a death later on.
+			err = fmt.Errorf("%w: %s (%v); see %s", ErrNodeDied, c.node.Name, exitDescription(c.err), c.logf.Name())
+			fmt.Fprintf(console, "\n!!! %s exited unexpectedly (%v); last lines of %s:\n%s",
+				c.node.Name, exitDescription(c.err), c.logf.Name(), tail(c.logf.Name(), 15))
+		}
+		cancelFirst()
 		if err != nil {
 			stopping.Store(true)
-			return errors.Join(err, stopAll(children, opts.StopTimeout, log))
+			stopErr := stopAll(children, opts.StopTimeout, log)
+			switch {
+			case ctx.Err() != nil:
+				return stopErr
+			case errors.Is(err, ErrNodeDied):
+				return errors.Join(err, stopErr)
+			}
+			return errors.Join(fmt.Errorf("devnet did not become ready within %s: %w", opts.ReadyTimeout, err), stopErr)
 		}
-		children = append(children, c)
-		go func() {
-			<-c.exited
-			died <- c
-		}()
-		log.Info("started node", "node", n.Name, "pid", c.cmd.Process.Pid, "log", c.logf.Name())
+		rest = m.Nodes[1:]
+	}
+	if err := start(rest); err != nil {
+		return err
 	}
 
 	ready := make(chan error, 1)
 	readyCtx, cancelReady := context.WithTimeout(ctx, opts.ReadyTimeout)
 	defer cancelReady()
-	go func() { ready <- waitHealthy(readyCtx, m.Nodes) }()
+	go func() { ready <- waitReady(readyCtx, m.ChainID, m.Nodes) }()
 
 	var failure error
 loop:
@@ -113,7 +169,7 @@ loop:
 				if ctx.Err() != nil {
 					continue // interrupted while starting: stop below
 				}
-				failure = fmt.Errorf("devnet did not become healthy within %s: %w", opts.ReadyTimeout, err)
+				failure = fmt.Errorf("devnet did not become ready within %s: %w", opts.ReadyTimeout, err)
 				break loop
 			}
 			printTable(console, m, dir)
@@ -136,14 +192,14 @@ loop:
 	return stopErr
 }
 
-func startChild(exe, dir string, n Node, console io.Writer, stopping *atomic.Bool) (*child, error) {
+func startChild(exe, dir, cacheDir string, n Node, console io.Writer, stopping *atomic.Bool) (*child, error) {
 	h := filepath.Join(dir, n.Name)
 	// Appended to, so a resumed network keeps the earlier runs' logs.
 	logf, err := os.OpenFile(filepath.Join(h, LogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open log of %s: %w", n.Name, err)
 	}
-	cmd := exec.Command(exe, "start", "--home", h)
+	cmd := exec.Command(exe, "start", "--home", h, "--wasm-cache", cacheDir)
 	out := &summaryWriter{file: logf, console: console, prefix: "[" + n.Name + "] ", stopping: stopping}
 	cmd.Stdout = out
 	cmd.Stderr = out
@@ -198,16 +254,22 @@ func stopAll(children []*child, timeout time.Duration, log *slog.Logger) error {
 	return errors.Join(errs...)
 }
 
-// waitHealthy polls every node's /v1/health until all answer 200.
-func waitHealthy(ctx context.Context, nodes []Node) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+// waitReady polls every node's gateway /v1/status until each answers as
+// that node: the devnet's chain id and the node's own id. Any other answer
+// on the port (another program, a node of another network) is not ready.
+func waitReady(ctx context.Context, chainID string, nodes []Node) error {
 	pending := append([]Node(nil), nodes...)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
+	last := map[string]error{}
 	for {
 		rest := pending[:0]
 		for _, n := range pending {
-			if !healthy(ctx, client, n) {
+			if err := checkIdentity(ctx, chainID, n); err != nil {
+				if ctx.Err() == nil || last[n.Name] == nil {
+					// Keep the last answer, not the deadline cutting a request.
+					last[n.Name] = err
+				}
 				rest = append(rest, n)
 			}
 		}
@@ -217,28 +279,34 @@ func waitHealthy(ctx context.Context, nodes []Node) error {
 		}
 		select {
 		case <-ctx.Done():
-			names := make([]string, len(pending))
+			errs := make([]error, len(pending))
 			for i, n := range pending {
-				names[i] = n.Name
+				errs[i] = fmt.Errorf("%s: %w", n.Name, last[n.Name])
 			}
-			return fmt.Errorf("no health from %s: %w", strings.Join(names, ", "), ctx.Err())
+			return fmt.Errorf("%w: %w", ctx.Err(), errors.Join(errs...))
 		case <-tick.C:
 		}
 	}
 }
 
-func healthy(ctx context.Context, client *http.Client, n Node) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.GatewayURL()+"/v1/health", nil)
+// ErrWrongNode is a gateway answering /v1/status with another chain id or
+// node id than the devnet's node on that port.
+var ErrWrongNode = errors.New("another node or program answers on the port")
+
+// checkIdentity asks n's gateway for /v1/status and checks that the answer
+// names the devnet's chain and n's node id.
+func checkIdentity(ctx context.Context, chainID string, n Node) error {
+	reqCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	st, err := userclient.Status(reqCtx, n.GatewayURL())
 	if err != nil {
-		return false
+		return err
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return false
+	if st.ChainID != chainID || st.NodeID != n.NodeID {
+		return fmt.Errorf("%w: %s answers chain %q node %q, want chain %q node %q",
+			ErrWrongNode, n.GatewayURL(), st.ChainID, st.NodeID, chainID, n.NodeID)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return nil
 }
 
 func printTable(w io.Writer, m *Manifest, dir string) {
@@ -325,7 +393,7 @@ func (s *summaryWriter) flush() {
 }
 
 func (s *summaryWriter) echo(line []byte) {
-	if s.stopping.Load() || !isErrorLine(line) {
+	if s.stopping.Load() || !isErrorLine(line) || isPeerNoise(line) {
 		return
 	}
 	_, _ = fmt.Fprintf(s.console, "%s%s\n", s.prefix, line)
@@ -339,4 +407,22 @@ func isErrorLine(line []byte) bool {
 		bytes.HasPrefix(line, []byte("panic:")) ||
 		bytes.HasPrefix(line, []byte("fatal error:")) ||
 		bytes.HasPrefix(line, []byte("Error:"))
+}
+
+// isPeerNoise recognises CometBFT's peer errors that are normal while a
+// network starts or a peer restarts: dialing a peer that does not listen
+// yet, and dropping a connection its other end closed (then stopping it
+// twice). CometBFT logs them
+// at ERROR; they stay in the node's log file but not on the devnet's
+// console. Other peer errors are still shown.
+func isPeerNoise(line []byte) bool {
+	if bytes.Contains(line, []byte("Error dialing peer")) {
+		return true
+	}
+	if bytes.Contains(line, []byte("error while stopping peer")) && bytes.Contains(line, []byte("already stopped")) {
+		return true
+	}
+	return bytes.Contains(line, []byte("Stopping peer for error")) &&
+		(bytes.Contains(line, []byte("err=EOF")) || bytes.Contains(line, []byte(`"err":"EOF"`)) ||
+			bytes.Contains(line, []byte("connection reset by peer")))
 }

@@ -18,6 +18,11 @@ type Options struct {
 	// Gateway, if set, may adjust the gateway configuration before the
 	// gateway is created (challenge TTL, clock, limits).
 	Gateway func(*gateway.Config)
+	// WasmCacheDir holds compiled plugin code; empty means wasm-cache
+	// beside the state database. Nodes on one machine may share one (the
+	// devnet does): wazero writes each entry to a temporary file and
+	// renames it, and the key covers the module, wazero and the CPU.
+	WasmCacheDir string
 	// PruneInterval and CompactEvery tune the pruner (0: the defaults,
 	// DefaultPruneInterval and idos.json's compact_every_blocks or
 	// DefaultCompactEvery); tests shorten them.

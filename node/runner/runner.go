@@ -57,11 +57,16 @@ type Running struct {
 // cancelled, then stops it. It returns nil after a clean stop, and an error
 // if the node fails to start or stops on its own.
 func Run(ctx context.Context, homeDir string, logger *slog.Logger) error {
+	return RunWithOptions(ctx, homeDir, logger, Options{})
+}
+
+// RunWithOptions is Run with Options.
+func RunWithOptions(ctx context.Context, homeDir string, logger *slog.Logger, opts Options) error {
 	h, err := home.Load(homeDir)
 	if err != nil {
 		return err
 	}
-	r, err := Start(ctx, h, logger)
+	r, err := StartWithOptions(ctx, h, logger, opts)
 	if err != nil {
 		return err
 	}
@@ -110,7 +115,11 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 	// once; compiled code is cached beside the state, so a restart loads
 	// it without compiling again. Only local settings are given here: the
 	// fuel, stack and memory limits come from state.
-	wasm, err := wasmhost.NewRuntimes(wasmhost.Config{CacheDir: filepath.Join(filepath.Dir(h.DBPath), "wasm-cache"),
+	cacheDir := opts.WasmCacheDir
+	if cacheDir == "" {
+		cacheDir = filepath.Join(filepath.Dir(h.DBPath), "wasm-cache")
+	}
+	wasm, err := wasmhost.NewRuntimes(wasmhost.Config{CacheDir: cacheDir,
 		CallTimeout: time.Duration(h.App.WasmCallTimeoutMS) * time.Millisecond,
 		Logger:      logger.With("module", "wasm")})
 	if err != nil {
