@@ -22,10 +22,9 @@ import (
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/commitment"
-	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/gateway/gwclient"
-	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/readproof"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // editingGateway is a lying node's gateway: it forwards to the real one
@@ -64,11 +63,11 @@ func kvWriter(ctx context.Context, t *testing.T, n *testNode, seed byte) (string
 	gw := gwclient.New(n.r.GatewayURL(), nil)
 	return auth.SchemeEd25519 + ":" + hex.EncodeToString(signer.SignerID()), gw, func(key, value string) {
 		t.Helper()
-		raw, err := acct.Build("kv.put", kv.PutPayload{Key: key, Value: value})
+		raw, err := acct.Build("kv.put", wire.KVPutPayload{Key: key, Value: value})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res, err := gw.Submit(ctx, raw, gateway.ModeCommit); err != nil || res.Code != 0 {
+		if res, err := gw.Submit(ctx, raw, wire.ModeCommit); err != nil || res.Code != 0 {
 			t.Fatalf("kv.put %s: %+v, %v", key, res, err)
 		}
 	}

@@ -20,9 +20,9 @@ import (
 	"github.com/idos-network/idos-node/lightclient"
 	"github.com/idos-network/idos-node/node/apphash"
 	"github.com/idos-network/idos-node/node/commitment"
-	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/readproof"
 	"github.com/idos-network/idos-node/node/readproof/prooftest"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // fakeChain stands in for the light client in tests of the Reader's own
@@ -279,12 +279,12 @@ func TestReader(t *testing.T) {
 	})
 
 	t.Run("gateway error body", func(t *testing.T) {
-		body := gateway.ErrorBody{Error: gateway.ErrorDetail{Code: gateway.ErrBadRequest, Message: "key: not hex"}}
+		body := wire.ErrorBody{Error: wire.ErrorDetail{Code: wire.ErrBadRequest, Message: "key: not hex"}}
 		gw := fakeGateway(t, func(string, []byte) (int, any) { return http.StatusBadRequest, body })
 		_, err := lightclient.NewReader(gw, chain(21), quick).Get(ctx, aliceColor)
 		var ge *lightclient.GatewayError
 		if !errors.As(err, &ge) || !errors.Is(err, lightclient.ErrGateway) ||
-			ge.Status != 400 || ge.Code != gateway.ErrBadRequest || ge.Message != "key: not hex" {
+			ge.Status != 400 || ge.Code != wire.ErrBadRequest || ge.Message != "key: not hex" {
 			t.Fatalf("err = %#v", err)
 		}
 	})

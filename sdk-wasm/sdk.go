@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/idos-network/idos-node/node/schemename"
 )
 
 // ABIVersion is the plugin ABI version this SDK implements.
@@ -62,7 +64,7 @@ var (
 
 // Metadata describes the registered scheme; it is served by idos_metadata.
 type Metadata struct {
-	// Scheme is the transaction envelope's scheme name: ^[a-z0-9_]{1,32}$.
+	// Scheme is the transaction envelope's scheme name (node/schemename).
 	Scheme string
 	// KeyType is KeyTypeSecp256k1 or KeyTypeEd25519.
 	KeyType string
@@ -92,8 +94,8 @@ func RegisterSignature(m Metadata, fn VerifyFunc) {
 	if fn == nil {
 		panic("sdk: RegisterSignature with a nil VerifyFunc")
 	}
-	if !validScheme(m.Scheme) {
-		panic(fmt.Sprintf("sdk: scheme %q must match ^[a-z0-9_]{1,32}$", m.Scheme))
+	if !schemename.Valid(m.Scheme) {
+		panic(fmt.Sprintf("sdk: scheme %q must match %s", m.Scheme, schemename.Rule))
 	}
 	if m.KeyType != KeyTypeSecp256k1 && m.KeyType != KeyTypeEd25519 {
 		panic(fmt.Sprintf("sdk: key type %q must be %q or %q", m.KeyType, KeyTypeSecp256k1, KeyTypeEd25519))
@@ -143,19 +145,6 @@ func jsonString(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-// validScheme is ^[a-z0-9_]{1,32}$.
-func validScheme(s string) bool {
-	if len(s) < 1 || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // Call runs the registered verifier exactly as idos_verify does and returns

@@ -9,8 +9,9 @@ import (
 
 	"github.com/idos-network/idos-node/lightclient/idosverify"
 	"github.com/idos-network/idos-node/node/client"
-	"github.com/idos-network/idos-node/node/module/idos"
+	"github.com/idos-network/idos-node/node/module/idos/idosschema"
 	"github.com/idos-network/idos-node/node/userclient"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 func userCommand() *cli.Command {
@@ -53,10 +54,10 @@ func readProof(c *cli.Context) (*userclient.Proof, error) {
 		if err := need(c, "user-id", "wallet-id", "wallet-type", "address", "signature"); err != nil {
 			return nil, usageErrorf("give --proof FILE, or %v", err)
 		}
-		p = userclient.Proof{UserID: c.String("user-id"), Wallet: idos.WalletInput{
+		p = userclient.Proof{UserID: c.String("user-id"), Wallet: wire.WalletInput{
 			WalletID: c.String("wallet-id"), WalletType: c.String("wallet-type"), Address: c.String("address"),
 			PublicKey: c.String("public-key"), Signature: c.String("signature"),
-			Message: idos.LinkMessage(c.String("user-id"), c.String("wallet-type"), c.String("address")),
+			Message: wire.LinkMessage(c.String("user-id"), c.String("wallet-type"), c.String("address")),
 		}}
 	}
 	if k := c.String("encryption-key"); k != "" {
@@ -355,7 +356,7 @@ func credentialCommand() *cli.Command {
 						return err
 					}
 					defer done()
-					var cr idos.Credential
+					var cr idosschema.Credential
 					var pc *idosverify.ProvenCredential
 					if r.v == nil {
 						got, err := r.cl.Credential(c.Context, c.String("id"))
@@ -369,7 +370,7 @@ func credentialCommand() *cli.Command {
 						}
 						cr = pc.Credential
 					}
-					out, err := credentialsOut(c, r.cl, []idos.Credential{cr}, false)
+					out, err := credentialsOut(c, r.cl, []idosschema.Credential{cr}, false)
 					if err != nil {
 						return err
 					}

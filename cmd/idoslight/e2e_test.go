@@ -17,11 +17,11 @@ import (
 	"time"
 
 	"github.com/idos-network/idos-node/internal/testnet"
-	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/devnet"
-	"github.com/idos-network/idos-node/node/gateway"
-	"github.com/idos-network/idos-node/node/module/idos"
+	"github.com/idos-network/idos-node/node/module/idos/idosschema"
 	"github.com/idos-network/idos-node/node/userclient"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -134,7 +134,7 @@ func writeFile(t *testing.T, path, s string) string {
 }
 
 // waitStatus polls a gateway until cond holds for its status.
-func waitStatus(ctx context.Context, t *testing.T, url string, cond func(*gateway.StatusResponse) bool) {
+func waitStatus(ctx context.Context, t *testing.T, url string, cond func(*wire.StatusResponse) bool) {
 	t.Helper()
 	for {
 		st, err := userclient.Status(ctx, url)
@@ -187,7 +187,7 @@ func TestUserStoryCLI(t *testing.T) {
 	}
 	gw := m.Nodes[0].GatewayURL()
 	for _, n := range m.Nodes {
-		waitStatus(ctx, t, n.GatewayURL(), func(st *gateway.StatusResponse) bool { return st.LatestBlockHeight >= 2 })
+		waitStatus(ctx, t, n.GatewayURL(), func(st *wire.StatusResponse) bool { return st.LatestBlockHeight >= 2 })
 	}
 	t.Logf("devnet up after %s", time.Since(start).Round(time.Millisecond))
 	g := func(args ...string) []string { return append(args, "--gateway", gw) }
@@ -201,7 +201,7 @@ func TestUserStoryCLI(t *testing.T) {
 	}
 	c.fails(exitFailure, "not an inserter", g("user", "add", "--key", "stranger", "--proof", proofFile)...)
 	c.ok(g("user", "add", "--key", "issuer", "--proof", proofFile)...)
-	var user idos.User
+	var user idosschema.User
 	c.okJSON(&user, g("me", "--key", "user-eth")...)
 	if user.EncryptionPublicKey != keys["user-eth"].EncryptionPublicKey || user.Inserter != keys["issuer"].AccountID {
 		t.Fatalf("user %+v", user)
@@ -264,7 +264,7 @@ func TestUserStoryCLI(t *testing.T) {
 	c.fails(exitFailure, "locked", g("credential", "remove", "--key", "user-eth", "--id", credID)...)
 
 	// Once block time passes the lock, revoking works and the copy goes.
-	waitStatus(ctx, t, gw, func(st *gateway.StatusResponse) bool { return st.LatestBlockTime.Unix() >= lock })
+	waitStatus(ctx, t, gw, func(st *wire.StatusResponse) bool { return st.LatestBlockTime.Unix() >= lock })
 	c.ok(g("grant", "revoke", "--key", "user-eth", "--id", shared.GrantID)...)
 	c.fails(exitFailure, "query_failed", g("credential", "get", "--key", "consumer", "--id", shared.CopyID)...)
 
@@ -274,7 +274,7 @@ func TestUserStoryCLI(t *testing.T) {
 	}
 	c.okJSON(&removed, g("credential", "remove", "--key", "user-ed", "--id", credID)...)
 	for _, n := range m.Nodes {
-		waitStatus(ctx, t, n.GatewayURL(), func(st *gateway.StatusResponse) bool { return st.LatestBlockHeight >= removed.Tx.Height })
+		waitStatus(ctx, t, n.GatewayURL(), func(st *wire.StatusResponse) bool { return st.LatestBlockHeight >= removed.Tx.Height })
 		var r readJSON
 		c.okJSON(&r, "credentials", "--key", "user-eth", "--gateway", n.GatewayURL())
 		if cs := r.unverified(t).Credentials; len(cs) != 0 {
@@ -287,15 +287,15 @@ func TestUserStoryCLI(t *testing.T) {
 // readJSON is a read command's --json: its verification status and its
 // answer.
 type readJSON struct {
-	Verified    bool            `json:"verified"`
-	Reason      string          `json:"not_verified_because"`
-	Height      int64           `json:"height"`
-	Complete    bool            `json:"complete"`
-	UserID      string          `json:"user_id"`
-	Credentials []credentialOut `json:"credentials"`
-	Credential  credentialOut   `json:"credential"`
-	Wallets     []idos.Wallet   `json:"wallets"`
-	Grants      []idos.Grant    `json:"grants"`
+	Verified    bool                `json:"verified"`
+	Reason      string              `json:"not_verified_because"`
+	Height      int64               `json:"height"`
+	Complete    bool                `json:"complete"`
+	UserID      string              `json:"user_id"`
+	Credentials []credentialOut     `json:"credentials"`
+	Credential  credentialOut       `json:"credential"`
+	Wallets     []idosschema.Wallet `json:"wallets"`
+	Grants      []idosschema.Grant  `json:"grants"`
 }
 
 // unverified checks that the read says it was not verified, and why.
@@ -317,7 +317,7 @@ func (r *readJSON) proven(t *testing.T) *readJSON {
 }
 
 func appStateWithInserter(t *testing.T, account string) json.RawMessage {
-	g := app.DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.IDOS.Inserters = []string{account}
 	b, err := g.Canonical()
 	if err != nil {

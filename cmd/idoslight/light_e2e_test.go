@@ -27,13 +27,12 @@ import (
 
 	"github.com/idos-network/idos-node/internal/testnet"
 	"github.com/idos-network/idos-node/node/commitment"
-	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/home"
-	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/readproof"
 	"github.com/idos-network/idos-node/node/runner"
 	"github.com/idos-network/idos-node/node/sqlstate"
 	"github.com/idos-network/idos-node/node/userclient"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // lightNode is a real single-validator node running in this process.
@@ -220,14 +219,14 @@ func (g *lyingGateway) serve(w http.ResponseWriter, r *http.Request) {
 	g.mu.Unlock()
 	if lie == "drop-tx" && r.Method == http.MethodPost && r.URL.Path == "/v1/tx" {
 		// Drop the transaction and answer as if it were committed.
-		var req gateway.SubmitRequest
+		var req wire.SubmitRequest
 		raw, err := base64.StdEncoding.DecodeString(func() string { _ = json.Unmarshal(body, &req); return req.Tx }())
 		if err != nil {
 			g.t.Errorf("lying gateway: %v", err)
 		}
 		sum := sha256.Sum256(raw)
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(gateway.SubmitResponse{Hash: strings.ToUpper(hex.EncodeToString(sum[:])), Height: 3})
+		json.NewEncoder(w).Encode(wire.SubmitResponse{Hash: strings.ToUpper(hex.EncodeToString(sum[:])), Height: 3})
 		return
 	}
 	status, data, err := testnet.Forward(r, g.upstream, body)
@@ -263,7 +262,7 @@ func (g *lyingGateway) edit(r *http.Request, data []byte) []byte {
 		data, err = json.Marshal(&b)
 		must(err)
 	case g.lie == "drop-credential" && r.URL.Path == "/v1/private/idos.get_credentials":
-		var q gateway.QueryResponse
+		var q wire.QueryResponse
 		must(json.Unmarshal(data, &q))
 		q.Proof.Rows = q.Proof.Rows[1:]
 		var err error
@@ -274,7 +273,7 @@ func (g *lyingGateway) edit(r *http.Request, data []byte) []byte {
 	case g.lie == "drop-first-row:"+r.URL.Path:
 		data = dropFirstRow(g.t, data)
 	case (g.lie == "fake-success" || g.lie == "fake-failure") && r.URL.Path == "/v1/tx":
-		var res gateway.SubmitResponse
+		var res wire.SubmitResponse
 		if json.Unmarshal(data, &res) == nil {
 			if g.lie == "fake-success" {
 				res.Code, res.Log = 0, ""
@@ -309,7 +308,7 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 	defer cancel()
 	owner := userKey.AccountID()
 	for _, e := range [][2]string{{"color", "blue"}, {"size", "L"}} {
-		if _, err := user.Send(ctx, "kv.put", kv.PutPayload{Key: e[0], Value: e[1]}); err != nil {
+		if _, err := user.Send(ctx, "kv.put", wire.KVPutPayload{Key: e[0], Value: e[1]}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -415,7 +414,7 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 	c.fails(exitFailure, `verification failed \(bad proof\)`, lying(with(keyArgs, "verify-deleted", "--id", "00000000-0000-4000-8000-000000000000")...)...)
 	liar.set("record")
 	c.ok(lying(with(hm, "get", "--table", "kv", "--key", colorKey)...)...)
-	if _, err := user.Send(ctx, "kv.put", kv.PutPayload{Key: "color", Value: "red"}); err != nil {
+	if _, err := user.Send(ctx, "kv.put", wire.KVPutPayload{Key: "color", Value: "red"}); err != nil {
 		t.Fatal(err)
 	}
 	liar.set("replay")
@@ -548,7 +547,7 @@ func TestLyingProviders(t *testing.T) {
 	}
 	put := func(v string) {
 		t.Helper()
-		if _, err := writer.Send(ctx, "kv.put", kv.PutPayload{Key: "color", Value: v}); err != nil {
+		if _, err := writer.Send(ctx, "kv.put", wire.KVPutPayload{Key: "color", Value: v}); err != nil {
 			t.Fatal(err)
 		}
 	}

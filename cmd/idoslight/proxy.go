@@ -20,11 +20,10 @@ import (
 	"github.com/idos-network/idos-node/lightclient"
 	"github.com/idos-network/idos-node/lightclient/idosverify"
 	"github.com/idos-network/idos-node/node/commitment"
-	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/gateway/gwclient"
-	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/readproof"
 	"github.com/idos-network/idos-node/node/userclient"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 const maxProxyRequest = 1 << 20
@@ -139,7 +138,7 @@ func (p *verifyingProxy) handler() http.Handler {
 // the request, never taken from the gateway.
 var publicScopes = map[string]func(body []byte) (key []byte, exact bool, err error){
 	"account": func(body []byte) ([]byte, bool, error) {
-		var q gateway.AccountQuery
+		var q wire.AccountQuery
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&q); err != nil || q.ID == "" {
@@ -301,7 +300,7 @@ func (p *verifyingProxy) kvGet(w http.ResponseWriter, r *http.Request) {
 		writeProxyError(w, http.StatusBadRequest, "bad_request", "request body unreadable or over 1 MiB")
 		return
 	}
-	var req kv.GetRequest
+	var req wire.KVGetRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/idos-network/idos-node/lightclient/idosverify"
-	"github.com/idos-network/idos-node/node/module/idos"
+	"github.com/idos-network/idos-node/node/module/idos/idosschema"
 	"github.com/idos-network/idos-node/node/readproof"
 	"github.com/idos-network/idos-node/node/userclient"
 )
@@ -166,7 +166,7 @@ func readCommand(name, usage string, extra []cli.Flag, run func(c *cli.Context, 
 
 func meCommand() *cli.Command {
 	return readCommand("me", "show the user this key is a wallet of", nil, func(c *cli.Context, r *reader) error {
-		var u idos.User
+		var u idosschema.User
 		var height int64
 		if r.v == nil {
 			pu, err := r.cl.User(c.Context)
@@ -184,7 +184,7 @@ func meCommand() *cli.Command {
 		if c.Bool("json") {
 			return printJSON(c, struct {
 				readStatus
-				idos.User
+				idosschema.User
 				Height int64 `json:"height,omitempty"`
 			}{r.status(), u, height})
 		}
@@ -203,7 +203,7 @@ func meCommand() *cli.Command {
 
 func walletsCommand() *cli.Command {
 	return readCommand("wallets", "list your user's wallets", nil, func(c *cli.Context, r *reader) error {
-		var ws []idos.Wallet
+		var ws []idosschema.Wallet
 		var height int64
 		if r.v == nil {
 			var err error
@@ -220,8 +220,8 @@ func walletsCommand() *cli.Command {
 		if c.Bool("json") {
 			return printJSON(c, struct {
 				readStatus
-				Height  int64         `json:"height,omitempty"`
-				Wallets []idos.Wallet `json:"wallets"`
+				Height  int64               `json:"height,omitempty"`
+				Wallets []idosschema.Wallet `json:"wallets"`
 			}{r.status(), height, nonNil(ws)})
 		}
 		tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
@@ -248,13 +248,13 @@ func nonNil[T any](s []T) []T {
 
 // credentialOut is a credential as printed, with its plaintext if asked.
 type credentialOut struct {
-	idos.Credential
+	idosschema.Credential
 	Plaintext *string `json:"plaintext,omitempty"`
 }
 
 // credentialsOut decrypts the credentials with --decrypt (see
 // printCredentials).
-func credentialsOut(c *cli.Context, cl *userclient.Client, cs []idos.Credential, skipCopies bool) ([]credentialOut, error) {
+func credentialsOut(c *cli.Context, cl *userclient.Client, cs []idosschema.Credential, skipCopies bool) ([]credentialOut, error) {
 	out := make([]credentialOut, len(cs))
 	for i := range cs {
 		out[i].Credential = cs[i]
@@ -301,10 +301,10 @@ func printCredentials(c *cli.Context, out []credentialOut, skipCopies bool) {
 }
 
 func grantsCommand() *cli.Command {
-	list := func(name, usage string, unverified func(*cli.Context, *userclient.Client) ([]idos.Grant, error),
+	list := func(name, usage string, unverified func(*cli.Context, *userclient.Client) ([]idosschema.Grant, error),
 		proven func(*idosverify.Verifier, context.Context) (*idosverify.ProvenGrants, error)) *cli.Command {
 		cmd := readCommand(name, usage, nil, func(c *cli.Context, r *reader) error {
-			var gs []idos.Grant
+			var gs []idosschema.Grant
 			var height int64
 			if r.v == nil {
 				var err error
@@ -321,8 +321,8 @@ func grantsCommand() *cli.Command {
 			if c.Bool("json") {
 				return printJSON(c, struct {
 					readStatus
-					Height int64        `json:"height,omitempty"`
-					Grants []idos.Grant `json:"grants"`
+					Height int64              `json:"height,omitempty"`
+					Grants []idosschema.Grant `json:"grants"`
 				}{r.status(), height, nonNil(gs)})
 			}
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
@@ -346,10 +346,14 @@ func grantsCommand() *cli.Command {
 		Usage: "list grants your user gave (owned) or this key received",
 		Subcommands: []*cli.Command{
 			list("owned", "grants your user gave",
-				func(c *cli.Context, cl *userclient.Client) ([]idos.Grant, error) { return cl.GrantsOwned(c.Context) },
+				func(c *cli.Context, cl *userclient.Client) ([]idosschema.Grant, error) {
+					return cl.GrantsOwned(c.Context)
+				},
 				(*idosverify.Verifier).GrantsOwned),
 			list("received", "grants whose grantee is this key's account",
-				func(c *cli.Context, cl *userclient.Client) ([]idos.Grant, error) { return cl.GrantsReceived(c.Context) },
+				func(c *cli.Context, cl *userclient.Client) ([]idosschema.Grant, error) {
+					return cl.GrantsReceived(c.Context)
+				},
 				(*idosverify.Verifier).GrantsReceived),
 		},
 		Action: groupAction("grants"),

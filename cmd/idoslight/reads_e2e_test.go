@@ -18,11 +18,10 @@ import (
 
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/commitment"
-	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/module"
-	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/idos/idosschema"
 	"github.com/idos-network/idos-node/node/userclient"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // verifyFixture is a real node with an issuer, a user with two
@@ -118,11 +117,11 @@ func forgeCopy(t *testing.T, data []byte, to [32]byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var q gateway.QueryResponse
+	var q wire.QueryResponse
 	if err := json.Unmarshal(data, &q); err != nil {
 		t.Fatal(err)
 	}
-	var cr idos.Credential
+	var cr idosschema.Credential
 	if err := json.Unmarshal(q.Value, &cr); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +149,7 @@ func forgeCopy(t *testing.T, data []byte, to [32]byte) []byte {
 
 // dropFirstRow removes the first row of a list answer and of its proof.
 func dropFirstRow(t *testing.T, data []byte) []byte {
-	var q gateway.QueryResponse
+	var q wire.QueryResponse
 	if err := json.Unmarshal(data, &q); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +182,7 @@ func TestVerifiedReads(t *testing.T) {
 
 	var me readJSON
 	var user struct {
-		idos.User
+		idosschema.User
 		Verified bool `json:"verified"`
 	}
 	c.okJSON(&user, f.as("user-eth", "me", "--json")...)

@@ -25,7 +25,7 @@ type stateTable struct {
 }
 
 // stateTables are the node's state tables (node/app accounts and the
-// modules of app.DefaultModules), by name. The idos tables come from
+// modules of composition.Modules), by name. The idos tables come from
 // node/module/idos/idosschema, which the module's own tests check against
 // SQLite.
 var stateTables = withIdosTables(map[string]stateTable{

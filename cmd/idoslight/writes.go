@@ -12,7 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/idos-network/idos-node/lightclient"
-	"github.com/idos-network/idos-node/node/module/idos"
+	"github.com/idos-network/idos-node/node/module/idos/idosschema"
 	"github.com/idos-network/idos-node/node/userclient"
 )
 
@@ -59,7 +59,7 @@ func dialWrite(c *cli.Context) (*userclient.Client, func(), error) {
 		return confirmReceipt(ctx, s.reader, src, tx, r, code)
 	}
 	v := verifierOf(cl, s)
-	cl.ReadCredential = func(ctx context.Context, id string) (*idos.Credential, error) {
+	cl.ReadCredential = func(ctx context.Context, id string) (*idosschema.Credential, error) {
 		pc, err := v.Credential(ctx, id)
 		if err != nil {
 			return nil, verified(err)

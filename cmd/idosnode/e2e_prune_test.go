@@ -21,6 +21,7 @@ import (
 	"github.com/idos-network/idos-node/internal/testnet"
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/runner"
@@ -71,7 +72,7 @@ func TestRemovedCredentialLeavesNoTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := app.DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.IDOS.Inserters = []string{ins.AccountID()}
 	state, err := g.Canonical()
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/idos-network/idos-node/internal/testnet"
-	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/devnet"
 	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/module"
@@ -221,7 +221,7 @@ func (n *vsNet) create(k int) {
 // vsAppState is the default app_state with a short request expiry.
 func vsAppState(t *testing.T) json.RawMessage {
 	var state map[string]json.RawMessage
-	if err := json.Unmarshal(app.DefaultGenesisState(), &state); err != nil {
+	if err := json.Unmarshal(composition.DefaultGenesisState(), &state); err != nil {
 		t.Fatal(err)
 	}
 	state["validators"] = json.RawMessage(fmt.Sprintf(

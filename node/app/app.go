@@ -30,15 +30,11 @@ import (
 	"github.com/idos-network/idos-node/node/changeset"
 	"github.com/idos-network/idos-node/node/commitment"
 	"github.com/idos-network/idos-node/node/module"
-	"github.com/idos-network/idos-node/node/module/drivers"
-	"github.com/idos-network/idos-node/node/module/idos"
-	"github.com/idos-network/idos-node/node/module/kv"
-	"github.com/idos-network/idos-node/node/module/plugins"
-	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/readproof"
 	"github.com/idos-network/idos-node/node/retain"
 	"github.com/idos-network/idos-node/node/sqlstate"
 	"github.com/idos-network/idos-node/node/wasmhost"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // AppVersion is the application protocol version reported to CometBFT.
@@ -50,7 +46,9 @@ type Config struct {
 	DBPath string
 	// Logger receives the application's logs; nil discards them.
 	Logger *slog.Logger
-	// Modules add state and actions; nil means DefaultModules().
+	// Modules add state and actions, in this order; required. The app
+	// imports none itself (node/composition.Modules() are a standard
+	// node's).
 	Modules []module.Module
 	// Schemes verifies signatures; nil means auth.DefaultRegistry(). The
 	// app registers and unregisters signature plugins in it as chain state
@@ -69,11 +67,6 @@ type Config struct {
 	// own, caching compiled code in WasmCacheDir (empty: in memory only).
 	Wasm         *wasmhost.Runtimes
 	WasmCacheDir string
-}
-
-// DefaultModules are the modules of a standard node.
-func DefaultModules() []module.Module {
-	return []module.Module{kv.Module(), validators.Module(), idos.Module(), plugins.Module(), drivers.Module()}
 }
 
 // App is the ABCI application.
@@ -173,8 +166,10 @@ func New(cfg Config) (*App, error) {
 	if a.schemes == nil {
 		a.schemes = auth.DefaultRegistry()
 	}
-	if a.modules == nil {
-		a.modules = DefaultModules()
+	if len(a.modules) == 0 {
+		// A node without its modules would compute another app hash than
+		// its peers; say so rather than run.
+		return nil, errors.New("app: no modules (a standard node runs node/composition.Modules())")
 	}
 	if err := a.codes.Register(module.CommonCodes...); err != nil {
 		return nil, err
@@ -253,7 +248,7 @@ func (a *App) loadCommitted(ctx context.Context) error {
 	if !meta.hasHeight {
 		return nil
 	}
-	params, err := ParseGenesis(meta.genesis)
+	params, err := ParseGenesis(a.modules, meta.genesis)
 	if err != nil {
 		return err
 	}
@@ -392,7 +387,7 @@ func (a *App) initChain(ctx context.Context, req *abci.RequestInitChain) (*abci.
 		}
 		a.block = blockState{}
 	}
-	params, err := ParseGenesis(req.AppStateBytes)
+	params, err := ParseGenesis(a.modules, req.AppStateBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -749,11 +744,9 @@ func (a *App) PrivateQueries() []string {
 	return names
 }
 
-// AccountInfo is the answer of the "/account" query.
-type AccountInfo struct {
-	ID        string `json:"id"`
-	NextNonce uint64 `json:"next_nonce"`
-}
+// AccountInfo is the answer of the "/account" query (its wire form is
+// node/wire's).
+type AccountInfo = wire.AccountInfo
 
 func nextNonce(ctx context.Context, q interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row

@@ -17,6 +17,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/kv"
 )
@@ -25,7 +26,7 @@ const testChain = "idos-test"
 
 func newApp(t testing.TB, dir string) *App {
 	t.Helper()
-	a, err := New(Config{DBPath: filepath.Join(dir, "state.sqlite")})
+	a, err := New(Config{Modules: composition.Modules(), DBPath: filepath.Join(dir, "state.sqlite")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,10 +60,17 @@ func build(t testing.TB, a *client.Account, action string, payload any) []byte {
 
 var genesisTime = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
+// initChain applies the default genesis of a's modules (for
+// composition.Modules(), composition.DefaultGenesisState()).
 func initChain(t testing.TB, a *App) []byte {
 	t.Helper()
+	g, err := ParseGenesis(a.modules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, _ := g.Canonical()
 	res, err := a.InitChain(context.Background(), &abci.RequestInitChain{
-		ChainId: testChain, AppStateBytes: DefaultGenesisState(), Time: genesisTime, InitialHeight: 1,
+		ChainId: testChain, AppStateBytes: state, Time: genesisTime, InitialHeight: 1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +159,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 // formatting: CometBFT re-indents app_state in genesis.json.
 func TestGenesisFormattingDoesNotMatter(t *testing.T) {
 	var hashes []string
-	for _, state := range []string{string(DefaultGenesisState()), "{\n  \"max_tx_bytes\": 65536\n}\n", "", `{"validators":{"join_expiry_blocks":600}}`} {
+	for _, state := range []string{string(composition.DefaultGenesisState()), "{\n  \"max_tx_bytes\": 65536\n}\n", "", `{"validators":{"join_expiry_blocks":600}}`} {
 		a := newApp(t, t.TempDir())
 		res, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, AppStateBytes: []byte(state)})
 		a.Close()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/apphash"
 	"github.com/idos-network/idos-node/node/commitment"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/readproof"
 )
@@ -206,7 +207,7 @@ func TestCorruptLeavesRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	_, err = New(Config{DBPath: filepath.Join(dir, "state.sqlite")})
+	_, err = New(Config{Modules: composition.Modules(), DBPath: filepath.Join(dir, "state.sqlite")})
 	if !errors.Is(err, ErrCorruptState) {
 		t.Fatalf("New over a corrupt leaf table: %v", err)
 	}
@@ -218,7 +219,7 @@ func TestCorruptLeavesRefused(t *testing.T) {
 // Only the last KeepVersions heights keep a trie version; reads of the
 // latest height always find theirs.
 func TestKeepVersions(t *testing.T) {
-	a, err := New(Config{DBPath: filepath.Join(t.TempDir(), "state.sqlite"), KeepVersions: 2})
+	a, err := New(Config{Modules: composition.Modules(), DBPath: filepath.Join(t.TempDir(), "state.sqlite"), KeepVersions: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

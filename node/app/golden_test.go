@@ -22,6 +22,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/module/idos"
@@ -31,6 +32,7 @@ import (
 	"github.com/idos-network/idos-node/node/observation"
 	"github.com/idos-network/idos-node/node/retain"
 	"github.com/idos-network/idos-node/node/wasmhost"
+	"github.com/idos-network/idos-node/node/wire"
 	"github.com/idos-network/idos-node/sigplugins"
 )
 
@@ -123,7 +125,7 @@ func (w *goldenWorkload) block(txs ...goldenTx) {
 func (w *goldenWorkload) linkProof(a *client.Account, walletID, userID string) idos.WalletInput {
 	w.t.Helper()
 	addr := hex.EncodeToString(a.Signer.SignerID())
-	msg := idos.LinkMessage(userID, auth.SchemeEd25519, addr)
+	msg := wire.LinkMessage(userID, auth.SchemeEd25519, addr)
 	sig, err := a.Signer.Sign([]byte(msg))
 	if err != nil {
 		w.t.Fatal(err)
@@ -152,7 +154,7 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 	solanaUser := w.acc("solana", 34)
 	refused := w.acc("solana", 35) // signature refused before the nonce: its own account
 
-	g := DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.Validators.JoinExpiryBlocks = 4
 	g.Plugins.ProposalExpiryBlocks = 4
 	g.Drivers.ExpiryBlocks = 3
@@ -352,7 +354,7 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 func goldenRun(t *testing.T, w *goldenWorkload, rts *wasmhost.Runtimes, dbPath string, restartAfter map[int64]bool, keep retain.Policy) []string {
 	t.Helper()
 	open := func() *App {
-		a, err := New(Config{DBPath: dbPath, Modules: DefaultModulesWasm(rts), Wasm: rts, Retain: keep})
+		a, err := New(Config{DBPath: dbPath, Modules: composition.ModulesWasm(rts), Wasm: rts, Retain: keep})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,12 +8,12 @@ import (
 	"slices"
 
 	"github.com/idos-network/idos-node/node/module"
-	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
-// pluginHost keeps the app's signature registry in step with the plugins
-// module's state (docs/spec/plugins.md, "Loading").
+// pluginHost keeps the app's signature registry in step with the state of
+// the module that provides a module.PluginSource, node/module/plugins in a
+// standard node (docs/spec/plugins.md, "Loading").
 //
 // The registry in force between Commit(H-1) and Commit(H) is the one for
 // height H: FinalizeBlock(H) verifies with it, and so do CheckTx,
@@ -24,7 +24,7 @@ import (
 // Commit; Commit(H) then swaps the registry and clears the verified
 // signature cache. Only the consensus connection touches these fields.
 type pluginHost struct {
-	enabled  bool // the plugins module is one of the app's modules
+	source   *module.PluginSource // of the module that keeps plugins in state; nil: none does
 	cacheDir string
 	rts      *wasmhost.Runtimes
 	ownRT    bool
@@ -56,7 +56,13 @@ func (a *App) startPlugins(ctx context.Context, cfg Config) error {
 	h.loaded = map[loadKey]*wasmhost.Plugin{}
 	h.registered = map[string]*wasmhost.Plugin{}
 	for _, m := range a.modules {
-		h.enabled = h.enabled || m.Name == "plugins"
+		if m.Plugins == nil {
+			continue
+		}
+		if h.source != nil {
+			return fmt.Errorf("app: modules %s and another both provide signature plugins", m.Name)
+		}
+		h.source = m.Plugins
 	}
 	a.mu.RLock()
 	committed, height := a.hasHeight, a.height
@@ -73,16 +79,16 @@ func (a *App) startPlugins(ctx context.Context, cfg Config) error {
 // preparePlugins computes the plugin set for height h from q and compiles
 // every module that is active at h or scheduled after it, under the Wasm
 // limits in force at h.
-func (a *App) preparePlugins(ctx context.Context, q plugins.Querier, h int64) error {
+func (a *App) preparePlugins(ctx context.Context, q module.Querier, h int64) error {
 	p := &a.plugins
-	if !p.enabled {
+	if p.source == nil {
 		return nil
 	}
-	sched, err := plugins.Schedule(ctx, q, h)
+	sched, err := p.source.Schedule(ctx, q, h)
 	if err != nil {
 		return fmt.Errorf("plugins: read schedule: %w", err)
 	}
-	limits, err := plugins.LimitsAt(ctx, q, h)
+	limits, err := p.source.Limits(ctx, q, h)
 	if err != nil {
 		return err
 	}
@@ -102,7 +108,7 @@ func (a *App) preparePlugins(ctx context.Context, q plugins.Querier, h int64) er
 	return nil
 }
 
-func (a *App) loadPlugin(ctx context.Context, q plugins.Querier, s plugins.Scheduled, limits wasmhost.Limits) error {
+func (a *App) loadPlugin(ctx context.Context, q module.Querier, s module.ScheduledPlugin, limits wasmhost.Limits) error {
 	p := &a.plugins
 	if p.rts == nil {
 		rts, err := wasmhost.NewRuntimes(wasmhost.Config{CacheDir: p.cacheDir, Logger: a.log.With("component", "wasm")})
@@ -115,7 +121,7 @@ func (a *App) loadPlugin(ctx context.Context, q plugins.Querier, s plugins.Sched
 	if err != nil {
 		return fmt.Errorf("plugins: wasm runtime: %w", err)
 	}
-	wasm, err := plugins.ModuleBytes(ctx, q, s.Scheme)
+	wasm, err := p.source.ModuleBytes(ctx, q, s.Scheme)
 	if err != nil {
 		return fmt.Errorf("plugins: read module %s: %w", s.Scheme, err)
 	}
@@ -189,17 +195,4 @@ func (a *App) closePlugins() error {
 	}
 	p.loaded, p.rts = nil, nil
 	return err
-}
-
-// DefaultModulesWasm is DefaultModules with the plugins module checking
-// proposals in rts; give the app the same runtimes (Config.Wasm) and each
-// module compiles once per set of limits.
-func DefaultModulesWasm(rts *wasmhost.Runtimes) []module.Module {
-	ms := DefaultModules()
-	for i := range ms {
-		if ms[i].Name == "plugins" {
-			ms[i] = plugins.New(plugins.Config{Runtimes: rts})
-		}
-	}
-	return ms
 }

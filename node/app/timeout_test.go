@@ -18,12 +18,15 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/wasmhost"
+	"github.com/idos-network/idos-node/node/wire"
 	"github.com/idos-network/idos-node/sigplugins"
 )
 
@@ -47,13 +50,13 @@ func tkey(seed byte) ed25519.PrivateKey {
 func slowWallet(userID, walletID string) idos.WalletInput {
 	addr := hex.EncodeToString(tkey(50).Public().(ed25519.PublicKey))
 	return idos.WalletInput{WalletID: walletID, WalletType: "slow", Address: addr,
-		Message: idos.LinkMessage(userID, "slow", addr), Signature: hex.EncodeToString(make([]byte, 64))}
+		Message: wire.LinkMessage(userID, "slow", addr), Signature: hex.EncodeToString(make([]byte, 64))}
 }
 
 // edWallet is an ed25519 wallet with a real ownership proof.
 func edWallet(t *testing.T, key ed25519.PrivateKey, userID, walletID string) idos.WalletInput {
 	addr := hex.EncodeToString(key.Public().(ed25519.PublicKey))
-	msg := idos.LinkMessage(userID, "ed25519", addr)
+	msg := wire.LinkMessage(userID, "ed25519", addr)
 	return idos.WalletInput{WalletID: walletID, WalletType: "ed25519", Address: addr, Message: msg,
 		Signature: hex.EncodeToString(ed25519.Sign(key, []byte(msg)))}
 }
@@ -146,12 +149,12 @@ func TestTimeoutHaltsTheBlock(t *testing.T) {
 				pm = plugins.New(plugins.Config{Runtimes: tc.rt(t)})
 			}
 			a, err := app.New(app.Config{DBPath: filepath.Join(t.TempDir(), "s.sqlite"), Schemes: reg,
-				Modules: []module.Module{kv.Module(), validators.Module(), idos.Module(), pm}})
+				Modules: []module.Module{kv.Module(), validators.Module(), idos.Module(), pm, drivers.Module()}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer a.Close()
-			g := app.DefaultGenesis()
+			g := composition.DefaultGenesis()
 			g.IDOS.Inserters = []string{"ed25519:" + hex.EncodeToString(tkey(1).Public().(ed25519.PublicKey))}
 			state, _ := json.Marshal(g)
 			ctx := context.Background()

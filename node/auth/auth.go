@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/idos-network/idos-node/node/schemename"
 )
 
 // Sentinel errors. Functions in this package wrap them with detail, so test
@@ -35,7 +37,7 @@ var (
 // be deterministic (consensus code) and safe for concurrent use.
 type Scheme interface {
 	// Name is the scheme's registry key as it appears in transactions. It
-	// must match [a-z0-9_]+ and be at most 32 bytes.
+	// must be a scheme name (node/schemename).
 	Name() string
 	// Verify checks that sig is signer's signature over msg and returns the
 	// signer's canonical identifier.
@@ -52,10 +54,6 @@ type Signer interface {
 	// Sign signs msg.
 	Sign(msg []byte) ([]byte, error)
 }
-
-// maxNameLen mirrors the transaction envelope's limit on the scheme field, so
-// that every registered scheme can actually be named in a transaction.
-const maxNameLen = 32
 
 // Registry maps scheme names to schemes. Lookup is safe for concurrent use,
 // also concurrently with Register.
@@ -96,8 +94,8 @@ func (r *Registry) Register(s Scheme) error {
 		return fmt.Errorf("%w: scheme is nil", ErrInvalidScheme)
 	}
 	name := s.Name()
-	if !validName(name) {
-		return fmt.Errorf("%w: name %q must be 1 to %d characters of a-z, 0-9 and _", ErrInvalidScheme, name, maxNameLen)
+	if !schemename.Valid(name) {
+		return fmt.Errorf("%w: name %q must be 1 to %d characters of a-z, 0-9 and _", ErrInvalidScheme, name, schemename.MaxLen)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -125,17 +123,4 @@ func (r *Registry) Names() []string {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return slices.Sorted(maps.Keys(r.schemes))
-}
-
-func validName(name string) bool {
-	if name == "" || len(name) > maxNameLen {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
-			return false
-		}
-	}
-	return true
 }

@@ -3,7 +3,7 @@ package devnet
 import (
 	"encoding/json"
 
-	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/sigplugins"
 )
@@ -24,7 +24,7 @@ func BundledPlugins() []plugins.GenesisPlugin {
 // any devnet, also one first started without it. The demo inserter's key
 // is public: anyone can create users on a devnet, which is local.
 func DefaultAppState() json.RawMessage {
-	g := app.DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.Plugins.Genesis = BundledPlugins()
 	g.IDOS.Inserters = []string{DemoInserterAccount()}
 	b, err := g.Canonical()

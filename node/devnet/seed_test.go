@@ -1,17 +1,22 @@
 package devnet
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 
 	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/composition"
 )
 
 // The demo genesis is valid and names the demo inserter; the demo keys are
 // fixed (their secrets are valid secp256k1 scalars, or demoECDSA panics).
 func TestDemoAppState(t *testing.T) {
-	g, err := app.ParseGenesis(DemoAppState())
-	if err != nil {
+	if _, err := app.ParseGenesis(composition.Modules(), DemoAppState()); err != nil {
+		t.Fatal(err)
+	}
+	var g composition.GenesisState
+	if err := json.Unmarshal(DemoAppState(), &g); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(g.IDOS.Inserters, []string{DemoInserterAccount()}) {

@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idos-network/idos-node/node/gateway"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // statusServer answers /v1/status with st (HTTP 200) on a loopback port and
 // returns its address.
-func statusServer(t *testing.T, st gateway.StatusResponse) string {
+func statusServer(t *testing.T, st wire.StatusResponse) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -45,13 +45,13 @@ func TestWaitReadyChecksIdentity(t *testing.T) {
 	const chain, id = "idos-devnet", "c3601b70319fe1b4bb0d00a7af67ae5588a67d2d"
 	for _, tc := range []struct {
 		name string
-		st   gateway.StatusResponse
+		st   wire.StatusResponse
 		ok   bool
 	}{
-		{"foreign chain", gateway.StatusResponse{ChainID: "other-chain", NodeID: id}, false},
-		{"other node", gateway.StatusResponse{ChainID: chain, NodeID: "609c19b4bce4683531032e6d913ad5cebdf336e2"}, false},
-		{"empty answer", gateway.StatusResponse{}, false},
-		{"the node", gateway.StatusResponse{ChainID: chain, NodeID: id}, true},
+		{"foreign chain", wire.StatusResponse{ChainID: "other-chain", NodeID: id}, false},
+		{"other node", wire.StatusResponse{ChainID: chain, NodeID: "609c19b4bce4683531032e6d913ad5cebdf336e2"}, false},
+		{"empty answer", wire.StatusResponse{}, false},
+		{"the node", wire.StatusResponse{ChainID: chain, NodeID: id}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := Node{Name: "node0", GatewayAddr: statusServer(t, tc.st), NodeID: id}

@@ -28,12 +28,14 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/gateway/gwclient"
 	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/runner"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 const chainID = "idos-gateway-test"
@@ -103,7 +105,7 @@ func startNode(t testing.TB) *testNode {
 	defer cancel()
 	clock := &fakeClock{}
 	r, err := runner.StartWithOptions(ctx, h, testnet.Logger(t), runner.Options{
-		Modules: append(app.DefaultModules(), testModule()),
+		Modules: append(composition.Modules(), testModule()),
 		Gateway: func(c *gateway.Config) { c.Now = clock.Now },
 	})
 	if err != nil {
@@ -157,7 +159,7 @@ func wantErr(t *testing.T, err error, status int, code string) *gwclient.Error {
 
 // rawCall sends body as is and returns the status and the error code
 // (empty for a success).
-func rawCall(t *testing.T, method, url, contentType string, body io.Reader) (int, gateway.ErrorBody, http.Header) {
+func rawCall(t *testing.T, method, url, contentType string, body io.Reader) (int, wire.ErrorBody, http.Header) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {
@@ -172,7 +174,7 @@ func rawCall(t *testing.T, method, url, contentType string, body io.Reader) (int
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	var eb gateway.ErrorBody
+	var eb wire.ErrorBody
 	if resp.StatusCode >= 300 {
 		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 			t.Errorf("%s %s: content type %q", method, url, ct)
@@ -200,29 +202,29 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return raw
 	}
-	raws := map[gateway.Mode][]byte{}
-	hashes := map[gateway.Mode]string{}
+	raws := map[wire.Mode][]byte{}
+	hashes := map[wire.Mode]string{}
 
 	t.Run("submit", func(t *testing.T) {
 		// Nonces 0, 1, 2 back to back: CheckTx counts pending ones.
-		for _, mode := range []gateway.Mode{gateway.ModeSync, gateway.ModeAsync, gateway.ModeCommit} {
+		for _, mode := range []wire.Mode{wire.ModeSync, wire.ModeAsync, wire.ModeCommit} {
 			raws[mode] = put(string(mode))
 			res, err := n.c.Submit(ctx, raws[mode], mode)
 			if err != nil {
 				t.Fatalf("%s: %v", mode, err)
 			}
 			want := sha256Hex(raws[mode])
-			if res.Hash != want || res.Code != 0 || res.Codespace != app.Codespace {
+			if res.Hash != want || res.Code != 0 || res.Codespace != wire.Codespace {
 				t.Errorf("%s: %+v, want hash %s code 0", mode, res, want)
 			}
-			if (mode == gateway.ModeCommit) != (res.Height > 0) {
+			if (mode == wire.ModeCommit) != (res.Height > 0) {
 				t.Errorf("%s: height %d", mode, res.Height)
 			}
 			hashes[mode] = res.Hash
 		}
 		// The same bytes again: in CometBFT's cache.
-		_, err := n.c.Submit(ctx, raws[gateway.ModeSync], gateway.ModeSync)
-		if e := wantErr(t, err, http.StatusConflict, gateway.ErrTxInCache); e.Hash != hashes[gateway.ModeSync] {
+		_, err := n.c.Submit(ctx, raws[wire.ModeSync], wire.ModeSync)
+		if e := wantErr(t, err, http.StatusConflict, wire.ErrTxInCache); e.Hash != hashes[wire.ModeSync] {
 			t.Errorf("409 hash %q", e.Hash)
 		}
 		// A nonce far ahead: CheckTx refuses with BadNonce.
@@ -232,32 +234,32 @@ func TestEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, mode := range []gateway.Mode{gateway.ModeSync, gateway.ModeCommit} {
+		for _, mode := range []wire.Mode{wire.ModeSync, wire.ModeCommit} {
 			_, err = n.c.Submit(ctx, raw, mode)
-			e := wantErr(t, err, http.StatusUnprocessableEntity, gateway.ErrTxRejected)
-			if e.ABCICode != app.CodeBadNonce || e.Codespace != app.Codespace {
+			e := wantErr(t, err, http.StatusUnprocessableEntity, wire.ErrTxRejected)
+			if e.ABCICode != wire.CodeBadNonce || e.Codespace != wire.Codespace {
 				t.Errorf("%s: rejection %+v", mode, e)
 			}
 		}
 		// Not a transaction at all.
-		_, err = n.c.Submit(ctx, []byte("garbage"), gateway.ModeSync)
-		if e := wantErr(t, err, http.StatusUnprocessableEntity, gateway.ErrTxRejected); e.ABCICode != app.CodeMalformed {
+		_, err = n.c.Submit(ctx, []byte("garbage"), wire.ModeSync)
+		if e := wantErr(t, err, http.StatusUnprocessableEntity, wire.ErrTxRejected); e.ABCICode != wire.CodeMalformed {
 			t.Errorf("garbage: %+v", e)
 		}
 		_, err = n.c.Submit(ctx, raw, "later")
-		wantErr(t, err, http.StatusBadRequest, gateway.ErrBadRequest)
+		wantErr(t, err, http.StatusBadRequest, wire.ErrBadRequest)
 	})
 
 	t.Run("lookup", func(t *testing.T) {
-		for _, mode := range []gateway.Mode{gateway.ModeCommit, gateway.ModeSync, gateway.ModeAsync} {
-			var res *gateway.TxResponse
+		for _, mode := range []wire.Mode{wire.ModeCommit, wire.ModeSync, wire.ModeAsync} {
+			var res *wire.TxResponse
 			for {
 				var err error
 				res, err = n.c.Tx(ctx, hashes[mode])
 				if err == nil {
 					break
 				}
-				wantErr(t, err, http.StatusNotFound, gateway.ErrTxNotFound)
+				wantErr(t, err, http.StatusNotFound, wire.ErrTxNotFound)
 				select {
 				case <-ctx.Done():
 					t.Fatalf("%s: never committed", mode)
@@ -269,13 +271,13 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 		// Upper case and 0x prefix name the same transaction.
-		if _, err := n.c.Tx(ctx, "0x"+strings.ToUpper(hashes[gateway.ModeCommit])); err != nil {
+		if _, err := n.c.Tx(ctx, "0x"+strings.ToUpper(hashes[wire.ModeCommit])); err != nil {
 			t.Error(err)
 		}
 		_, err := n.c.Tx(ctx, strings.Repeat("ab", 32))
-		wantErr(t, err, http.StatusNotFound, gateway.ErrTxNotFound)
+		wantErr(t, err, http.StatusNotFound, wire.ErrTxNotFound)
 		_, err = n.c.Tx(ctx, "abc")
-		wantErr(t, err, http.StatusBadRequest, gateway.ErrBadRequest)
+		wantErr(t, err, http.StatusBadRequest, wire.ErrBadRequest)
 	})
 
 	t.Run("query", func(t *testing.T) {
@@ -287,7 +289,7 @@ func TestEndToEnd(t *testing.T) {
 		if err := json.Unmarshal(res.Value, &e); err != nil || e.Value != "v-commit" || res.Height < 1 {
 			t.Errorf("kv.get: %s at %d (%v)", res.Value, res.Height, err)
 		}
-		res, err = n.c.Query(ctx, "account", gateway.AccountQuery{ID: owner})
+		res, err = n.c.Query(ctx, "account", wire.AccountQuery{ID: owner})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -299,13 +301,13 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("validators.list: %v %v", res, err)
 		}
 		_, err = n.c.Query(ctx, "kv.get", kv.GetRequest{Owner: owner, Key: "missing"})
-		if e := wantErr(t, err, http.StatusUnprocessableEntity, gateway.ErrQueryFailed); e.ABCICode != app.CodeActionFailed {
+		if e := wantErr(t, err, http.StatusUnprocessableEntity, wire.ErrQueryFailed); e.ABCICode != wire.CodeActionFailed {
 			t.Errorf("missing: %+v", e)
 		}
 		_, err = n.c.Query(ctx, "kv.nope", map[string]any{})
-		wantErr(t, err, http.StatusNotFound, gateway.ErrUnknownQuery)
+		wantErr(t, err, http.StatusNotFound, wire.ErrUnknownQuery)
 		_, err = n.c.Query(ctx, "Bad..Name", nil)
-		wantErr(t, err, http.StatusNotFound, gateway.ErrUnknownQuery)
+		wantErr(t, err, http.StatusNotFound, wire.ErrUnknownQuery)
 		_, err = n.c.Query(ctx, "kv.get", []byte(`{"owner":`))
 		if err == nil {
 			t.Error("truncated JSON accepted")
@@ -340,18 +342,18 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("eip191 whoami: %s (%v)", res.Value, err)
 		}
 		_, err = n.c.Private(ctx, "gwtest.secret", signer, nil)
-		if e := wantErr(t, err, http.StatusForbidden, gateway.ErrForbidden); e.ABCICode != app.CodeForbidden {
+		if e := wantErr(t, err, http.StatusForbidden, wire.ErrForbidden); e.ABCICode != wire.CodeForbidden {
 			t.Errorf("secret: %+v", e)
 		}
 		_, err = n.c.Private(ctx, "gwtest.strict", signer, map[string]any{"m": 1})
-		wantErr(t, err, http.StatusUnprocessableEntity, gateway.ErrQueryFailed)
+		wantErr(t, err, http.StatusUnprocessableEntity, wire.ErrQueryFailed)
 		_, err = n.c.Private(ctx, "gwtest.nope", signer, nil)
-		wantErr(t, err, http.StatusNotFound, gateway.ErrUnknownQuery)
+		wantErr(t, err, http.StatusNotFound, wire.ErrUnknownQuery)
 		// A real module's private query, when the node has it: a caller
 		// without a linked user is not found (code 7, so 422).
 		if slices.Contains(n.r.App().PrivateQueries(), "idos.get_user") {
 			_, err = n.c.Private(ctx, "idos.get_user", signer, nil)
-			if e := wantErr(t, err, http.StatusUnprocessableEntity, gateway.ErrQueryFailed); e.ABCICode != app.CodeActionFailed {
+			if e := wantErr(t, err, http.StatusUnprocessableEntity, wire.ErrQueryFailed); e.ABCICode != wire.CodeActionFailed {
 				t.Errorf("idos.get_user: %+v", e)
 			}
 		}
@@ -359,12 +361,12 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("challenge", func(t *testing.T) {
 		privURL := n.url + "/v1/private/gwtest.whoami"
-		signed := func(ch *gateway.ChallengeResponse, s auth.Signer, msg string) []byte {
+		signed := func(ch *wire.ChallengeResponse, s auth.Signer, msg string) []byte {
 			sig, err := s.Sign([]byte(msg))
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, _ := json.Marshal(gateway.PrivateRequest{Auth: gateway.PrivateAuth{
+			b, _ := json.Marshal(wire.PrivateRequest{Auth: wire.PrivateAuth{
 				Challenge: ch.Challenge, Scheme: s.Scheme(),
 				Signer: hex.EncodeToString(s.SignerID()), Signature: hex.EncodeToString(sig),
 			}})
@@ -374,7 +376,7 @@ func TestEndToEnd(t *testing.T) {
 			st, eb, _ := rawCall(t, http.MethodPost, privURL, "application/json", bytes.NewReader(body))
 			return st, eb.Error.Code
 		}
-		newChallenge := func() *gateway.ChallengeResponse {
+		newChallenge := func() *wire.ChallengeResponse {
 			ch, err := n.c.Challenge(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -385,7 +387,7 @@ func TestEndToEnd(t *testing.T) {
 		ch := newChallenge()
 		exp, err := time.Parse(time.RFC3339, ch.ExpiresAt)
 		if err != nil || len(ch.Challenge) != 64 ||
-			ch.Message != gateway.ChallengeMessage(n.c.NodeID, ch.Challenge, exp) ||
+			ch.Message != wire.ChallengeMessage(n.c.NodeID, ch.Challenge, exp) ||
 			!strings.HasPrefix(ch.Message, "idOS read authentication\nNode: "+n.c.NodeID+"\nChallenge: "+ch.Challenge+"\nExpires: ") {
 			t.Fatalf("challenge %+v (%v)", ch, err)
 		}
@@ -396,38 +398,38 @@ func TestEndToEnd(t *testing.T) {
 		if st, code := post(body); st != http.StatusOK {
 			t.Fatalf("first use: %d %s", st, code)
 		}
-		if st, code := post(body); st != http.StatusUnauthorized || code != gateway.ErrChallengeInvalid {
+		if st, code := post(body); st != http.StatusUnauthorized || code != wire.ErrChallengeInvalid {
 			t.Errorf("reuse: %d %s", st, code)
 		}
 
 		// Signed by someone else than the signer it names.
 		ch = newChallenge()
 		b := signed(ch, edSigner(8), ch.Message)
-		var pr gateway.PrivateRequest
+		var pr wire.PrivateRequest
 		_ = json.Unmarshal(b, &pr)
 		pr.Auth.Signer = hex.EncodeToString(signer.SignerID())
 		b, _ = json.Marshal(pr)
-		if st, code := post(b); st != http.StatusUnauthorized || code != gateway.ErrBadSignature {
+		if st, code := post(b); st != http.StatusUnauthorized || code != wire.ErrBadSignature {
 			t.Errorf("wrong signer: %d %s", st, code)
 		}
 		// The challenge was consumed by the failed attempt.
-		if st, code := post(signed(ch, signer, ch.Message)); st != http.StatusUnauthorized || code != gateway.ErrChallengeInvalid {
+		if st, code := post(signed(ch, signer, ch.Message)); st != http.StatusUnauthorized || code != wire.ErrChallengeInvalid {
 			t.Errorf("after bad signature: %d %s", st, code)
 		}
 		// Signature over another text.
 		ch = newChallenge()
-		if st, code := post(signed(ch, signer, ch.Message+"\n")); st != http.StatusUnauthorized || code != gateway.ErrBadSignature {
+		if st, code := post(signed(ch, signer, ch.Message+"\n")); st != http.StatusUnauthorized || code != wire.ErrBadSignature {
 			t.Errorf("other text: %d %s", st, code)
 		}
 		// Expired.
 		ch = newChallenge()
 		n.clock.Advance(3 * time.Minute)
-		if st, code := post(signed(ch, signer, ch.Message)); st != http.StatusUnauthorized || code != gateway.ErrChallengeInvalid {
+		if st, code := post(signed(ch, signer, ch.Message)); st != http.StatusUnauthorized || code != wire.ErrChallengeInvalid {
 			t.Errorf("expired: %d %s", st, code)
 		}
 		// Never issued.
 		ch.Challenge = strings.Repeat("00", 32)
-		if st, code := post(signed(ch, signer, ch.Message)); st != http.StatusUnauthorized || code != gateway.ErrChallengeInvalid {
+		if st, code := post(signed(ch, signer, ch.Message)); st != http.StatusUnauthorized || code != wire.ErrChallengeInvalid {
 			t.Errorf("unknown: %d %s", st, code)
 		}
 		// Unknown scheme.
@@ -435,41 +437,41 @@ func TestEndToEnd(t *testing.T) {
 		_ = json.Unmarshal(signed(ch, signer, ch.Message), &pr)
 		pr.Auth.Scheme = "rsa"
 		b, _ = json.Marshal(pr)
-		if st, code := post(b); st != http.StatusBadRequest || code != gateway.ErrUnknownScheme {
+		if st, code := post(b); st != http.StatusBadRequest || code != wire.ErrUnknownScheme {
 			t.Errorf("unknown scheme: %d %s", st, code)
 		}
 	})
 
 	t.Run("robustness", func(t *testing.T) {
-		big := `{"tx":"` + strings.Repeat("A", gateway.MaxBodyBytes) + `"}`
+		big := `{"tx":"` + strings.Repeat("A", wire.MaxBodyBytes) + `"}`
 		for _, tc := range []struct {
 			name, method, path, body string
 			status                   int
 			code                     string
 		}{
-			{"malformed JSON", "POST", "/v1/tx", `{"tx":`, 400, gateway.ErrBadRequest},
-			{"not JSON", "POST", "/v1/tx", `tx=abc`, 400, gateway.ErrBadRequest},
-			{"empty body", "POST", "/v1/tx", ``, 400, gateway.ErrBadRequest},
-			{"trailing data", "POST", "/v1/tx", `{"tx":"AA=="} {}`, 400, gateway.ErrBadRequest},
-			{"unknown field", "POST", "/v1/tx", `{"tx":"AA==","fee":1}`, 400, gateway.ErrBadRequest},
-			{"wrong type", "POST", "/v1/tx", `{"tx":42}`, 400, gateway.ErrBadRequest},
-			{"wrong type top", "POST", "/v1/tx", `["tx"]`, 400, gateway.ErrBadRequest},
-			{"bad base64", "POST", "/v1/tx", `{"tx":"%%%"}`, 400, gateway.ErrBadRequest},
-			{"empty tx", "POST", "/v1/tx", `{"tx":""}`, 400, gateway.ErrBadRequest},
-			{"oversized", "POST", "/v1/tx", big, 413, gateway.ErrBodyTooLarge},
-			{"oversized query", "POST", "/v1/query/kv.get", big, 413, gateway.ErrBodyTooLarge},
-			{"private unknown field", "POST", "/v1/private/gwtest.whoami", `{"auth":{"challenge":"","scheme":"","signer":"","signature":"","extra":1}}`, 400, gateway.ErrBadRequest},
-			{"private wrong type", "POST", "/v1/private/gwtest.whoami", `{"auth":"me"}`, 400, gateway.ErrBadRequest},
-			{"private bad hex", "POST", "/v1/private/gwtest.whoami", `{"auth":{"challenge":"zz","scheme":"ed25519","signer":"00","signature":"00"}}`, 400, gateway.ErrBadRequest},
-			{"challenge with fields", "POST", "/v1/auth/challenge", `{"ttl":5}`, 400, gateway.ErrBadRequest},
-			{"account wrong type", "POST", "/v1/query/account", `{"id":5}`, 400, gateway.ErrBadRequest},
-			{"unknown route", "GET", "/v1/nope", ``, 404, gateway.ErrNotFound},
-			{"nested unknown route", "GET", "/v1/tx/ab/cd", ``, 404, gateway.ErrNotFound},
-			{"empty param", "POST", "/v1/query/", `{}`, 404, gateway.ErrNotFound},
-			{"wrong method tx", "GET", "/v1/tx", ``, 405, gateway.ErrMethodNotAllowed},
-			{"wrong method lookup", "POST", "/v1/tx/" + strings.Repeat("ab", 32), `{}`, 405, gateway.ErrMethodNotAllowed},
-			{"wrong method query", "GET", "/v1/query/kv.get", ``, 405, gateway.ErrMethodNotAllowed},
-			{"wrong method metrics", "POST", "/metrics", ``, 405, gateway.ErrMethodNotAllowed},
+			{"malformed JSON", "POST", "/v1/tx", `{"tx":`, 400, wire.ErrBadRequest},
+			{"not JSON", "POST", "/v1/tx", `tx=abc`, 400, wire.ErrBadRequest},
+			{"empty body", "POST", "/v1/tx", ``, 400, wire.ErrBadRequest},
+			{"trailing data", "POST", "/v1/tx", `{"tx":"AA=="} {}`, 400, wire.ErrBadRequest},
+			{"unknown field", "POST", "/v1/tx", `{"tx":"AA==","fee":1}`, 400, wire.ErrBadRequest},
+			{"wrong type", "POST", "/v1/tx", `{"tx":42}`, 400, wire.ErrBadRequest},
+			{"wrong type top", "POST", "/v1/tx", `["tx"]`, 400, wire.ErrBadRequest},
+			{"bad base64", "POST", "/v1/tx", `{"tx":"%%%"}`, 400, wire.ErrBadRequest},
+			{"empty tx", "POST", "/v1/tx", `{"tx":""}`, 400, wire.ErrBadRequest},
+			{"oversized", "POST", "/v1/tx", big, 413, wire.ErrBodyTooLarge},
+			{"oversized query", "POST", "/v1/query/kv.get", big, 413, wire.ErrBodyTooLarge},
+			{"private unknown field", "POST", "/v1/private/gwtest.whoami", `{"auth":{"challenge":"","scheme":"","signer":"","signature":"","extra":1}}`, 400, wire.ErrBadRequest},
+			{"private wrong type", "POST", "/v1/private/gwtest.whoami", `{"auth":"me"}`, 400, wire.ErrBadRequest},
+			{"private bad hex", "POST", "/v1/private/gwtest.whoami", `{"auth":{"challenge":"zz","scheme":"ed25519","signer":"00","signature":"00"}}`, 400, wire.ErrBadRequest},
+			{"challenge with fields", "POST", "/v1/auth/challenge", `{"ttl":5}`, 400, wire.ErrBadRequest},
+			{"account wrong type", "POST", "/v1/query/account", `{"id":5}`, 400, wire.ErrBadRequest},
+			{"unknown route", "GET", "/v1/nope", ``, 404, wire.ErrNotFound},
+			{"nested unknown route", "GET", "/v1/tx/ab/cd", ``, 404, wire.ErrNotFound},
+			{"empty param", "POST", "/v1/query/", `{}`, 404, wire.ErrNotFound},
+			{"wrong method tx", "GET", "/v1/tx", ``, 405, wire.ErrMethodNotAllowed},
+			{"wrong method lookup", "POST", "/v1/tx/" + strings.Repeat("ab", 32), `{}`, 405, wire.ErrMethodNotAllowed},
+			{"wrong method query", "GET", "/v1/query/kv.get", ``, 405, wire.ErrMethodNotAllowed},
+			{"wrong method metrics", "POST", "/metrics", ``, 405, wire.ErrMethodNotAllowed},
 		} {
 			st, eb, hdr := rawCall(t, tc.method, n.url+tc.path, "application/json", strings.NewReader(tc.body))
 			if st != tc.status || eb.Error.Code != tc.code {

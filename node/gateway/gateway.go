@@ -39,6 +39,7 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // StatusSource reports the node's status. CometBFT's rpc/client/local and
@@ -115,9 +116,6 @@ const (
 	DefaultMaxCommitWaiters = 4
 	DefaultWriteTimeout     = 15 * time.Second
 )
-
-// MaxBodyBytes is the largest request body accepted (413 above it).
-const MaxBodyBytes = 1 << 20
 
 // Server timeouts. Requests are small and answers computed in memory, so
 // anything slower than these is a stuck or hostile client.
@@ -282,7 +280,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		// Given the server's own writer, so that it closes the connection
 		// instead of reading the rest of an oversized body.
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, wire.MaxBodyBytes)
 	}
 	s.dispatch(sw, r, rt)
 }
@@ -295,12 +293,12 @@ func (s *Server) dispatch(w *statusWriter, r *http.Request, rt *route) {
 			}
 			s.log.Error("gateway handler panicked", "path", r.URL.Path, "panic", v)
 			if !w.wrote {
-				writeError(w, http.StatusInternalServerError, ErrInternal, "internal error")
+				writeError(w, http.StatusInternalServerError, wire.ErrInternal, "internal error")
 			}
 		}
 	}()
 	if rt == nil {
-		writeError(w, http.StatusNotFound, ErrNotFound, fmt.Sprintf("no such endpoint: %s", r.URL.Path))
+		writeError(w, http.StatusNotFound, wire.ErrNotFound, fmt.Sprintf("no such endpoint: %s", r.URL.Path))
 		return
 	}
 	h, ok := rt.methods[r.Method]
@@ -311,7 +309,7 @@ func (s *Server) dispatch(w *statusWriter, r *http.Request, rt *route) {
 		}
 		sort.Strings(allowed)
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		writeError(w, http.StatusMethodNotAllowed, ErrMethodNotAllowed,
+		writeError(w, http.StatusMethodNotAllowed, wire.ErrMethodNotAllowed,
 			fmt.Sprintf("%s does not support %s (allowed: %s)", r.URL.Path, r.Method, strings.Join(allowed, ", ")))
 		return
 	}
@@ -406,27 +404,16 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// StatusResponse is the body of GET /v1/status.
-type StatusResponse struct {
-	ChainID           string    `json:"chain_id"`
-	NodeID            string    `json:"node_id"`
-	LatestBlockHeight int64     `json:"latest_block_height"`
-	LatestBlockHash   string    `json:"latest_block_hash"`
-	LatestAppHash     string    `json:"latest_app_hash"`
-	LatestBlockTime   time.Time `json:"latest_block_time"`
-	CatchingUp        bool      `json:"catching_up"`
-}
-
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), statusTimeout)
 	defer cancel()
 	st, err := s.cfg.Status.Status(ctx)
 	if err != nil {
 		s.log.Warn("gateway: node status failed", "err", err)
-		writeError(w, http.StatusServiceUnavailable, ErrUnavailable, "node status unavailable")
+		writeError(w, http.StatusServiceUnavailable, wire.ErrUnavailable, "node status unavailable")
 		return
 	}
-	writeJSON(w, http.StatusOK, StatusResponse{
+	writeJSON(w, http.StatusOK, wire.StatusResponse{
 		ChainID:           st.NodeInfo.Network,
 		NodeID:            string(st.NodeInfo.DefaultNodeID),
 		LatestBlockHeight: st.SyncInfo.LatestBlockHeight,
@@ -447,11 +434,11 @@ func readBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		writeError(w, http.StatusRequestEntityTooLarge, ErrBodyTooLarge,
+		writeError(w, http.StatusRequestEntityTooLarge, wire.ErrBodyTooLarge,
 			fmt.Sprintf("request body over %d bytes", tooBig.Limit))
 		return nil, false
 	case err != nil:
-		writeError(w, http.StatusBadRequest, ErrBadRequest, "read request body: "+err.Error())
+		writeError(w, http.StatusBadRequest, wire.ErrBadRequest, "read request body: "+err.Error())
 		return nil, false
 	}
 	return body, true

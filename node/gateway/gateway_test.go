@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
+
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // failingStatus is only for error paths; the success path runs against a
@@ -44,7 +46,7 @@ func TestErrors(t *testing.T) {
 		if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 			t.Errorf("%s %s: content type %q", tc.method, tc.path, ct)
 		}
-		var body ErrorBody
+		var body wire.ErrorBody
 		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 			t.Fatalf("%s %s: body %q: %v", tc.method, tc.path, rec.Body, err)
 		}

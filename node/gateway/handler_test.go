@@ -23,6 +23,7 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // fakeNode answers with fixed results or errors; the real node paths are in
@@ -96,11 +97,11 @@ func newTestServer(t *testing.T, node NodeClient, reader PrivateReader, adjust f
 	return s
 }
 
-func call(t *testing.T, s *Server, method, path, body string) (*httptest.ResponseRecorder, ErrorBody) {
+func call(t *testing.T, s *Server, method, path, body string) (*httptest.ResponseRecorder, wire.ErrorBody) {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
-	var eb ErrorBody
+	var eb wire.ErrorBody
 	if rec.Code >= 300 {
 		if err := json.Unmarshal(rec.Body.Bytes(), &eb); err != nil || eb.Error.Code == "" || eb.Error.Message == "" {
 			t.Fatalf("%s %s: error body %q", method, path, rec.Body)
@@ -118,18 +119,18 @@ func TestSubmitErrorMapping(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"in cache (sync)", &fakeNode{err: mempool.ErrTxInCache}, "sync", 409, ErrTxInCache},
+		{"in cache (sync)", &fakeNode{err: mempool.ErrTxInCache}, "sync", 409, wire.ErrTxInCache},
 		// BroadcastTxCommit flattens the error to text.
-		{"in cache (commit)", &fakeNode{err: fmt.Errorf("error on broadcastTxCommit: %v", mempool.ErrTxInCache)}, "commit", 409, ErrTxInCache},
-		{"too large", &fakeNode{err: mempool.ErrTxTooLarge{Max: 1, Actual: 3}}, "async", 413, ErrTxTooLarge},
-		{"full", &fakeNode{err: mempool.ErrMempoolIsFull{}}, "sync", 503, ErrMempoolFull},
-		{"other", &fakeNode{err: errors.New("boom")}, "sync", 503, ErrUnavailable},
-		{"subscriptions", &fakeNode{err: errors.New("max_subscriptions_per_client 5 reached")}, "commit", 503, ErrBusy},
+		{"in cache (commit)", &fakeNode{err: fmt.Errorf("error on broadcastTxCommit: %v", mempool.ErrTxInCache)}, "commit", 409, wire.ErrTxInCache},
+		{"too large", &fakeNode{err: mempool.ErrTxTooLarge{Max: 1, Actual: 3}}, "async", 413, wire.ErrTxTooLarge},
+		{"full", &fakeNode{err: mempool.ErrMempoolIsFull{}}, "sync", 503, wire.ErrMempoolFull},
+		{"other", &fakeNode{err: errors.New("boom")}, "sync", 503, wire.ErrUnavailable},
+		{"subscriptions", &fakeNode{err: errors.New("max_subscriptions_per_client 5 reached")}, "commit", 503, wire.ErrBusy},
 		{"timeout", &fakeNode{err: errors.New("timed out waiting for tx to be included in a block"),
-			commit: &coretypes.ResultBroadcastTxCommit{}}, "commit", 504, ErrCommitTimeout},
-		{"rejected", &fakeNode{check: abci.ResponseCheckTx{Code: app.CodeBadNonce, Log: "nonce", Codespace: "idos"}}, "sync", 422, ErrTxRejected},
+			commit: &coretypes.ResultBroadcastTxCommit{}}, "commit", 504, wire.ErrCommitTimeout},
+		{"rejected", &fakeNode{check: abci.ResponseCheckTx{Code: wire.CodeBadNonce, Log: "nonce", Codespace: "idos"}}, "sync", 422, wire.ErrTxRejected},
 		{"rejected (commit)", &fakeNode{commit: &coretypes.ResultBroadcastTxCommit{
-			CheckTx: abci.ResponseCheckTx{Code: app.CodeUnauthorized, Log: "sig"}}}, "commit", 422, ErrTxRejected},
+			CheckTx: abci.ResponseCheckTx{Code: wire.CodeUnauthorized, Log: "sig"}}}, "commit", 422, wire.ErrTxRejected},
 	} {
 		s := newTestServer(t, tc.node, nil, nil)
 		rec, eb := call(t, s, "POST", "/v1/tx", fmt.Sprintf(tx, tc.mode))
@@ -139,15 +140,15 @@ func TestSubmitErrorMapping(t *testing.T) {
 		if eb.Error.Hash != "039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81" {
 			t.Errorf("%s: hash %q", tc.name, eb.Error.Hash)
 		}
-		if tc.code == ErrTxRejected && (eb.Error.ABCICode == 0 || eb.Error.Codespace != "idos") {
+		if tc.code == wire.ErrTxRejected && (eb.Error.ABCICode == 0 || eb.Error.Codespace != "idos") {
 			t.Errorf("%s: abci code %+v", tc.name, eb.Error)
 		}
 	}
 	// A committed transaction whose action failed is final: 200 with its code.
 	s := newTestServer(t, &fakeNode{commit: &coretypes.ResultBroadcastTxCommit{
-		TxResult: abci.ExecTxResult{Code: app.CodeActionFailed, Log: "bad payload", Codespace: "idos"}, Height: 9}}, nil, nil)
+		TxResult: abci.ExecTxResult{Code: wire.CodeActionFailed, Log: "bad payload", Codespace: "idos"}, Height: 9}}, nil, nil)
 	rec, _ := call(t, s, "POST", "/v1/tx", fmt.Sprintf(tx, "commit"))
-	var res SubmitResponse
+	var res wire.SubmitResponse
 	if err := json.Unmarshal(rec.Body.Bytes(), &res); rec.Code != 200 || err != nil || res.Code != 7 || res.Height != 9 {
 		t.Errorf("failed action: %d %s", rec.Code, rec.Body)
 	}
@@ -157,7 +158,7 @@ func TestCommitWaitersBounded(t *testing.T) {
 	s := newTestServer(t, &fakeNode{}, nil, func(c *Config) { c.MaxCommitWaiters = 1 })
 	s.commitSem <- struct{}{} // one commit wait in flight
 	rec, eb := call(t, s, "POST", "/v1/tx", `{"tx":"AQID","mode":"commit"}`)
-	if rec.Code != 503 || eb.Error.Code != ErrBusy || rec.Header().Get("Retry-After") == "" {
+	if rec.Code != 503 || eb.Error.Code != wire.ErrBusy || rec.Header().Get("Retry-After") == "" {
 		t.Errorf("%d %+v", rec.Code, eb.Error)
 	}
 }
@@ -168,11 +169,11 @@ func TestReadCodeMapping(t *testing.T) {
 		status int
 		err    string
 	}{
-		{app.CodeUnknownAction, 404, ErrUnknownQuery},
-		{app.CodeActionFailed, 422, ErrQueryFailed},
-		{app.CodeNotReady, 503, ErrNotReady},
-		{app.CodeForbidden, 403, ErrForbidden},
-		{42, 500, ErrInternal},
+		{wire.CodeUnknownAction, 404, wire.ErrUnknownQuery},
+		{wire.CodeActionFailed, 422, wire.ErrQueryFailed},
+		{wire.CodeNotReady, 503, wire.ErrNotReady},
+		{wire.CodeForbidden, 403, wire.ErrForbidden},
+		{42, 500, wire.ErrInternal},
 	} {
 		s := newTestServer(t, &fakeNode{query: abci.ResponseQuery{Code: tc.code, Log: "why", Codespace: "idos"}}, nil, nil)
 		rec, eb := call(t, s, "POST", "/v1/query/kv.get", `{}`)
@@ -191,14 +192,14 @@ func TestReadCodeMapping(t *testing.T) {
 	}
 	// The node failing is not the request's fault.
 	s := newTestServer(t, nil, &fakeReader{err: errors.New("disk")}, nil)
-	if rec, eb := call(t, s, "POST", "/v1/private/x.y", signedBody(t, s, "")); rec.Code != 500 || eb.Error.Code != ErrInternal {
+	if rec, eb := call(t, s, "POST", "/v1/private/x.y", signedBody(t, s, "")); rec.Code != 500 || eb.Error.Code != wire.ErrInternal {
 		t.Errorf("reader error: %d %+v", rec.Code, eb.Error)
 	}
 	s = newTestServer(t, &fakeNode{err: errors.New("stopped")}, nil, nil)
-	if rec, eb := call(t, s, "POST", "/v1/query/kv.get", `{}`); rec.Code != 503 || eb.Error.Code != ErrUnavailable {
+	if rec, eb := call(t, s, "POST", "/v1/query/kv.get", `{}`); rec.Code != 503 || eb.Error.Code != wire.ErrUnavailable {
 		t.Errorf("query error: %d %+v", rec.Code, eb.Error)
 	}
-	if rec, eb := call(t, s, "GET", "/v1/tx/"+strings.Repeat("00", 32), ``); rec.Code != 503 || eb.Error.Code != ErrUnavailable {
+	if rec, eb := call(t, s, "GET", "/v1/tx/"+strings.Repeat("00", 32), ``); rec.Code != 503 || eb.Error.Code != wire.ErrUnavailable {
 		t.Errorf("tx error: %d %+v", rec.Code, eb.Error)
 	}
 }
@@ -207,7 +208,7 @@ func TestReadCodeMapping(t *testing.T) {
 func signedBody(t *testing.T, s *Server, data string) string {
 	t.Helper()
 	rec, _ := call(t, s, "POST", "/v1/auth/challenge", "")
-	var ch ChallengeResponse
+	var ch wire.ChallengeResponse
 	if err := json.Unmarshal(rec.Body.Bytes(), &ch); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +217,7 @@ func signedBody(t *testing.T, s *Server, data string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := map[string]any{"auth": PrivateAuth{Challenge: ch.Challenge, Scheme: signer.Scheme(),
+	req := map[string]any{"auth": wire.PrivateAuth{Challenge: ch.Challenge, Scheme: signer.Scheme(),
 		Signer: hex.EncodeToString(signer.SignerID()), Signature: hex.EncodeToString(sig)}}
 	if data != "" {
 		req["data"] = json.RawMessage(data)
@@ -229,7 +230,7 @@ func TestNotConfigured(t *testing.T) {
 	s := newTestServer(t, nil, nil, func(c *Config) { c.Schemes = nil })
 	for _, p := range [][2]string{{"POST", "/v1/tx"}, {"GET", "/v1/tx/00"}, {"POST", "/v1/query/kv.get"},
 		{"POST", "/v1/auth/challenge"}, {"POST", "/v1/private/kv.get"}} {
-		if rec, eb := call(t, s, p[0], p[1], `{}`); rec.Code != 503 || eb.Error.Code != ErrUnavailable {
+		if rec, eb := call(t, s, p[0], p[1], `{}`); rec.Code != 503 || eb.Error.Code != wire.ErrUnavailable {
 			t.Errorf("%v: %d %+v", p, rec.Code, eb.Error)
 		}
 	}
@@ -238,7 +239,7 @@ func TestNotConfigured(t *testing.T) {
 func TestPanicRecovered(t *testing.T) {
 	s := newTestServer(t, &fakeNode{panicMsg: "bug"}, nil, nil)
 	rec, eb := call(t, s, "POST", "/v1/tx", `{"tx":"AQID"}`)
-	if rec.Code != 500 || eb.Error.Code != ErrInternal {
+	if rec.Code != 500 || eb.Error.Code != wire.ErrInternal {
 		t.Errorf("%d %+v", rec.Code, eb.Error)
 	}
 	rec, _ = call(t, s, "GET", "/metrics", "")
@@ -288,7 +289,7 @@ func TestChallengeStore(t *testing.T) {
 }
 
 func TestChallengeMessage(t *testing.T) {
-	got := ChallengeMessage("node1", "ab", time.Date(2030, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)))
+	got := wire.ChallengeMessage("node1", "ab", time.Date(2030, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)))
 	want := "idOS read authentication\nNode: node1\nChallenge: ab\nExpires: 2030-01-02T02:04:05Z"
 	if got != want {
 		t.Errorf("%q", got)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // metrics are the gateway's Prometheus metrics. They live in the server's
@@ -53,7 +55,7 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 	m.duration.WithLabelValues(route, code).Observe(d.Seconds())
 }
 
-func (m *metrics) txSubmitted(mode Mode, result string) {
+func (m *metrics) txSubmitted(mode wire.Mode, result string) {
 	m.txs.WithLabelValues(string(mode), result).Inc()
 }
 

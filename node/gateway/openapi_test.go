@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // TestOpenAPIDocumentsEveryRoute keeps docs/gateway-openapi.yaml and the
@@ -84,7 +86,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		}
 	}
 	enum := doc.Components.Schemas.Error.Properties.Error.Properties.Code.Enum
-	codes := ErrorCodes()
+	codes := wire.ErrorCodes()
 	slices.Sort(enum)
 	slices.Sort(codes)
 	if !slices.Equal(enum, codes) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,41 +14,10 @@ import (
 
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/tx"
 	"github.com/idos-network/idos-node/node/wasmhost"
+	"github.com/idos-network/idos-node/node/wire"
 )
-
-// ChallengeResponse is the body of POST /v1/auth/challenge.
-type ChallengeResponse struct {
-	Challenge string `json:"challenge"`  // 64 hex characters
-	ExpiresAt string `json:"expires_at"` // RFC 3339, UTC, whole seconds
-	// Message is the exact text to sign (ChallengeMessage).
-	Message string `json:"message"`
-}
-
-// PrivateAuth authenticates a private read: the signature of the
-// challenge's text by the signer, under the scheme.
-type PrivateAuth struct {
-	Challenge string `json:"challenge"`
-	Scheme    string `json:"scheme"`
-	Signer    string `json:"signer"`    // hex of the scheme's signer bytes
-	Signature string `json:"signature"` // hex
-}
-
-// PrivateRequest is the body of POST /v1/private/{name}.
-type PrivateRequest struct {
-	Auth PrivateAuth `json:"auth"`
-	// Data is the query's JSON data, passed on untouched so the query's own
-	// strict decoder judges it; absent or null means {}.
-	Data json.RawMessage `json:"data,omitempty"`
-}
-
-// ChallengeMessage is the text a client signs to answer a challenge. Its
-// first line differs from the transaction sign text's ("idOS transaction
-// v1"), so a read signature can never be replayed as a transaction.
-func ChallengeMessage(nodeID, challenge string, expires time.Time) string {
-	return "idOS read authentication\nNode: " + nodeID + "\nChallenge: " + challenge +
-		"\nExpires: " + expires.UTC().Format(time.RFC3339)
-}
 
 // challengeStore keeps the outstanding challenges in memory: single-use,
 // expiring, bounded. This is not consensus code; it may use the clock and
@@ -129,7 +97,7 @@ func (c *challengeStore) len() int {
 
 func (s *Server) privateConfigured(w http.ResponseWriter) bool {
 	if s.cfg.Reader == nil || s.cfg.Schemes == nil {
-		writeError(w, http.StatusServiceUnavailable, ErrUnavailable, "private reads are not configured")
+		writeError(w, http.StatusServiceUnavailable, wire.ErrUnavailable, "private reads are not configured")
 		return false
 	}
 	return true
@@ -149,18 +117,18 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errTooManyChallenges):
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, ErrBusy, "too many outstanding challenges; retry shortly")
+		writeError(w, http.StatusServiceUnavailable, wire.ErrBusy, "too many outstanding challenges; retry shortly")
 		return
 	case err != nil:
 		s.log.Error("gateway: issue challenge", "err", err)
-		writeError(w, http.StatusInternalServerError, ErrInternal, "cannot issue a challenge")
+		writeError(w, http.StatusInternalServerError, wire.ErrInternal, "cannot issue a challenge")
 		return
 	}
 	hexID := hex.EncodeToString(id[:])
-	writeJSON(w, http.StatusOK, ChallengeResponse{
+	writeJSON(w, http.StatusOK, wire.ChallengeResponse{
 		Challenge: hexID,
 		ExpiresAt: exp.UTC().Format(time.RFC3339),
-		Message:   ChallengeMessage(s.cfg.NodeID, hexID, exp),
+		Message:   wire.ChallengeMessage(s.cfg.NodeID, hexID, exp),
 	})
 }
 
@@ -193,49 +161,49 @@ func (s *Server) private(w http.ResponseWriter, r *http.Request) {
 	}
 	pager, canPage := s.cfg.Reader.(PrivatePager)
 	if page.Page && (!prove || !canPage) {
-		writeError(w, http.StatusBadRequest, ErrBadRequest, "pages are of proven reads: give prove=true")
+		writeError(w, http.StatusBadRequest, wire.ErrBadRequest, "pages are of proven reads: give prove=true")
 		return
 	}
-	var req PrivateRequest
+	var req wire.PrivateRequest
 	if !decodeBody(w, r, &req, true) {
 		return
 	}
 	chal, err := decodeHex("challenge", req.Auth.Challenge, 32)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, ErrBadRequest, err.Error())
+		writeError(w, http.StatusBadRequest, wire.ErrBadRequest, err.Error())
 		return
 	}
 	signer, err := decodeHex("signer", req.Auth.Signer, 0)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, ErrBadRequest, err.Error())
+		writeError(w, http.StatusBadRequest, wire.ErrBadRequest, err.Error())
 		return
 	}
 	sig, err := decodeHex("signature", req.Auth.Signature, 0)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, ErrBadRequest, err.Error())
+		writeError(w, http.StatusBadRequest, wire.ErrBadRequest, err.Error())
 		return
 	}
 	scheme, err := s.cfg.Schemes.Lookup(req.Auth.Scheme)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, ErrUnknownScheme, err.Error())
+		writeError(w, http.StatusBadRequest, wire.ErrUnknownScheme, err.Error())
 		return
 	}
 	exp, err := s.challenges.take([32]byte(chal))
 	if err != nil {
-		writeError(w, http.StatusUnauthorized, ErrChallengeInvalid, err.Error()+"; request a new one")
+		writeError(w, http.StatusUnauthorized, wire.ErrChallengeInvalid, err.Error()+"; request a new one")
 		return
 	}
-	msg := ChallengeMessage(s.cfg.NodeID, hex.EncodeToString(chal), exp)
+	msg := wire.ChallengeMessage(s.cfg.NodeID, hex.EncodeToString(chal), exp)
 	id, err := scheme.Verify(signer, []byte(msg), sig)
 	if errors.Is(err, wasmhost.ErrTimeout) {
 		// The plugin hit this node's wall-clock safety net: the node's
 		// failure, not the caller's; another try (or node) may succeed.
 		s.log.Warn("gateway: challenge verification timed out", "scheme", scheme.Name(), "err", err)
-		writeError(w, http.StatusServiceUnavailable, ErrUnavailable, "signature verification timed out on this node; retry")
+		writeError(w, http.StatusServiceUnavailable, wire.ErrUnavailable, "signature verification timed out on this node; retry")
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusUnauthorized, ErrBadSignature, err.Error())
+		writeError(w, http.StatusUnauthorized, wire.ErrBadSignature, err.Error())
 		return
 	}
 	data := []byte("{}")
@@ -243,8 +211,8 @@ func (s *Server) private(w http.ResponseWriter, r *http.Request) {
 		data = req.Data
 	}
 	name := r.PathValue("name")
-	if !validQueryName(name) {
-		writeError(w, http.StatusNotFound, ErrUnknownQuery, fmt.Sprintf("unknown private query %q", name))
+	if !tx.ValidActionName(name) {
+		writeError(w, http.StatusNotFound, wire.ErrUnknownQuery, fmt.Sprintf("unknown private query %q", name))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readCallTimeout)
@@ -258,7 +226,7 @@ func (s *Server) private(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.log.Error("gateway: private query failed", "query", name, "err", err)
-		writeError(w, http.StatusInternalServerError, ErrInternal, "private query failed")
+		writeError(w, http.StatusInternalServerError, wire.ErrInternal, "private query failed")
 		return
 	}
 	s.answerRead(w, r, res.Code, "", res.Log, res.Height, res.Value, res.Proof)

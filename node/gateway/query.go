@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 
 	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
@@ -13,18 +12,9 @@ import (
 
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/readproof"
+	"github.com/idos-network/idos-node/node/tx"
+	"github.com/idos-network/idos-node/node/wire"
 )
-
-// QueryResponse is the body of a successful public or private query.
-type QueryResponse struct {
-	// Height is the committed block the answer reflects.
-	Height int64           `json:"height"`
-	Value  json.RawMessage `json:"value"`
-	// Proof proves the rows of Value against the app hash in header
-	// Height+1 (docs/spec/read-proofs.md); present when asked for with
-	// ?prove=true.
-	Proof *readproof.Bundle `json:"proof,omitempty"`
-}
 
 // proveParam reads the ?prove= flag; it answers 400 itself when the value
 // is not a boolean.
@@ -35,36 +25,20 @@ func proveParam(w http.ResponseWriter, r *http.Request) (prove, ok bool) {
 	}
 	prove, err := strconv.ParseBool(v)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, ErrBadRequest, fmt.Sprintf("prove=%q is not true or false", v))
+		writeError(w, http.StatusBadRequest, wire.ErrBadRequest, fmt.Sprintf("prove=%q is not true or false", v))
 		return false, false
 	}
 	return prove, true
 }
 
-// AccountQuery is the body of POST /v1/query/account. The ABCI query takes
-// the bare account id; over HTTP it is wrapped so every body is JSON.
-type AccountQuery struct {
-	ID string `json:"id"`
-}
-
-// queryName is the shape of query names (the action name rule of
-// docs/spec/transactions.md); anything else cannot exist.
-var queryName = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$`)
-
-const maxQueryName = 64
-
-func validQueryName(name string) bool {
-	return len(name) <= maxQueryName && queryName.MatchString(name)
-}
-
 func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Node == nil {
-		writeError(w, http.StatusServiceUnavailable, ErrUnavailable, "queries are not configured")
+		writeError(w, http.StatusServiceUnavailable, wire.ErrUnavailable, "queries are not configured")
 		return
 	}
 	name := r.PathValue("name")
-	if !validQueryName(name) {
-		writeError(w, http.StatusNotFound, ErrUnknownQuery, fmt.Sprintf("unknown query %q", name))
+	if !tx.ValidActionName(name) {
+		writeError(w, http.StatusNotFound, wire.ErrUnknownQuery, fmt.Sprintf("unknown query %q", name))
 		return
 	}
 	prove, ok := proveParam(w, r)
@@ -73,7 +47,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	}
 	var data []byte
 	if name == "account" {
-		var q AccountQuery
+		var q wire.AccountQuery
 		if !decodeBody(w, r, &q, true) {
 			return
 		}
@@ -93,14 +67,14 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	res, err := s.cfg.Node.ABCIQueryWithOptions(ctx, "/"+name, data, rpcclient.ABCIQueryOptions{Prove: prove})
 	if err != nil {
 		s.log.Warn("gateway: ABCI query failed", "query", name, "err", err)
-		writeError(w, http.StatusServiceUnavailable, ErrUnavailable, "query unavailable")
+		writeError(w, http.StatusServiceUnavailable, wire.ErrUnavailable, "query unavailable")
 		return
 	}
 	var proof *readproof.Bundle
-	if prove && res.Response.Code == app.CodeOK {
+	if prove && res.Response.Code == wire.CodeOK {
 		if proof, err = bundleOf(res.Response.ProofOps); err != nil {
 			s.log.Error("gateway: application answered a bad proof", "query", name, "err", err)
-			writeError(w, http.StatusInternalServerError, ErrInternal, "invalid proof from the application")
+			writeError(w, http.StatusInternalServerError, wire.ErrInternal, "invalid proof from the application")
 			return
 		}
 	}
@@ -123,7 +97,7 @@ func bundleOf(ops *cmtcrypto.ProofOps) (*readproof.Bundle, error) {
 // the body of a 200 answer.
 func (s *Server) proof(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Node == nil {
-		writeError(w, http.StatusServiceUnavailable, ErrUnavailable, "queries are not configured")
+		writeError(w, http.StatusServiceUnavailable, wire.ErrUnavailable, "queries are not configured")
 		return
 	}
 	var req app.ProofRequest
@@ -135,13 +109,13 @@ func (s *Server) proof(w http.ResponseWriter, r *http.Request) {
 		}
 		b, err := decodeHex(name, v, 0)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, ErrBadRequest, err.Error())
+			writeError(w, http.StatusBadRequest, wire.ErrBadRequest, err.Error())
 			return
 		}
 		*dst = b
 	}
 	if (req.Key == nil) == (req.Prefix == nil) {
-		writeError(w, http.StatusBadRequest, ErrBadRequest, "give exactly one of key=HEX and prefix=HEX")
+		writeError(w, http.StatusBadRequest, wire.ErrBadRequest, "give exactly one of key=HEX and prefix=HEX")
 		return
 	}
 	if !pageParams(w, r, &req) {
@@ -149,7 +123,7 @@ func (s *Server) proof(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := json.Marshal(req)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, ErrInternal, err.Error())
+		writeError(w, http.StatusInternalServerError, wire.ErrInternal, err.Error())
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readCallTimeout)
@@ -157,12 +131,12 @@ func (s *Server) proof(w http.ResponseWriter, r *http.Request) {
 	res, err := s.cfg.Node.ABCIQuery(ctx, "/proof", data)
 	if err != nil {
 		s.log.Warn("gateway: ABCI proof query failed", "err", err)
-		writeError(w, http.StatusServiceUnavailable, ErrUnavailable, "query unavailable")
+		writeError(w, http.StatusServiceUnavailable, wire.ErrUnavailable, "query unavailable")
 		return
 	}
-	if res.Response.Code == app.CodeOK {
+	if res.Response.Code == wire.CodeOK {
 		if !json.Valid(res.Response.Value) {
-			writeError(w, http.StatusInternalServerError, ErrInternal, "invalid answer from the application")
+			writeError(w, http.StatusInternalServerError, wire.ErrInternal, "invalid answer from the application")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -182,7 +156,7 @@ func pageParams(w http.ResponseWriter, r *http.Request, req *app.ProofRequest) b
 	req.Page = q.Get("page") == "true"
 	if v := q.Get("after"); v != "" {
 		if req.After, err = decodeHex("after", v, 0); err != nil {
-			writeError(w, http.StatusBadRequest, ErrBadRequest, err.Error())
+			writeError(w, http.StatusBadRequest, wire.ErrBadRequest, err.Error())
 			return false
 		}
 	}
@@ -193,7 +167,7 @@ func pageParams(w http.ResponseWriter, r *http.Request, req *app.ProofRequest) b
 		req.Limit, err = strconv.Atoi(v)
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, ErrBadRequest, "height and limit are integers: "+err.Error())
+		writeError(w, http.StatusBadRequest, wire.ErrBadRequest, "height and limit are integers: "+err.Error())
 		return false
 	}
 	return true
@@ -201,34 +175,34 @@ func pageParams(w http.ResponseWriter, r *http.Request, req *app.ProofRequest) b
 
 // answerRead maps the application's read codes to HTTP.
 func (s *Server) answerRead(w http.ResponseWriter, r *http.Request, code uint32, cs, log string, height int64, value []byte, proof *readproof.Bundle) {
-	d := ErrorDetail{Message: log}
-	if code != app.CodeOK {
+	d := wire.ErrorDetail{Message: log}
+	if code != wire.CodeOK {
 		d.ABCICode, d.Codespace = code, codespace(cs)
 	}
 	var status int
 	switch code {
-	case app.CodeOK:
+	case wire.CodeOK:
 		if !json.Valid(value) {
 			s.log.Error("gateway: application answered invalid JSON", "path", r.URL.Path)
-			writeError(w, http.StatusInternalServerError, ErrInternal, "invalid answer from the application")
+			writeError(w, http.StatusInternalServerError, wire.ErrInternal, "invalid answer from the application")
 			return
 		}
-		writeJSON(w, http.StatusOK, QueryResponse{Height: height, Value: value, Proof: proof})
+		writeJSON(w, http.StatusOK, wire.QueryResponse{Height: height, Value: value, Proof: proof})
 		return
-	case app.CodeUnknownAction:
-		status, d.Code = http.StatusNotFound, ErrUnknownQuery
-	case app.CodeActionFailed:
+	case wire.CodeUnknownAction:
+		status, d.Code = http.StatusNotFound, wire.ErrUnknownQuery
+	case wire.CodeActionFailed:
 		// Decided by code only: the message is for people, and "not found"
 		// and "invalid data" share the code.
-		status, d.Code = http.StatusUnprocessableEntity, ErrQueryFailed
-	case app.CodeForbidden:
-		status, d.Code = http.StatusForbidden, ErrForbidden
-	case app.CodeNotReady:
-		status, d.Code = http.StatusServiceUnavailable, ErrNotReady
+		status, d.Code = http.StatusUnprocessableEntity, wire.ErrQueryFailed
+	case wire.CodeForbidden:
+		status, d.Code = http.StatusForbidden, wire.ErrForbidden
+	case wire.CodeNotReady:
+		status, d.Code = http.StatusServiceUnavailable, wire.ErrNotReady
 		w.Header().Set("Retry-After", "1")
 	default:
 		s.log.Error("gateway: unexpected read code", "path", r.URL.Path, "code", code, "log", log)
-		status, d.Code = http.StatusInternalServerError, ErrInternal
+		status, d.Code = http.StatusInternalServerError, wire.ErrInternal
 	}
 	writeErrorDetail(w, status, d)
 }

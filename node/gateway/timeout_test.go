@@ -8,6 +8,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/wasmhost"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // timeoutScheme stands for a signature plugin stopped by the Wasm host's
@@ -32,15 +33,15 @@ func TestChallengeTimeoutIsAServerError(t *testing.T) {
 		}
 	})
 	rec, _ := call(t, s, "POST", "/v1/auth/challenge", "")
-	var ch ChallengeResponse
+	var ch wire.ChallengeResponse
 	if err := json.Unmarshal(rec.Body.Bytes(), &ch); err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(map[string]any{"auth": PrivateAuth{Challenge: ch.Challenge, Scheme: "slow",
+	body, _ := json.Marshal(map[string]any{"auth": wire.PrivateAuth{Challenge: ch.Challenge, Scheme: "slow",
 		Signer: hex.EncodeToString(make([]byte, 32)), Signature: hex.EncodeToString(make([]byte, 64))}})
 	rec, eb := call(t, s, "POST", "/v1/private/kv.get", string(body))
-	if rec.Code != 503 || eb.Error.Code != ErrUnavailable {
-		t.Fatalf("challenge verification timed out: %d %+v, want 503 %s", rec.Code, eb.Error, ErrUnavailable)
+	if rec.Code != 503 || eb.Error.Code != wire.ErrUnavailable {
+		t.Fatalf("challenge verification timed out: %d %+v, want 503 %s", rec.Code, eb.Error, wire.ErrUnavailable)
 	}
 	if reader.caller.Scheme != "" {
 		t.Fatalf("the query ran for %+v", reader.caller)

@@ -11,7 +11,7 @@ import (
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/types"
 
-	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/composition"
 )
 
 // DefaultValidatorPower is the voting power every validator gets in
@@ -34,7 +34,7 @@ type GenesisOptions struct {
 	// DefaultValidatorPower.
 	Power int64
 	// AppState replaces the application's default genesis state
-	// (app.DefaultGenesisState), for example to shorten the validators
+	// (composition.DefaultGenesisState), for example to shorten the validators
 	// module's join expiry in tests. The application validates it at
 	// InitChain; empty means the default.
 	AppState json.RawMessage
@@ -73,7 +73,7 @@ func NewGenesis(homes []string, opts GenesisOptions) (*types.GenesisDoc, error) 
 		ConsensusParams: ConsensusParams(),
 		// Passed through untouched: the application validates its own
 		// genesis state and may reject fields it does not know.
-		AppState: app.DefaultGenesisState(),
+		AppState: composition.DefaultGenesisState(),
 	}
 	if len(opts.AppState) > 0 {
 		if !json.Valid(opts.AppState) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/wasmhost"
 )
@@ -79,7 +79,7 @@ func TestInitLoad(t *testing.T) {
 	if err := json.Compact(&got, g.AppState); err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Compact(&want, app.DefaultGenesisState()); err != nil {
+	if err := json.Compact(&want, composition.DefaultGenesisState()); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.Bytes(), want.Bytes()) {

@@ -3,6 +3,8 @@ package module
 import (
 	"errors"
 	"fmt"
+
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // ErrorCode gives a sentinel error a stable result code. A transaction
@@ -20,8 +22,8 @@ type ErrorCode struct {
 const FirstModuleCode = 10
 
 // CodeForbidden is the application's code for a caller that may not do
-// what it asked (app.CodeForbidden); ErrForbidden carries it.
-const CodeForbidden uint32 = 9
+// what it asked (wire.CodeForbidden); ErrForbidden carries it.
+const CodeForbidden = wire.CodeForbidden
 
 // Codes that several modules give their own sentinels because they mean
 // the same thing there: the rules of decisions by validator approval

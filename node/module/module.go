@@ -137,6 +137,12 @@ type Module struct {
 	// order. It may write state; the validator updates it returns go to
 	// CometBFT (effective at height+2) and must be in a deterministic order.
 	EndBlock func(env *Env) ([]ValidatorUpdate, error)
+	// Genesis, if set, is the module's section of genesis app_state
+	// (genesis.go).
+	Genesis *GenesisSection
+	// Plugins, if set, is where the app learns which signature plugins
+	// chain state activates; at most one module sets it.
+	Plugins *PluginSource
 	// Errors are the module's sentinel errors with their result codes
 	// (codes.go); an action error that wraps none of them gets the
 	// application's generic "action failed" code.

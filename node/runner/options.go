@@ -12,7 +12,7 @@ import (
 
 // Options adjust StartWithOptions; the zero value is a standard node.
 type Options struct {
-	// Modules replace app.DefaultModules() (tests add modules with private
+	// Modules replace composition.Modules() (tests add modules with private
 	// queries).
 	Modules []module.Module
 	// Gateway, if set, may adjust the gateway configuration before the

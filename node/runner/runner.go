@@ -20,6 +20,7 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/cmtlog"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/retain"
@@ -127,7 +128,7 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 	r.wasm = wasm
 	modules := opts.Modules
 	if modules == nil {
-		modules = app.DefaultModulesWasm(wasm)
+		modules = composition.ModulesWasm(wasm)
 	}
 	a, err := app.New(app.Config{DBPath: h.DBPath, Logger: logger.With("module", "app"),
 		Modules: modules, Schemes: schemes, Wasm: wasm, KeepVersions: h.App.ProofVersions,

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/idos-network/idos-node/internal/testnet"
-	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/runner"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // TestStartStop runs a real single-validator node in-process, waits for
@@ -52,7 +52,7 @@ func TestStartStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st gateway.StatusResponse
+	var st wire.StatusResponse
 	err = json.NewDecoder(resp.Body).Decode(&st)
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusOK {

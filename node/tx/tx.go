@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/schemename"
 )
 
 // Version is the envelope version. It is the first RLP field and appears in
@@ -35,7 +36,6 @@ const (
 // Field limits that are not part of the exported contract; see the spec.
 const (
 	maxChainIDLen   = 50 // same as CometBFT's genesis chain ID limit
-	maxSchemeLen    = 32
 	maxSignerLen    = 128
 	maxActionLen    = 64
 	maxSignatureLen = 256
@@ -215,13 +215,13 @@ func (t *Tx) validateUnsigned() error {
 	if len(t.ChainID) == 0 || len(t.ChainID) > maxChainIDLen || !isPrintableASCII(t.ChainID) {
 		return fmt.Errorf("%w: chain ID %q must be 1 to %d printable ASCII characters", ErrMalformed, t.ChainID, maxChainIDLen)
 	}
-	if len(t.Scheme) == 0 || len(t.Scheme) > maxSchemeLen || !isSchemeName(t.Scheme) {
-		return fmt.Errorf("%w: scheme %q must be 1 to %d characters of a-z, 0-9 and _", ErrMalformed, t.Scheme, maxSchemeLen)
+	if !schemename.Valid(t.Scheme) {
+		return fmt.Errorf("%w: scheme %q must be 1 to %d characters of a-z, 0-9 and _", ErrMalformed, t.Scheme, schemename.MaxLen)
 	}
 	if len(t.Signer) == 0 || len(t.Signer) > maxSignerLen {
 		return fmt.Errorf("%w: signer must be 1 to %d bytes, got %d", ErrMalformed, maxSignerLen, len(t.Signer))
 	}
-	if len(t.Action) == 0 || len(t.Action) > maxActionLen || !isActionName(t.Action) {
+	if !ValidActionName(t.Action) {
 		return fmt.Errorf("%w: action %q must be 1 to %d bytes of dot-separated names, each a lowercase letter followed by a-z, 0-9 or _ (like \"kv.put\")", ErrMalformed, t.Action, maxActionLen)
 	}
 	if len(t.Payload) > MaxPayloadBytes {
@@ -242,21 +242,13 @@ func isPrintableASCII(s string) bool {
 	return true
 }
 
-// isSchemeName reports whether s matches [a-z0-9_]+.
-func isSchemeName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isLower(s[i]) && !isDigit(s[i]) && s[i] != '_' {
-			return false
-		}
-	}
-	return true
+// ValidActionName reports whether s is an action (or query) name: 1 to 64
+// bytes matching ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$. Hand-written
+// rather than a regexp so the rule is explicit byte by byte.
+func ValidActionName(s string) bool {
+	return len(s) > 0 && len(s) <= maxActionLen && isActionName(s)
 }
 
-// isActionName reports whether s matches ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$.
-// Hand-written rather than a regexp so the rule is explicit byte by byte.
 func isActionName(s string) bool {
 	for seg := range strings.SplitSeq(s, ".") {
 		if seg == "" || !isLower(seg[0]) {

@@ -15,15 +15,14 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/keystore"
 
 	"github.com/idos-network/idos-node/internal/testnet"
-	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/devnet"
-	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/home"
-	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/runner"
 	"github.com/idos-network/idos-node/node/userclient"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // Benchmarks of the user's path through the gateway on one in-process
@@ -51,7 +50,7 @@ func benchNode(b *testing.B, inserter string) string {
 		GatewayListenAddr: freeAddr(b), TimeoutCommit: 500 * time.Millisecond}); err != nil {
 		b.Fatal(err)
 	}
-	g := app.DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.IDOS.Inserters = []string{inserter}
 	state, _ := g.Canonical()
 	if _, err := home.WriteSharedGenesis([]string{dir}, home.GenesisOptions{ChainID: "idos-bench", AppState: state}); err != nil {
@@ -86,7 +85,7 @@ type benchSetup struct {
 // inserter, runs it as `idosnode devnet` (four processes), and returns
 // node0's gateway URL once a block is committed.
 func devnetNode(b *testing.B, inserter string) string {
-	g := app.DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.IDOS.Inserters = []string{inserter}
 	state, _ := g.Canonical()
 	dir := filepath.Join(testnet.TempDir(b), "devnet")
@@ -208,7 +207,7 @@ func benchAddCredential2K(b *testing.B, start func(*testing.B, string) string) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.inserter.Send(ctx, "idos.add_delegate", idos.DelegatePayload{Delegate: k.AccountID()}); err != nil {
+		if _, err := s.inserter.Send(ctx, "idos.add_delegate", wire.DelegatePayload{Delegate: k.AccountID()}); err != nil {
 			b.Fatal(err)
 		}
 		c, err := userclient.Dial(ctx, s.url, k, s.inserter.ChainID, nil)
@@ -234,7 +233,7 @@ func benchAddCredential2K(b *testing.B, start func(*testing.B, string) string) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				raw, err := acc.Build("idos.add_credential", idos.AddCredentialPayload{CredentialID: userclient.NewID(), UserID: s.userID,
+				raw, err := acc.Build("idos.add_credential", wire.AddCredentialPayload{CredentialID: userclient.NewID(), UserID: s.userID,
 					IssuerAuthPublicKey: c.Key.AccountID(), EncryptorPublicKey: c.Key.Encryption.PublicBase64(), Content: content})
 				if err != nil {
 					b.Fatal(err)
@@ -250,7 +249,7 @@ func benchAddCredential2K(b *testing.B, start func(*testing.B, string) string) {
 		for i, c := range senders {
 			wg.Go(func() {
 				for _, raw := range txs[i] {
-					if _, err := c.GW.Submit(ctx, raw, gateway.ModeSync); err != nil {
+					if _, err := c.GW.Submit(ctx, raw, wire.ModeSync); err != nil {
 						errs <- err
 						return
 					}

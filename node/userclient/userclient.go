@@ -22,11 +22,10 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/client"
-	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/gateway/gwclient"
-	"github.com/idos-network/idos-node/node/module/idos"
+	"github.com/idos-network/idos-node/node/module/idos/idosschema"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // NewID returns a random lowercase UUID (version 4). IDs are chosen by
@@ -51,11 +50,11 @@ type Client struct {
 	// read the credential they start from (its notes, its plaintext to
 	// re-seal): idoslight reads it proven, so a gateway cannot make the
 	// user write what it chose. Nil reads through the gateway.
-	ReadCredential func(ctx context.Context, id string) (*idos.Credential, error)
+	ReadCredential func(ctx context.Context, id string) (*idosschema.Credential, error)
 }
 
 // original reads the credential a write starts from.
-func (c *Client) original(ctx context.Context, id string) (*idos.Credential, error) {
+func (c *Client) original(ctx context.Context, id string) (*idosschema.Credential, error) {
 	if c.ReadCredential != nil {
 		return c.ReadCredential(ctx, id)
 	}
@@ -81,7 +80,7 @@ func Dial(ctx context.Context, url string, key *Key, chainID string, log *slog.L
 }
 
 // Status reads the gateway's /v1/status.
-func Status(ctx context.Context, url string) (*gateway.StatusResponse, error) {
+func Status(ctx context.Context, url string) (*wire.StatusResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(url, "/")+"/v1/status", nil)
 	if err != nil {
 		return nil, err
@@ -94,7 +93,7 @@ func Status(ctx context.Context, url string) (*gateway.StatusResponse, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("gateway status: HTTP %d", resp.StatusCode)
 	}
-	var st gateway.StatusResponse
+	var st wire.StatusResponse
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		return nil, fmt.Errorf("gateway status: %w", err)
 	}
@@ -125,13 +124,11 @@ type Receipt struct {
 
 // Nonce returns the account's next nonce from the node.
 func (c *Client) Nonce(ctx context.Context) (uint64, error) {
-	res, err := c.GW.Query(ctx, "account", gateway.AccountQuery{ID: c.Key.AccountID()})
+	res, err := c.GW.Query(ctx, "account", wire.AccountQuery{ID: c.Key.AccountID()})
 	if err != nil {
 		return 0, fmt.Errorf("read nonce: %w", err)
 	}
-	var a struct {
-		NextNonce uint64 `json:"next_nonce"`
-	}
+	var a wire.AccountInfo
 	if err := json.Unmarshal(res.Value, &a); err != nil {
 		return 0, fmt.Errorf("read nonce: %w", err)
 	}
@@ -151,9 +148,9 @@ func (c *Client) Send(ctx context.Context, action string, payload any) (*Receipt
 		return nil, err
 	}
 	c.Log.Debug("submitting", "action", action, "nonce", nonce, "bytes", len(raw))
-	res, err := c.GW.Submit(ctx, raw, gateway.ModeCommit)
+	res, err := c.GW.Submit(ctx, raw, wire.ModeCommit)
 	var ge *gwclient.Error
-	if errors.As(err, &ge) && ge.Code == gateway.ErrTxRejected {
+	if errors.As(err, &ge) && ge.Code == wire.ErrTxRejected {
 		return nil, &TxError{Action: action, Hash: ge.Hash, Code: ge.ABCICode, Log: ge.Message}
 	}
 	if err != nil {
@@ -165,7 +162,7 @@ func (c *Client) Send(ctx context.Context, action string, payload any) (*Receipt
 			return nil, fmt.Errorf("%s: %w", action, err)
 		}
 	}
-	if res.Code != app.CodeOK {
+	if res.Code != wire.CodeOK {
 		return nil, &TxError{Action: action, Hash: res.Hash, Code: res.Code, Log: res.Log}
 	}
 	c.Log.Debug("committed", "action", action, "hash", res.Hash, "height", res.Height)
@@ -188,7 +185,7 @@ func (c *Client) Read(ctx context.Context, name string, data, out any) error {
 // the wallet's holder and carried to whoever submits it. It is shaped as
 // the idos.add_user payload, so the inserter can submit it as it is; for
 // idos.add_wallet only UserID and Wallet are used.
-type Proof = idos.AddUserPayload
+type Proof = wire.AddUserPayload
 
 // WalletProof signs the link message for the user with the client's key.
 // An empty userID draws a new one (for a user about to be created); the
@@ -197,12 +194,12 @@ func WalletProof(key *Key, userID string) (*Proof, error) {
 	if userID == "" {
 		userID = NewID()
 	}
-	msg := idos.LinkMessage(userID, key.Scheme, key.Identifier)
+	msg := wire.LinkMessage(userID, key.Scheme, key.Identifier)
 	sig, err := key.Signer.Sign([]byte(msg))
 	if err != nil {
 		return nil, err
 	}
-	return &Proof{UserID: userID, EncryptionPublicKey: key.Encryption.PublicBase64(), Wallet: idos.WalletInput{
+	return &Proof{UserID: userID, EncryptionPublicKey: key.Encryption.PublicBase64(), Wallet: wire.WalletInput{
 		WalletID: NewID(), WalletType: key.Scheme, Address: key.Identifier, PublicKey: key.PublicKey,
 		Message: msg, Signature: hex.EncodeToString(sig),
 	}}, nil
@@ -216,12 +213,12 @@ func (c *Client) AddUser(ctx context.Context, p *Proof) (*Receipt, error) {
 
 // AddWallet links the proof's wallet to its user.
 func (c *Client) AddWallet(ctx context.Context, p *Proof) (*Receipt, error) {
-	return c.Send(ctx, "idos.add_wallet", idos.AddWalletPayload{UserID: p.UserID, Wallet: p.Wallet})
+	return c.Send(ctx, "idos.add_wallet", wire.AddWalletPayload{UserID: p.UserID, Wallet: p.Wallet})
 }
 
 // RemoveWallet unlinks one of the caller's user's wallets.
 func (c *Client) RemoveWallet(ctx context.Context, walletID string) (*Receipt, error) {
-	return c.Send(ctx, "idos.remove_wallet", idos.RemoveWalletPayload{WalletID: walletID})
+	return c.Send(ctx, "idos.remove_wallet", wire.RemoveWalletPayload{WalletID: walletID})
 }
 
 // NewCredential is a credential to store for a user.
@@ -244,7 +241,7 @@ func (c *Client) AddCredential(ctx context.Context, nc NewCredential) (string, *
 	if err != nil {
 		return "", nil, err
 	}
-	r, err := c.Send(ctx, "idos.add_credential", idos.AddCredentialPayload{
+	r, err := c.Send(ctx, "idos.add_credential", wire.AddCredentialPayload{
 		CredentialID: nc.ID, UserID: nc.UserID, IssuerAuthPublicKey: c.Key.AccountID(),
 		EncryptorPublicKey: c.Key.Encryption.PublicBase64(), Content: content, PublicNotes: nc.PublicNotes,
 	})
@@ -265,7 +262,7 @@ func (c *Client) EditCredential(ctx context.Context, id string, plaintext []byte
 	if err != nil {
 		return nil, err
 	}
-	return c.Send(ctx, "idos.edit_credential", idos.EditCredentialPayload{
+	return c.Send(ctx, "idos.edit_credential", wire.EditCredentialPayload{
 		CredentialID: id, EncryptorPublicKey: c.Key.Encryption.PublicBase64(), Content: content, PublicNotes: *notes,
 	})
 }
@@ -273,7 +270,7 @@ func (c *Client) EditCredential(ctx context.Context, id string, plaintext []byte
 // RemoveCredential deletes an original credential with its copies and
 // grants.
 func (c *Client) RemoveCredential(ctx context.Context, id string) (*Receipt, error) {
-	return c.Send(ctx, "idos.remove_credential", idos.RemoveCredentialPayload{CredentialID: id})
+	return c.Send(ctx, "idos.remove_credential", wire.RemoveCredentialPayload{CredentialID: id})
 }
 
 // Share is a share to make.
@@ -311,7 +308,7 @@ func (c *Client) ShareCredential(ctx context.Context, s Share) (*Shared, error) 
 	}
 	sum := sha256.Sum256(pt)
 	out := &Shared{CopyID: NewID(), GrantID: NewID(), ContentHash: hex.EncodeToString(sum[:])}
-	r, err := c.Send(ctx, "idos.share_credential", idos.ShareCredentialPayload{
+	r, err := c.Send(ctx, "idos.share_credential", wire.ShareCredentialPayload{
 		CredentialID: s.CredentialID, CopyID: out.CopyID, EncryptorPublicKey: c.Key.Encryption.PublicBase64(),
 		Content: content, ContentHash: out.ContentHash, GrantID: out.GrantID, Grantee: s.Grantee, LockedUntil: s.LockedUntil,
 	})
@@ -324,42 +321,42 @@ func (c *Client) ShareCredential(ctx context.Context, s Share) (*Shared, error) 
 
 // RevokeGrant deletes a grant and its copy.
 func (c *Client) RevokeGrant(ctx context.Context, grantID string) (*Receipt, error) {
-	return c.Send(ctx, "idos.revoke_grant", idos.RevokeGrantPayload{GrantID: grantID})
+	return c.Send(ctx, "idos.revoke_grant", wire.RevokeGrantPayload{GrantID: grantID})
 }
 
 // User is the caller's user.
-func (c *Client) User(ctx context.Context) (*idos.User, error) {
-	var u idos.User
+func (c *Client) User(ctx context.Context) (*idosschema.User, error) {
+	var u idosschema.User
 	return &u, c.Read(ctx, "idos.get_user", nil, &u)
 }
 
 // Wallets are the caller's user's wallets.
-func (c *Client) Wallets(ctx context.Context) ([]idos.Wallet, error) {
-	var ws []idos.Wallet
+func (c *Client) Wallets(ctx context.Context) ([]idosschema.Wallet, error) {
+	var ws []idosschema.Wallet
 	return ws, c.Read(ctx, "idos.get_wallets", nil, &ws)
 }
 
 // Credentials are the caller's user's credentials.
-func (c *Client) Credentials(ctx context.Context) ([]idos.Credential, error) {
-	var cs []idos.Credential
+func (c *Client) Credentials(ctx context.Context) ([]idosschema.Credential, error) {
+	var cs []idosschema.Credential
 	return cs, c.Read(ctx, "idos.get_credentials", nil, &cs)
 }
 
 // Credential is one credential the caller owns or holds a grant on.
-func (c *Client) Credential(ctx context.Context, id string) (*idos.Credential, error) {
-	var cr idos.Credential
-	return &cr, c.Read(ctx, "idos.get_credential", idos.GetCredentialRequest{CredentialID: id}, &cr)
+func (c *Client) Credential(ctx context.Context, id string) (*idosschema.Credential, error) {
+	var cr idosschema.Credential
+	return &cr, c.Read(ctx, "idos.get_credential", wire.GetCredentialRequest{CredentialID: id}, &cr)
 }
 
 // GrantsOwned are the grants the caller's user gave.
-func (c *Client) GrantsOwned(ctx context.Context) ([]idos.Grant, error) {
-	var gs []idos.Grant
+func (c *Client) GrantsOwned(ctx context.Context) ([]idosschema.Grant, error) {
+	var gs []idosschema.Grant
 	return gs, c.Read(ctx, "idos.get_grants_owned", nil, &gs)
 }
 
 // GrantsReceived are the grants whose grantee is the caller.
-func (c *Client) GrantsReceived(ctx context.Context) ([]idos.Grant, error) {
-	var gs []idos.Grant
+func (c *Client) GrantsReceived(ctx context.Context) ([]idosschema.Grant, error) {
+	var gs []idosschema.Grant
 	return gs, c.Read(ctx, "idos.get_grants_received", nil, &gs)
 }
 
@@ -368,7 +365,7 @@ func (c *Client) GrantsReceived(ctx context.Context) ([]idos.Grant, error) {
 var ErrNotUserKey = errors.New("this key's encryption key cannot open the credential")
 
 // Decrypt opens a credential's content with the key's encryption key.
-func (c *Client) Decrypt(cr *idos.Credential) ([]byte, error) {
+func (c *Client) Decrypt(cr *idosschema.Credential) ([]byte, error) {
 	from, err := client.ParseKey32(cr.EncryptorPublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("credential %s: encryptor key: %w", cr.ID, err)

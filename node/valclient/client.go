@@ -19,6 +19,8 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // RPC is the part of CometBFT's RPC client this package uses;
@@ -81,7 +83,7 @@ func (e *RejectedError) Error() string {
 }
 
 // resultCodes maps the node's sentinel errors to their result codes.
-var resultCodes = app.DefaultCodes()
+var resultCodes = composition.Codes()
 
 // Is reports whether the node refused the transaction with target's result
 // code (docs/spec/result-codes.md), so that errors.Is(err,
@@ -106,7 +108,7 @@ func AccountID(key ed25519.PrivateKey) string {
 
 // NextNonce reads the committed next nonce of key's account.
 func (c *Client) NextNonce(ctx context.Context, key ed25519.PrivateKey) (uint64, error) {
-	var info app.AccountInfo
+	var info wire.AccountInfo
 	if _, err := c.query(ctx, "/account", []byte(AccountID(key)), &info); err != nil {
 		return 0, err
 	}
@@ -138,7 +140,7 @@ func (c *Client) Submit(ctx context.Context, key ed25519.PrivateKey, action stri
 		if err != nil {
 			return Result{Hash: hash}, fmt.Errorf("%s: broadcast_tx_sync: %w", action, err)
 		}
-		if res.Code != app.CodeOK {
+		if res.Code != wire.CodeOK {
 			return Result{Hash: hash}, &RejectedError{Action: action, Stage: "check", Code: res.Code, Codespace: res.Codespace, Log: res.Log, Hash: hash}
 		}
 		return Result{Hash: hash, Log: res.Log}, nil
@@ -147,11 +149,11 @@ func (c *Client) Submit(ctx context.Context, key ed25519.PrivateKey, action stri
 	if err != nil {
 		return Result{Hash: hash}, fmt.Errorf("%s: broadcast_tx_commit: %w", action, err)
 	}
-	if res.CheckTx.Code != app.CodeOK {
+	if res.CheckTx.Code != wire.CodeOK {
 		return Result{Hash: hash}, &RejectedError{Action: action, Stage: "check", Code: res.CheckTx.Code, Codespace: res.CheckTx.Codespace, Log: res.CheckTx.Log, Hash: hash}
 	}
 	out := Result{Hash: hash, Height: res.Height, Log: res.TxResult.Log}
-	if res.TxResult.Code != app.CodeOK {
+	if res.TxResult.Code != wire.CodeOK {
 		return out, &RejectedError{Action: action, Stage: "exec", Code: res.TxResult.Code, Codespace: res.TxResult.Codespace, Log: res.TxResult.Log, Hash: hash, Height: res.Height}
 	}
 	return out, nil
@@ -175,7 +177,7 @@ func (c *Client) query(ctx context.Context, path string, data []byte, v any) (in
 	if err != nil {
 		return 0, fmt.Errorf("query %s: %w", path, err)
 	}
-	if res.Response.Code != app.CodeOK {
+	if res.Response.Code != wire.CodeOK {
 		return res.Response.Height, &QueryError{Path: path, Code: res.Response.Code, Log: res.Response.Log}
 	}
 	if len(res.Response.Value) == 0 {

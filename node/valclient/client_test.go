@@ -20,6 +20,7 @@ import (
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/tx"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // fakeRPC answers /account with a fixed nonce and records broadcasts.
@@ -37,11 +38,11 @@ func (f *fakeRPC) ABCIQuery(_ context.Context, path string, data cmtbytes.HexByt
 	var v any
 	switch path {
 	case "/account":
-		v = app.AccountInfo{ID: string(data), NextNonce: f.nonce}
+		v = wire.AccountInfo{ID: string(data), NextNonce: f.nonce}
 	case QueryList:
 		v = ValidatorSet{Validators: []Validator{{PubKey: "aa", Power: 10}}, TotalPower: 10}
 	default:
-		return &ctypes.ResultABCIQuery{Response: abci.ResponseQuery{Code: app.CodeUnknownAction, Log: "unknown query"}}, nil
+		return &ctypes.ResultABCIQuery{Response: abci.ResponseQuery{Code: wire.CodeUnknownAction, Log: "unknown query"}}, nil
 	}
 	b, _ := json.Marshal(v)
 	return &ctypes.ResultABCIQuery{Response: abci.ResponseQuery{Value: b}}, nil

@@ -9,11 +9,11 @@ import (
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/types"
 
-	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
 	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/wasmhost"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // Action and query names of the plugins module.
@@ -59,7 +59,7 @@ func (c *Client) ProposePlugin(ctx context.Context, key ed25519.PrivateKey, wasm
 		if err != nil {
 			return Result{}, fmt.Errorf("%s %d/%d: %w", ActionPluginUpload, ch.Index+1, len(chunks), err)
 		}
-		if res.Code != app.CodeOK {
+		if res.Code != wire.CodeOK {
 			return Result{}, &RejectedError{Action: ActionPluginUpload, Stage: "check", Code: res.Code, Codespace: res.Codespace,
 				Log: res.Log, Hash: fmt.Sprintf("%X", types.Tx(raw).Hash())}
 		}
@@ -97,7 +97,7 @@ func (c *Client) broadcastAndPoll(ctx context.Context, tl txLookup, action strin
 	if err != nil {
 		return Result{Hash: hash}, fmt.Errorf("%s: broadcast_tx_sync: %w", action, err)
 	}
-	if res.Code != app.CodeOK {
+	if res.Code != wire.CodeOK {
 		return Result{Hash: hash}, &RejectedError{Action: action, Stage: "check", Code: res.Code, Codespace: res.Codespace, Log: res.Log, Hash: hash}
 	}
 	tick := time.NewTicker(500 * time.Millisecond)
@@ -113,7 +113,7 @@ func (c *Client) broadcastAndPoll(ctx context.Context, tl txLookup, action strin
 			continue // not indexed yet
 		}
 		out := Result{Hash: hash, Height: r.Height, Log: r.TxResult.Log}
-		if r.TxResult.Code != app.CodeOK {
+		if r.TxResult.Code != wire.CodeOK {
 			return out, &RejectedError{Action: action, Stage: "exec", Code: r.TxResult.Code, Codespace: r.TxResult.Codespace, Log: r.TxResult.Log, Hash: hash, Height: r.Height}
 		}
 		return out, nil
@@ -127,11 +127,11 @@ func (c *Client) broadcastCommit(ctx context.Context, action string, raw []byte)
 	if err != nil {
 		return Result{Hash: hash}, fmt.Errorf("%s: broadcast_tx_commit: %w", action, err)
 	}
-	if res.CheckTx.Code != app.CodeOK {
+	if res.CheckTx.Code != wire.CodeOK {
 		return Result{Hash: hash}, &RejectedError{Action: action, Stage: "check", Code: res.CheckTx.Code, Codespace: res.CheckTx.Codespace, Log: res.CheckTx.Log, Hash: hash}
 	}
 	out := Result{Hash: hash, Height: res.Height, Log: res.TxResult.Log}
-	if res.TxResult.Code != app.CodeOK {
+	if res.TxResult.Code != wire.CodeOK {
 		return out, &RejectedError{Action: action, Stage: "exec", Code: res.TxResult.Code, Codespace: res.TxResult.Codespace, Log: res.TxResult.Log, Hash: hash, Height: res.Height}
 	}
 	return out, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/idos-network/idos-node/node/auth"
+	"github.com/idos-network/idos-node/node/schemename"
 	"github.com/idos-network/idos-node/node/wasmhost/meter"
 )
 
@@ -234,8 +235,8 @@ func parseMetadata(raw []byte) (Metadata, error) {
 		return m, fmt.Errorf("%w: abi is %d, want %d", ErrBadMetadata, m.ABI, ABIVersion)
 	case m.Kind != "signature":
 		return m, fmt.Errorf("%w: kind %q, this host runs only \"signature\" plugins", ErrBadMetadata, m.Kind)
-	case !validSchemeName(m.Scheme):
-		return m, fmt.Errorf("%w: scheme %q must match ^[a-z0-9_]{1,32}$", ErrBadMetadata, m.Scheme)
+	case !schemename.Valid(m.Scheme):
+		return m, fmt.Errorf("%w: scheme %q must match %s", ErrBadMetadata, m.Scheme, schemename.Rule)
 	case m.KeyType != KeyTypeSecp256k1 && m.KeyType != KeyTypeEd25519:
 		return m, fmt.Errorf("%w: key_type %q must be %q or %q", ErrBadMetadata, m.KeyType, KeyTypeSecp256k1, KeyTypeEd25519)
 	case m.AddressFormat == "" || len(m.AddressFormat) > maxAddressFormat:
@@ -287,22 +288,6 @@ func checkKeys(raw []byte, want []string) error {
 		}
 	}
 	return nil
-}
-
-// validSchemeName is the transaction envelope's rule, ^[a-z0-9_]{1,32}$,
-// which auth.Registry also enforces; checking it here gives the plugin
-// author the error at registration.
-func validSchemeName(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
-			return false
-		}
-	}
-	return true
 }
 
 // Name implements auth.Scheme: the scheme name from the metadata.

@@ -22,11 +22,10 @@ package main
 
 import (
 	"bytes"
-	"encoding/hex"
 	"fmt"
 
 	sdk "github.com/idos-network/idos-node/sdk-wasm"
-	"github.com/idos-network/idos-node/sigplugins/internal/secp"
+	"github.com/idos-network/idos-node/sigplugins/internal/eth"
 )
 
 //go:generate go run ../../sdk-wasm/cmd/idos-wasm-build -o eip712.wasm .
@@ -65,41 +64,15 @@ func verify(signer, msg, sig []byte) (string, error) {
 	if len(signer) != 20 {
 		return "", fmt.Errorf("%w: eip712 signer must be a 20-byte address, got %d bytes", sdk.ErrInvalidSigner, len(signer))
 	}
-	got, err := recoverAddress(TypedDataHash(msg), sig)
+	got, err := eth.RecoverAddress("eip712", TypedDataHash(msg), sig)
 	if err != nil {
 		return "", err
 	}
 	if !bytes.Equal(got, signer) {
 		return "", fmt.Errorf("%w: eip712 signature recovers to %s, not to signer %s (signed by another key, or over other typed data: the domain must be {name: %q, version: %q} and the type %s)",
-			sdk.ErrInvalidSignature, eip55(got), eip55(signer), DomainName, DomainVersion, TxType)
+			sdk.ErrInvalidSignature, eth.Checksum(got), eth.Checksum(signer), DomainName, DomainVersion, TxType)
 	}
-	return eip55(signer), nil
-}
-
-// recoverAddress checks b) on sig and returns the address that signed digest.
-func recoverAddress(digest [32]byte, sig []byte) ([]byte, error) {
-	if len(sig) != 65 {
-		return nil, fmt.Errorf("%w: eip712 signature must be 65 bytes (r || s || v), got %d", sdk.ErrInvalidSignature, len(sig))
-	}
-	v := sig[64]
-	if v >= 27 {
-		v -= 27
-	}
-	if v != 0 && v != 1 {
-		return nil, fmt.Errorf("%w: eip712 signature v must be 27, 28, 0 or 1, got %d", sdk.ErrInvalidSignature, sig[64])
-	}
-	if !secp.CanonicalRS(sig[:64]) {
-		return nil, fmt.Errorf("%w: eip712 signature r or s out of range (s must be in the lower half of the curve order)", sdk.ErrInvalidSignature)
-	}
-	rsv := make([]byte, 65)
-	copy(rsv, sig[:64])
-	rsv[64] = v
-	pub, err := sdk.Secp256k1Recover(digest[:], rsv)
-	if err != nil {
-		return nil, fmt.Errorf("%w: eip712 public key recovery failed", sdk.ErrInvalidSignature)
-	}
-	h := sdk.Keccak256(pub[1:])
-	return h[12:], nil
+	return eth.Checksum(signer), nil
 }
 
 // TypedDataHash is the EIP-712 digest of the idOS typed data carrying msg.
@@ -133,22 +106,4 @@ func hashWords(words ...[32]byte) [32]byte {
 		b = append(b, w[:]...)
 	}
 	return sdk.Keccak256(b)
-}
-
-// eip55 is the EIP-55 mixed-case checksum encoding of a 20-byte address.
-func eip55(addr []byte) string {
-	lower := hex.EncodeToString(addr)
-	h := sdk.Keccak256([]byte(lower))
-	out := []byte("0x" + lower)
-	for i := range len(lower) {
-		c := lower[i]
-		nibble := h[i/2] >> 4
-		if i%2 == 1 {
-			nibble = h[i/2] & 0x0f
-		}
-		if c >= 'a' && c <= 'f' && nibble >= 8 {
-			out[2+i] = c - 'a' + 'A'
-		}
-	}
-	return string(out)
 }

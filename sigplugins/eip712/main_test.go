@@ -13,7 +13,9 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
+
 	sdk "github.com/idos-network/idos-node/sdk-wasm"
+	"github.com/idos-network/idos-node/sigplugins/internal/eth"
 )
 
 // vectorFile is testdata/vectors.json, written by testdata/gen.mjs with
@@ -124,13 +126,13 @@ func TestMailExample(t *testing.T) {
 	sig := mustHex(t, m.Signature)
 	for _, v := range []byte{28, 1} {
 		sig[64] = v
-		addr, err := recoverAddress(d, sig)
-		if err != nil || eip55(addr) != m.Address || m.Address != "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826" {
-			t.Fatalf("v=%d: recoverAddress = %s, %v; want %s", v, eip55(addr), err, m.Address)
+		addr, err := eth.RecoverAddress("eip712", d, sig)
+		if err != nil || eth.Checksum(addr) != m.Address || m.Address != "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826" {
+			t.Fatalf("v=%d: RecoverAddress = %s, %v; want %s", v, eth.Checksum(addr), err, m.Address)
 		}
 	}
 	sig[64] = 27
-	if addr, err := recoverAddress(d, sig); err == nil && eip55(addr) == m.Address {
+	if addr, err := eth.RecoverAddress("eip712", d, sig); err == nil && eth.Checksum(addr) == m.Address {
 		t.Fatal("v=27 recovers the same signer")
 	}
 }

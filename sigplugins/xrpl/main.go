@@ -23,14 +23,13 @@
 package main
 
 import (
-	"bytes"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
 	"github.com/mr-tron/base58"
 
 	sdk "github.com/idos-network/idos-node/sdk-wasm"
+	"github.com/idos-network/idos-node/sigplugins/internal/secp"
 )
 
 //go:generate go run ../../sdk-wasm/cmd/idos-wasm-build -o xrpl.wasm .
@@ -47,12 +46,6 @@ const (
 
 // xrplAlphabet is the XRP Ledger's base58 alphabet.
 var xrplAlphabet = base58.NewAlphabet("rpshnaf39wBUDNEGHJKLM4PQRST7VWXYZ2bcdeCg65jkm8oFqi1tuvAxyz")
-
-var (
-	// secp256k1N is the group order n; secp256k1HalfN is n/2 (floor).
-	secp256k1N     = mustHex("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141")
-	secp256k1HalfN = mustHex("7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0")
-)
 
 func init() {
 	sdk.RegisterSignature(sdk.Metadata{
@@ -145,10 +138,10 @@ func parseDER(sig []byte) ([]byte, error) {
 	if len(rest) != 0 {
 		return nil, fmt.Errorf("%d bytes after the DER SEQUENCE's integers", len(rest))
 	}
-	if bytes.Compare(r, secp256k1N) >= 0 {
+	if !secp.BelowN(r) {
 		return nil, errors.New("r is not below the curve order")
 	}
-	if bytes.Compare(s, secp256k1HalfN) > 0 {
+	if !secp.LowS(s) {
 		return nil, errors.New("s is in the upper half of the curve order (not fully canonical; use the low-S form)")
 	}
 	return append(r, s...), nil
@@ -184,12 +177,4 @@ func derInteger(b []byte) (v, rest []byte, err error) {
 	v = make([]byte, 32)
 	copy(v[32-len(x):], x)
 	return v, b[n:], nil
-}
-
-func mustHex(s string) []byte {
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }

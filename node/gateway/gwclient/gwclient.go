@@ -1,6 +1,7 @@
 // Package gwclient is a client of the node's HTTP gateway (node/gateway):
 // submit transactions, look them up, run public queries, and run private
-// queries authenticated by a signed challenge.
+// queries authenticated by a signed challenge. It shares only node/wire
+// with the server, so a program using it links no node.
 package gwclient
 
 import (
@@ -20,15 +21,15 @@ import (
 	"time"
 
 	"github.com/idos-network/idos-node/node/auth"
-	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/readproof"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // Error is a gateway error answer: the HTTP status and the body's error
-// (its Code is one of the gateway.Err* constants).
+// (its Code is one of the wire.Err* constants).
 type Error struct {
 	Status int
-	gateway.ErrorDetail
+	wire.ErrorDetail
 }
 
 func (e *Error) Error() string {
@@ -100,7 +101,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := &Error{Status: resp.StatusCode}
-		var eb gateway.ErrorBody
+		var eb wire.ErrorBody
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Code != "" {
 			e.ErrorDetail = eb.Error
 		} else {
@@ -116,11 +117,11 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 }
 
 // Submit sends an encoded transaction. A CheckTx refusal is an *Error with
-// Code gateway.ErrTxRejected and the application's code in ABCICode.
-func (c *Client) Submit(ctx context.Context, raw []byte, mode gateway.Mode) (*gateway.SubmitResponse, error) {
-	var out gateway.SubmitResponse
+// Code wire.ErrTxRejected and the application's code in ABCICode.
+func (c *Client) Submit(ctx context.Context, raw []byte, mode wire.Mode) (*wire.SubmitResponse, error) {
+	var out wire.SubmitResponse
 	err := c.do(ctx, http.MethodPost, "/v1/tx",
-		gateway.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(raw), Mode: mode}, &out)
+		wire.SubmitRequest{Tx: base64.StdEncoding.EncodeToString(raw), Mode: mode}, &out)
 	if err != nil {
 		return nil, err
 	}
@@ -129,9 +130,9 @@ func (c *Client) Submit(ctx context.Context, raw []byte, mode gateway.Mode) (*ga
 
 // Tx looks up a committed transaction by its hash (hex, as Submit returns
 // it). A transaction not (yet) committed is an *Error with Code
-// gateway.ErrTxNotFound.
-func (c *Client) Tx(ctx context.Context, hash string) (*gateway.TxResponse, error) {
-	var out gateway.TxResponse
+// wire.ErrTxNotFound.
+func (c *Client) Tx(ctx context.Context, hash string) (*wire.TxResponse, error) {
+	var out wire.TxResponse
 	if err := c.do(ctx, http.MethodGet, "/v1/tx/"+url.PathEscape(hash), nil, &out); err != nil {
 		return nil, err
 	}
@@ -140,19 +141,19 @@ func (c *Client) Tx(ctx context.Context, hash string) (*gateway.TxResponse, erro
 
 // Query runs a public query. data is marshalled to JSON unless it is a
 // json.RawMessage or []byte already; nil sends an empty body.
-func (c *Client) Query(ctx context.Context, name string, data any) (*gateway.QueryResponse, error) {
+func (c *Client) Query(ctx context.Context, name string, data any) (*wire.QueryResponse, error) {
 	return c.query(ctx, name, data, false)
 }
 
 // QueryProven runs a public query with ?prove=true: the answer carries the
 // read-proof bundle of its rows, which the caller must verify
 // (readproof.Verify) before trusting the answer.
-func (c *Client) QueryProven(ctx context.Context, name string, data any) (*gateway.QueryResponse, error) {
+func (c *Client) QueryProven(ctx context.Context, name string, data any) (*wire.QueryResponse, error) {
 	return c.query(ctx, name, data, true)
 }
 
-func (c *Client) query(ctx context.Context, name string, data any, prove bool) (*gateway.QueryResponse, error) {
-	var out gateway.QueryResponse
+func (c *Client) query(ctx context.Context, name string, data any, prove bool) (*wire.QueryResponse, error) {
+	var out wire.QueryResponse
 	if err := c.do(ctx, http.MethodPost, "/v1/query/"+url.PathEscape(name)+proveSuffix(prove), rawBody(data), &out); err != nil {
 		return nil, err
 	}
@@ -193,8 +194,8 @@ func rawBody(data any) any {
 }
 
 // Challenge asks for a read challenge.
-func (c *Client) Challenge(ctx context.Context) (*gateway.ChallengeResponse, error) {
-	var out gateway.ChallengeResponse
+func (c *Client) Challenge(ctx context.Context) (*wire.ChallengeResponse, error) {
+	var out wire.ChallengeResponse
 	if err := c.do(ctx, http.MethodPost, "/v1/auth/challenge", nil, &out); err != nil {
 		return nil, err
 	}
@@ -206,7 +207,7 @@ var nodeIDPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
 // checkChallenge makes sure the text the gateway asks us to sign is a read
 // challenge and nothing else: a hostile gateway could otherwise send a
 // transaction's sign text and obtain a transaction signature.
-func (c *Client) checkChallenge(ch *gateway.ChallengeResponse) error {
+func (c *Client) checkChallenge(ch *wire.ChallengeResponse) error {
 	exp, err := time.Parse(time.RFC3339, ch.ExpiresAt)
 	if err != nil {
 		return fmt.Errorf("gwclient: challenge expires_at %q: %w", ch.ExpiresAt, err)
@@ -222,7 +223,7 @@ func (c *Client) checkChallenge(ch *gateway.ChallengeResponse) error {
 	if !nodeIDPattern.MatchString(node) || (c.NodeID != "" && node != c.NodeID) {
 		return fmt.Errorf("gwclient: challenge names node %q", node)
 	}
-	if ch.Message != gateway.ChallengeMessage(node, ch.Challenge, exp) {
+	if ch.Message != wire.ChallengeMessage(node, ch.Challenge, exp) {
 		return errors.New("gwclient: challenge message is not a read challenge")
 	}
 	return nil
@@ -230,12 +231,12 @@ func (c *Client) checkChallenge(ch *gateway.ChallengeResponse) error {
 
 // Private runs a private query as signer: it asks for a challenge, checks
 // the text, signs it and sends the query. data is as for Query; nil means {}.
-func (c *Client) Private(ctx context.Context, name string, signer auth.Signer, data any) (*gateway.QueryResponse, error) {
+func (c *Client) Private(ctx context.Context, name string, signer auth.Signer, data any) (*wire.QueryResponse, error) {
 	return c.private(ctx, name, signer, data, false)
 }
 
 // PrivateProven runs a private query with ?prove=true; see QueryProven.
-func (c *Client) PrivateProven(ctx context.Context, name string, signer auth.Signer, data any) (*gateway.QueryResponse, error) {
+func (c *Client) PrivateProven(ctx context.Context, name string, signer auth.Signer, data any) (*wire.QueryResponse, error) {
 	return c.private(ctx, name, signer, data, true)
 }
 
@@ -244,7 +245,7 @@ func (c *Client) PrivateProven(ctx context.Context, name string, signer auth.Sig
 // key (nil for the first), height the first page's (0 for the first), limit
 // the rows per page (0 for the node's maximum). The answer's Proof is the
 // page; its Value is empty.
-func (c *Client) PrivatePage(ctx context.Context, name string, signer auth.Signer, data any, after []byte, height int64, limit int) (*gateway.QueryResponse, error) {
+func (c *Client) PrivatePage(ctx context.Context, name string, signer auth.Signer, data any, after []byte, height int64, limit int) (*wire.QueryResponse, error) {
 	q := url.Values{"prove": {"true"}, "page": {"true"}}
 	if after != nil {
 		q.Set("after", hex.EncodeToString(after))
@@ -256,11 +257,11 @@ func (c *Client) PrivatePage(ctx context.Context, name string, signer auth.Signe
 	return c.privateAt(ctx, name, signer, data, "?"+q.Encode())
 }
 
-func (c *Client) private(ctx context.Context, name string, signer auth.Signer, data any, prove bool) (*gateway.QueryResponse, error) {
+func (c *Client) private(ctx context.Context, name string, signer auth.Signer, data any, prove bool) (*wire.QueryResponse, error) {
 	return c.privateAt(ctx, name, signer, data, proveSuffix(prove))
 }
 
-func (c *Client) privateAt(ctx context.Context, name string, signer auth.Signer, data any, query string) (*gateway.QueryResponse, error) {
+func (c *Client) privateAt(ctx context.Context, name string, signer auth.Signer, data any, query string) (*wire.QueryResponse, error) {
 	ch, err := c.Challenge(ctx)
 	if err != nil {
 		return nil, err
@@ -273,10 +274,10 @@ func (c *Client) privateAt(ctx context.Context, name string, signer auth.Signer,
 		return nil, fmt.Errorf("gwclient: sign challenge: %w", err)
 	}
 	req := struct {
-		Auth gateway.PrivateAuth `json:"auth"`
-		Data any                 `json:"data,omitempty"`
+		Auth wire.PrivateAuth `json:"auth"`
+		Data any              `json:"data,omitempty"`
 	}{
-		Auth: gateway.PrivateAuth{
+		Auth: wire.PrivateAuth{
 			Challenge: ch.Challenge,
 			Scheme:    signer.Scheme(),
 			Signer:    hex.EncodeToString(signer.SignerID()),
@@ -284,7 +285,7 @@ func (c *Client) privateAt(ctx context.Context, name string, signer auth.Signer,
 		},
 		Data: rawBody(data),
 	}
-	var out gateway.QueryResponse
+	var out wire.QueryResponse
 	if err := c.do(ctx, http.MethodPost, "/v1/private/"+url.PathEscape(name)+query, req, &out); err != nil {
 		return nil, err
 	}

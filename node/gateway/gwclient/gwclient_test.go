@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/idos-network/idos-node/node/auth"
-	"github.com/idos-network/idos-node/node/gateway"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // countingSigner records whether it was asked to sign.
@@ -32,13 +32,13 @@ func TestPrivateRefusesForeignText(t *testing.T) {
 	exp := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	for name, msg := range map[string]string{
 		"transaction text": "idOS transaction v1\nChain ID: idos\nAction: kv.put\nNonce: 0\nPayload SHA-256: " + chal,
-		"other challenge":  gateway.ChallengeMessage(node, strings.Repeat("cd", 32), exp),
-		"other expiry":     gateway.ChallengeMessage(node, chal, exp.Add(time.Hour)),
-		"bad node id":      gateway.ChallengeMessage("node\nX", chal, exp),
-		"pinned node":      gateway.ChallengeMessage(strings.Repeat("f", 40), chal, exp),
+		"other challenge":  wire.ChallengeMessage(node, strings.Repeat("cd", 32), exp),
+		"other expiry":     wire.ChallengeMessage(node, chal, exp.Add(time.Hour)),
+		"bad node id":      wire.ChallengeMessage("node\nX", chal, exp),
+		"pinned node":      wire.ChallengeMessage(strings.Repeat("f", 40), chal, exp),
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_ = json.NewEncoder(w).Encode(gateway.ChallengeResponse{Challenge: chal, ExpiresAt: exp.Format(time.RFC3339), Message: msg})
+			_ = json.NewEncoder(w).Encode(wire.ChallengeResponse{Challenge: chal, ExpiresAt: exp.Format(time.RFC3339), Message: msg})
 		}))
 		s := &countingSigner{Signer: auth.NewEd25519Signer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)))}
 		c := New(srv.URL, nil)

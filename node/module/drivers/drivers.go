@@ -130,5 +130,15 @@ func Module() module.Module {
 		},
 		InitGenesis: initGenesis,
 		EndBlock:    endBlock,
+		Genesis: &module.GenesisSection{
+			Default: func() any { p := DefaultParams(); return &p },
+			Validate: func(v any) error {
+				p := v.(*Params)
+				if p.Chains == nil {
+					p.Chains = []Chain{} // null and [] are the same genesis
+				}
+				return p.Validate()
+			},
+		},
 	}
 }

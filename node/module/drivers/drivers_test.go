@@ -18,10 +18,12 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/observation"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 const chainID = "idos-drivers"
@@ -76,7 +78,7 @@ func chainConfig() drivers.Chain {
 
 func newNet(t *testing.T, instances int, inserter *party) *net {
 	t.Helper()
-	g := app.DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.IDOS.Inserters = []string{inserter.sender.AccountID()}
 	g.Drivers.ExpiryBlocks = expiry
 	g.Drivers.Chains = []drivers.Chain{chainConfig()}
@@ -87,7 +89,7 @@ func newNet(t *testing.T, instances int, inserter *party) *net {
 	}
 	n := &net{t: t}
 	for range instances {
-		a, err := app.New(app.Config{DBPath: filepath.Join(t.TempDir(), "s.sqlite")})
+		a, err := app.New(app.Config{Modules: composition.Modules(), DBPath: filepath.Join(t.TempDir(), "s.sqlite")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +222,7 @@ func newWorld(t *testing.T, instances int) *world {
 	w := &world{inserter: edParty(50), owner: ethParty(t, 7), grantee: ethParty(t, 8)}
 	w.vals = []*party{nil, edParty(1), edParty(2), edParty(3), edParty(4)}
 	w.n = newNet(t, instances, w.inserter)
-	msg := idos.LinkMessage(userID, auth.SchemeEIP191, w.owner.sender.Identifier)
+	msg := wire.LinkMessage(userID, auth.SchemeEIP191, w.owner.sender.Identifier)
 	sig, err := w.owner.acc.Signer.Sign([]byte(msg))
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/schemename"
 )
 
 // Size limits on stored fields (docs/spec/data-model.md).
@@ -18,8 +19,8 @@ const (
 )
 
 var (
-	uuidPattern    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	accountPattern = regexp.MustCompile(`^[a-z0-9_]{1,32}:[^\s:]{1,128}$`)
+	uuidPattern  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	identPattern = regexp.MustCompile(`^[^\s:]{1,128}$`)
 )
 
 func invalid(format string, args ...any) error {
@@ -35,8 +36,11 @@ func checkID(field, s string) error {
 	return nil
 }
 
+// checkAccountID requires "scheme:identifier": a scheme name, then 1 to
+// 128 characters without white space or colon.
 func checkAccountID(field, s string) error {
-	if !accountPattern.MatchString(s) {
+	scheme, ident, ok := strings.Cut(s, ":")
+	if !ok || !schemename.Valid(scheme) || !identPattern.MatchString(ident) {
 		return invalid("%s %q must be an account id scheme:identifier", field, s)
 	}
 	return nil

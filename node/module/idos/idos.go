@@ -14,10 +14,11 @@ import (
 	"slices"
 
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
-// Origin of a grant made on this network.
-const OriginInternal = "internal"
+// OriginInternal is the origin of a grant made on this network.
+const OriginInternal = wire.OriginInternal
 
 var schema = []string{
 	`CREATE TABLE idos_inserters (
@@ -155,6 +156,16 @@ func Module() module.Module {
 		},
 		PrivateTables: []string{"idos_wallets", "idos_credentials", "idos_attributes", "idos_grants", "idos_grants_by_grantee"},
 		InitGenesis:   initGenesis,
+		Genesis: &module.GenesisSection{
+			Default: func() any { return &Genesis{Inserters: []string{}} },
+			Validate: func(v any) error {
+				g := v.(*Genesis)
+				if g.Inserters == nil {
+					g.Inserters = []string{} // null and [] are the same genesis
+				}
+				return g.Validate()
+			},
+		},
 	}
 }
 

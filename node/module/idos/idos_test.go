@@ -18,8 +18,10 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/idos"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 const chain = "idos-dm"
@@ -46,7 +48,7 @@ func ethParty(t *testing.T, hexKey string) *party {
 
 // linkProof is the wallet input with a real ownership signature.
 func (p *party) linkProof(t *testing.T, walletID, userID string) idos.WalletInput {
-	msg := idos.LinkMessage(userID, p.sender.Scheme, p.sender.Identifier)
+	msg := wire.LinkMessage(userID, p.sender.Scheme, p.sender.Identifier)
 	sig, err := p.acc.Signer.Sign([]byte(msg))
 	if err != nil {
 		t.Fatal(err)
@@ -63,12 +65,12 @@ type chainT struct {
 }
 
 func newChain(t *testing.T, inserters ...string) *chainT {
-	a, err := app.New(app.Config{DBPath: filepath.Join(t.TempDir(), "s.sqlite")})
+	a, err := app.New(app.Config{Modules: composition.Modules(), DBPath: filepath.Join(t.TempDir(), "s.sqlite")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	g := app.DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.IDOS.Inserters = inserters
 	state, _ := json.Marshal(g)
 	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chain, AppStateBytes: state}); err != nil {

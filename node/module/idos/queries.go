@@ -9,6 +9,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/idos/idosschema"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // The answers' types live in idosschema (no imports), which the light
@@ -20,18 +21,12 @@ type (
 	Grant      = idosschema.Grant
 )
 
-// Attribute is a user attribute.
-type Attribute struct {
-	ID      string `json:"attribute_id"`
-	Name    string `json:"name"`
-	Value   string `json:"value"`
-	Created int64  `json:"created"`
-}
-
-// GetCredentialRequest is the data of idos.get_credential.
-type GetCredentialRequest struct {
-	CredentialID string `json:"credential_id"`
-}
+// The other answers and requests of the module's queries, in their wire
+// form (node/wire).
+type (
+	Attribute            = wire.Attribute
+	GetCredentialRequest = wire.GetCredentialRequest
+)
 
 // callerUser returns the caller's user or ErrNotFound.
 func callerUser(ctx context.Context, snap *sql.Tx, caller module.Sender) (string, error) {

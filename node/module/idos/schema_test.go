@@ -14,6 +14,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/commitment"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/module/idos/idosschema"
 	"github.com/idos-network/idos-node/node/readproof"
@@ -25,11 +26,11 @@ import (
 // them for the row encoding.
 func TestSchemaMatchesIdosschema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.sqlite")
-	a, err := app.New(app.Config{DBPath: path})
+	a, err := app.New(app.Config{Modules: composition.Modules(), DBPath: path})
 	if err != nil {
 		t.Fatal(err)
 	}
-	state, _ := json.Marshal(app.DefaultGenesis())
+	state, _ := json.Marshal(composition.DefaultGenesis())
 	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chain, AppStateBytes: state}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // Limits on entries, enforced by the actions.
@@ -28,29 +29,14 @@ const schema = `CREATE TABLE kv (
 	PRIMARY KEY (owner, key)
 ) STRICT, WITHOUT ROWID`
 
-// PutPayload is the payload of "kv.put".
-type PutPayload struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
-// DeletePayload is the payload of "kv.delete".
-type DeletePayload struct {
-	Key string `json:"key"`
-}
-
-// GetRequest is the data of the "kv.get" query.
-type GetRequest struct {
-	Owner string `json:"owner"`
-	Key   string `json:"key"`
-}
-
-// Entry is the answer of "kv.get".
-type Entry struct {
-	Owner string `json:"owner"`
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
+// The wire forms of kv's payloads and answers live in node/wire, which
+// clients import without linking the module.
+type (
+	PutPayload    = wire.KVPutPayload
+	DeletePayload = wire.KVDeletePayload
+	GetRequest    = wire.KVGetRequest
+	Entry         = wire.KVEntry
+)
 
 // Module returns the kv module.
 func Module() module.Module {

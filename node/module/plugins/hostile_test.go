@@ -10,11 +10,8 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/idos-network/idos-node/node/app"
-	"github.com/idos-network/idos-node/node/module"
-	"github.com/idos-network/idos-node/node/module/idos"
-	"github.com/idos-network/idos-node/node/module/kv"
+	"github.com/idos-network/idos-node/node/composition"
 	p "github.com/idos-network/idos-node/node/module/plugins"
-	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/wasmhost"
 	"github.com/idos-network/idos-node/node/wasmhost/hostile"
 )
@@ -90,7 +87,7 @@ func TestHaltRecovers(t *testing.T) {
 	ref := newNet(t, 1, genesis(nil))
 	n := newNet(t, 1, genesis(nil))
 	openWith := func(r *wasmhost.Runtimes) {
-		mods := []module.Module{kv.Module(), validators.Module(), idos.Module(), p.New(p.Config{Runtimes: r})}
+		mods := composition.ModulesWasm(r)
 		a, err := app.New(app.Config{DBPath: n.dbPath, Modules: mods, Wasm: r})
 		if err != nil {
 			t.Fatal(err)

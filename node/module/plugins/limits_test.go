@@ -14,6 +14,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/idos-network/idos-node/node/app"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module"
 	p "github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/wasmhost"
@@ -27,7 +28,7 @@ const lowFuel = 50_000
 
 func genesisSolana(mod func(*wasmhost.Limits)) []byte {
 	b, _ := sigplugins.Lookup("solana")
-	return genesis(func(g *app.GenesisState) {
+	return genesis(func(g *composition.GenesisState) {
 		g.Plugins.Genesis = []p.GenesisPlugin{{Bundled: "solana", SHA256: b.SHA256()}}
 		if mod != nil {
 			mod(&g.Plugins.Wasm)
@@ -100,21 +101,21 @@ func TestGenesisWasmLimits(t *testing.T) {
 		func(l *wasmhost.Limits) { l.StackBudget = 0 },
 		func(l *wasmhost.Limits) { l.MemoryLimitPages = wasmhost.MaxMemoryLimitPages + 1 },
 	} {
-		g := app.DefaultGenesis()
+		g := composition.DefaultGenesis()
 		bad(&g.Plugins.Wasm)
 		b, _ := json.Marshal(g)
-		if _, err := app.ParseGenesis(b); !errors.Is(err, wasmhost.ErrBadLimits) {
+		if _, err := parseGenesis(b); !errors.Is(err, wasmhost.ErrBadLimits) {
 			t.Errorf("%+v: ParseGenesis = %v, want ErrBadLimits", g.Plugins.Wasm, err)
 		}
 	}
-	if _, err := app.ParseGenesis([]byte(`{"plugins": {"wasm": {"fuel_limit": 1.5}}}`)); err == nil {
+	if _, err := parseGenesis([]byte(`{"plugins": {"wasm": {"fuel_limit": 1.5}}}`)); err == nil {
 		t.Error("a fractional fuel_limit was accepted")
 	}
-	if _, err := app.ParseGenesis([]byte(`{"plugins": {"wasm": {"fuel_limit": -1}}}`)); err == nil {
+	if _, err := parseGenesis([]byte(`{"plugins": {"wasm": {"fuel_limit": -1}}}`)); err == nil {
 		t.Error("a negative fuel_limit was accepted")
 	}
 	// A limit left out keeps its default.
-	g, err := app.ParseGenesis([]byte(`{"plugins": {"wasm": {"fuel_limit": 1000}}}`))
+	g, err := parseGenesis([]byte(`{"plugins": {"wasm": {"fuel_limit": 1000}}}`))
 	if want := (wasmhost.Limits{FuelLimit: 1000, InitFuelLimit: wasmhost.DefaultInitFuelLimit,
 		StackBudget: wasmhost.DefaultStackBudget, MemoryLimitPages: wasmhost.DefaultMemoryLimitPages}); err != nil || g.Plugins.Wasm != want {
 		t.Fatalf("ParseGenesis = %+v, %v; want %+v", g.Plugins.Wasm, err, want)
@@ -297,4 +298,16 @@ func TestRuntimesRefuseLocalLimits(t *testing.T) {
 			t.Errorf("fuel limit %d: used %d, err %v; want %v", c.fuel, used, err, c.want)
 		}
 	}
+}
+
+// parseGenesis is app.ParseGenesis for the standard modules, typed.
+func parseGenesis(appState []byte) (composition.GenesisState, error) {
+	var g composition.GenesisState
+	pg, err := app.ParseGenesis(composition.Modules(), appState)
+	if err != nil {
+		return g, err
+	}
+	c, _ := pg.Canonical()
+	err = json.Unmarshal(c, &g)
+	return g, err
 }

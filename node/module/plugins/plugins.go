@@ -153,6 +153,17 @@ func New(cfg Config) module.Module {
 		},
 		InitGenesis: c.initGenesis,
 		EndBlock:    c.endBlock,
+		Genesis: &module.GenesisSection{
+			Default: func() any { p := DefaultParams(); return &p },
+			Validate: func(v any) error {
+				p := v.(*Params)
+				if p.Genesis == nil {
+					p.Genesis = []GenesisPlugin{} // null and [] are the same genesis
+				}
+				return p.Validate()
+			},
+		},
+		Plugins: &module.PluginSource{Schedule: Schedule, ModuleBytes: ModuleBytes, Limits: LimitsAt},
 	}
 }
 

@@ -19,11 +19,9 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module"
-	"github.com/idos-network/idos-node/node/module/idos"
-	"github.com/idos-network/idos-node/node/module/kv"
 	p "github.com/idos-network/idos-node/node/module/plugins"
-	"github.com/idos-network/idos-node/node/module/validators"
 	"github.com/idos-network/idos-node/node/wasmhost"
 	"github.com/idos-network/idos-node/node/wasmhost/meter"
 	"github.com/idos-network/idos-node/sigplugins"
@@ -63,11 +61,11 @@ type net struct {
 }
 
 func modules() []module.Module {
-	return []module.Module{kv.Module(), validators.Module(), idos.Module(), p.New(p.Config{Runtimes: rt})}
+	return composition.ModulesWasm(rt) // the standard modules, checking proposals in rt
 }
 
-func genesis(mod func(*app.GenesisState)) []byte {
-	g := app.DefaultGenesis()
+func genesis(mod func(*composition.GenesisState)) []byte {
+	g := composition.DefaultGenesis()
 	g.Plugins.ProposalExpiryBlocks = 5
 	if mod != nil {
 		mod(&g)
@@ -385,7 +383,7 @@ func TestRestartRebuildsRegistry(t *testing.T) {
 // genesis whose hash does not match the bundled bytes is refused.
 func TestGenesisPlugins(t *testing.T) {
 	b, _ := sigplugins.Lookup("solana")
-	n := newNet(t, 1, genesis(func(g *app.GenesisState) {
+	n := newNet(t, 1, genesis(func(g *composition.GenesisState) {
 		g.Plugins.Genesis = []p.GenesisPlugin{{Bundled: "solana", SHA256: b.SHA256()}}
 	}))
 	n.block(call{from: -3, action: "kv.put", payload: kvPut("x")})
@@ -398,7 +396,7 @@ func TestGenesisPlugins(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	wrong := genesis(func(g *app.GenesisState) {
+	wrong := genesis(func(g *composition.GenesisState) {
 		g.Plugins.Genesis = []p.GenesisPlugin{{Bundled: "solana", SHA256: hex.EncodeToString(make([]byte, 32))}}
 	})
 	_, err = a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chain, AppStateBytes: wrong,

@@ -2,29 +2,17 @@ package plugins
 
 import (
 	"context"
-	"database/sql"
+
+	"github.com/idos-network/idos-node/node/module"
 )
 
 // Querier is what the node reads plugin state through: the block's writer
 // (inside the block transaction) or a committed read snapshot.
-type Querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+type Querier = module.Querier
 
 // Scheduled is a plugin that verifies now or will: approved and not yet
 // past its removal height.
-type Scheduled struct {
-	Scheme      string
-	Hash        [32]byte
-	ActiveFrom  int64
-	RemovedFrom int64 // 0: not removed
-}
-
-// ActiveAt reports whether the plugin verifies signatures at height h.
-func (s Scheduled) ActiveAt(h int64) bool {
-	return s.ActiveFrom <= h && (s.RemovedFrom == 0 || h < s.RemovedFrom)
-}
+type Scheduled = module.ScheduledPlugin
 
 // Schedule lists, in scheme order, every plugin that verifies at height h
 // or at a later height. The node registers the ones active at h and loads

@@ -7,6 +7,7 @@ import (
 
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/approval"
+	"github.com/idos-network/idos-node/node/schemename"
 	"github.com/idos-network/idos-node/node/wasmhost"
 	"github.com/idos-network/idos-node/sigplugins"
 )
@@ -63,8 +64,8 @@ func loadPlugin(env *module.Env, scheme string) (plugin, error) {
 // that is proposed, active or scheduled, or whose removal has not taken
 // effect yet. An expired proposal or a removed plugin frees its name.
 func nameFree(env *module.Env, scheme string) error {
-	if !validName(scheme) {
-		return fmt.Errorf("%w: scheme %q must match ^[a-z0-9_]{1,32}$", module.ErrInvalidPayload, scheme)
+	if !schemename.Valid(scheme) {
+		return fmt.Errorf("%w: scheme %q must match %s", module.ErrInvalidPayload, scheme, schemename.Rule)
 	}
 	if builtin(scheme) {
 		return fmt.Errorf("%w: %q is a built-in scheme", ErrNameTaken, scheme)
@@ -82,19 +83,6 @@ func nameFree(env *module.Env, scheme string) error {
 		return fmt.Errorf("%w: %q stays active until height %d", ErrNameTaken, scheme, pl.removedFrom)
 	}
 	return nil
-}
-
-func validName(s string) bool {
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
-			return false
-		}
-	}
-	return true
 }
 
 // assembleUpload returns the sender's uploaded chunks of the module with

@@ -101,6 +101,10 @@ func Module() module.Module {
 		},
 		InitGenesis: initGenesis,
 		EndBlock:    endBlock,
+		Genesis: &module.GenesisSection{
+			Default:  func() any { p := DefaultParams(); return &p },
+			Validate: func(v any) error { return v.(*Params).Validate() },
+		},
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
+	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module"
 	v "github.com/idos-network/idos-node/node/module/validators"
 )
@@ -36,12 +37,12 @@ func id(i int) string { return hex.EncodeToString(key(i).Public().(ed25519.Publi
 // newNet starts a chain whose genesis validators are keys 1..n (power 10)
 // and whose requests stay open for expiry blocks.
 func newNet(t *testing.T, n int, expiry int64) *net {
-	a, err := app.New(app.Config{DBPath: filepath.Join(t.TempDir(), "s.sqlite")})
+	a, err := app.New(app.Config{Modules: composition.Modules(), DBPath: filepath.Join(t.TempDir(), "s.sqlite")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	g := app.DefaultGenesis()
+	g := composition.DefaultGenesis()
 	g.Validators.JoinExpiryBlocks = expiry
 	state, _ := json.Marshal(g)
 	var vals []abci.ValidatorUpdate

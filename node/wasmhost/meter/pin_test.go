@@ -18,9 +18,9 @@ func TestOutputPinnedToVersion(t *testing.T) {
 	const (
 		pinnedVersion = 4
 		// sha256 of sigplugins/solana/solana.wasm, the input.
-		solanaInput = "dfc9de3788d13d88f958f096a054b6d3aa150a96abfcf45192af30db36594757"
+		solanaInput = "f9ed42d33a9909da9c5e11d181117b04c4525d1ebfc8a5229f608fefc95f3675"
 		// sha256 of Instrument(solana.wasm).Wasm at pinnedVersion.
-		solanaMetered = "9bd4946e5f990869d0335e609ec250e5a3ea9a2027245f4ef533ec0fb07815f5"
+		solanaMetered = "1a4b6345f21e4a452d044aeb931e36e70f6fceef0e41a2f243ce22ee913e93c8"
 	)
 	wasm, err := os.ReadFile(filepath.Join("..", "..", "..", "sigplugins", "solana", "solana.wasm"))
 	if err != nil {

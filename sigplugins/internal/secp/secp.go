@@ -1,6 +1,6 @@
 // Package secp holds the secp256k1 scalar-range rules the ECDSA signature
-// plugins share (eip712, bip137; adr036 relies on the host's verify, which
-// enforces the same rule).
+// plugins share (eip191 and eip712 through internal/eth, bip137, xrpl;
+// adr036 relies on the host's verify, which enforces the same rule).
 package secp
 
 import "bytes"
@@ -19,8 +19,14 @@ func CanonicalRS(rs []byte) bool {
 		panic("secp: CanonicalRS needs 64 bytes")
 	}
 	r, s := rs[:32], rs[32:]
-	return !isZero(r) && bytes.Compare(r, n) < 0 && !isZero(s) && bytes.Compare(s, halfN) <= 0
+	return !isZero(r) && BelowN(r) && !isZero(s) && LowS(s)
 }
+
+// BelowN reports whether the 32-byte big-endian x is below the group order n.
+func BelowN(x []byte) bool { return bytes.Compare(x, n) < 0 }
+
+// LowS reports whether the 32-byte big-endian s is at most n/2.
+func LowS(s []byte) bool { return bytes.Compare(s, halfN) <= 0 }
 
 // Compress returns the 33-byte compressed form of a 65-byte uncompressed
 // public key 0x04‖X‖Y (as the host's secp256k1_recover writes it).
