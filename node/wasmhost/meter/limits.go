@@ -87,7 +87,7 @@ const (
 )
 
 // ErrLimit is wrapped by every refusal of a module that exceeds a static
-// limit (a *LimitError says which).
+// limit (a *LimitError says which); such a refusal wraps ErrUnsupported too.
 var ErrLimit = errors.New("meter: module exceeds a static limit")
 
 // LimitError reports the limit a module exceeds. Value is the module's
@@ -103,7 +103,9 @@ func (e *LimitError) Error() string {
 	return fmt.Sprintf("%v: %s is %d, at most %d", ErrLimit, e.Limit, e.Value, e.Max)
 }
 
-func (e *LimitError) Unwrap() error { return ErrLimit }
+// Unwrap makes a limit refusal both ErrLimit (which rule) and
+// ErrUnsupported (every refusal of the meter is).
+func (e *LimitError) Unwrap() []error { return []error{ErrLimit, ErrUnsupported} }
 
 // over returns a *LimitError if v > max.
 func over(limit string, v, max uint64) error {

@@ -146,7 +146,7 @@ type funcType struct{ params, results []byte }
 
 // Instrument returns the metered form of wasm. See the package comment.
 // It first runs Check on the original bytes: a module over a static limit
-// is refused with a *LimitError (ErrLimit), one that refers to an index
+// is refused with a *LimitError (ErrLimit and ErrUnsupported), one that refers to an index
 // it does not declare with ErrUnsupported.
 func Instrument(wasm []byte) (*Module, error) {
 	if err := Check(wasm); err != nil {
