@@ -17,6 +17,8 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/ethereum/go-ethereum/accounts/keystore"
+	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/idos-network/idos-node/internal/testnet"
 	"github.com/idos-network/idos-node/node/app"
@@ -137,6 +139,22 @@ func TestRemovedCredentialLeavesNoTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// CometBFT indexes a block's transactions after it commits the block,
+	// in its own goroutine: wait until the index has this one, or a stop
+	// right after the commit can leave the index without it.
+	txHash, err := hex.DecodeString(added.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := rpc.Tx(ctx, txHash, false); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("transaction %s never indexed", added.Hash)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	stop(p)
 	before := filesWith(t, dir, marker)
 	for _, want := range []string{"data/blockstore.db", "data/tx_index.db", "data/idos.sqlite"} {
@@ -177,8 +195,18 @@ func filesWith(t *testing.T, dir string, needle []byte) []string {
 	t.Helper()
 	var out []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
+		}
+		if d.IsDir() {
+			// LevelDB compresses its tables (snappy) and splits its
+			// journal into 32 KiB blocks, so a byte search of its files can
+			// miss what it holds: read its live data through LevelDB too.
+			if _, err := os.Stat(filepath.Join(path, "CURRENT")); err == nil && leveldbHolds(t, path, needle) {
+				rel, _ := filepath.Rel(dir, path)
+				out = append(out, rel+" (live data)")
+			}
+			return nil
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -194,4 +222,26 @@ func filesWith(t *testing.T, dir string, needle []byte) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// leveldbHolds reports whether a key or value of the LevelDB database at
+// path (opened read-only; the node is stopped) contains needle.
+func leveldbHolds(t *testing.T, path string, needle []byte) bool {
+	t.Helper()
+	db, err := leveldb.OpenFile(path, &opt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer db.Close()
+	it := db.NewIterator(nil, nil)
+	defer it.Release()
+	for it.Next() {
+		if bytes.Contains(it.Key(), needle) || bytes.Contains(it.Value(), needle) {
+			return true
+		}
+	}
+	if err := it.Error(); err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	return false
 }
