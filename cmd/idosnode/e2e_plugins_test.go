@@ -62,7 +62,7 @@ func TestPluginByApproval(t *testing.T) {
 	}
 	out := n.cli(0, "plugin", "propose", "--home", v0.home, "--activation-delay", "3", solanaWasm)
 	t.Logf("plugin propose:\n%s", out)
-	for _, want := range []string{"upload  chunk 1/", "approvals 1: ", "power   10 of 40; the threshold 2/3 needs 27: 17 missing\n", "state   pending; approvals count until height "} {
+	for _, want := range []string{"upload  chunk 1/", "check   every node checks the module until height ", "check   passed at height ", "approvals 1: ", "power   10 of 40; the threshold 2/3 needs 27: 17 missing\n", "state   pending; approvals count until height "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("propose: output lacks %q:\n%s", want, out)
 		}

@@ -64,6 +64,8 @@ type vsNet struct {
 	// lastTx is the height of the latest transaction; a node answers
 	// queries about it once its application has committed that height.
 	lastTx int64
+	// appState, if set, replaces vsAppState in the genesis.
+	appState json.RawMessage
 }
 
 // TestValidatorSetByApproval runs the validator-set lifecycle on real node
@@ -193,7 +195,14 @@ func TestValidatorSetByApproval(t *testing.T) {
 // nodes, starts them and waits for height 2.
 func startVsNet(t *testing.T, ctx context.Context, bin string, nodes int) *vsNet {
 	t.Helper()
-	n := &vsNet{t: t, ctx: ctx, bin: bin, dir: filepath.Join(t.TempDir(), "net"), base: testnet.DevnetPorts(t, nodes)}
+	return startVsNetWith(t, ctx, bin, nodes, nil)
+}
+
+// startVsNetWith is startVsNet with the genesis app_state appState (nil:
+// vsAppState).
+func startVsNetWith(t *testing.T, ctx context.Context, bin string, nodes int, appState json.RawMessage) *vsNet {
+	t.Helper()
+	n := &vsNet{t: t, ctx: ctx, bin: bin, dir: filepath.Join(t.TempDir(), "net"), base: testnet.DevnetPorts(t, nodes), appState: appState}
 	n.create(4)
 	for _, v := range n.nodes {
 		n.start(v)
@@ -206,9 +215,13 @@ func startVsNet(t *testing.T, ctx context.Context, bin string, nodes int) *vsNet
 // vsExpiry blocks; its port range leaves room for three more nodes.
 func (n *vsNet) create(k int) {
 	n.t.Helper()
+	state := n.appState
+	if state == nil {
+		state = vsAppState(n.t)
+	}
 	m, err := devnet.Create(devnet.Config{
 		Dir: n.dir, Validators: k, BasePort: n.base, ChainID: vsChainID,
-		TimeoutCommit: vsTimeoutCommit, AppState: vsAppState(n.t),
+		TimeoutCommit: vsTimeoutCommit, AppState: state,
 	})
 	if err != nil {
 		n.t.Fatal(err)

@@ -157,10 +157,34 @@ func pluginProposeCommand() *cli.Command {
 			if err := printTxResult(c.App.Writer, res, err); err != nil {
 				return err
 			}
+			if err := waitChecked(ctx, c.App.Writer, vc, m.Scheme); err != nil {
+				return err
+			}
 			printProposalStatus(ctx, c.App.Writer, vc, plugins.KindAdd, m.Scheme)
 			return nil
 		},
 	}
+}
+
+// waitChecked says until when every node checks the proposed module and
+// waits for the verdict; a refusal is the command's failure.
+func waitChecked(ctx context.Context, w io.Writer, vc *valclient.Client, scheme string) error {
+	if l, _, err := vc.Plugins(ctx); err == nil {
+		for _, pl := range l.Plugins {
+			if pl.Scheme == scheme && pl.Status == plugins.StatusChecking {
+				fmt.Fprintf(w, "check   every node checks the module until height %d\n", pl.CheckHeight)
+			}
+		}
+	}
+	pl, err := vc.WaitPluginChecked(ctx, scheme)
+	if err != nil {
+		return err
+	}
+	if pl.Status == plugins.StatusRefused {
+		return fmt.Errorf("%w at height %d: %s", plugins.ErrBadModule, pl.CheckHeight, pl.Refusal)
+	}
+	fmt.Fprintf(w, "check   passed at height %d; approvals open\n", pl.CheckHeight)
+	return nil
 }
 
 func pluginTxCommand(name, kind, usage string, send func(context.Context, *valclient.Client, ed25519.PrivateKey, string) (valclient.Result, error)) *cli.Command {
@@ -298,6 +322,10 @@ func pluginListCommand() *cli.Command {
 func pluginState(p plugins.Plugin, h int64) string {
 	next := h + 1
 	switch {
+	case p.Status == plugins.StatusChecking:
+		return fmt.Sprintf("checking until %d", p.CheckHeight)
+	case p.Status == plugins.StatusRefused:
+		return "refused: " + p.Refusal
 	case p.Status == plugins.StatusPending || p.Status == plugins.StatusExpired:
 		return p.Status
 	case p.ActiveFrom > next:

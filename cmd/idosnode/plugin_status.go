@@ -33,6 +33,8 @@ func checkProposal(l plugins.ListResult, height int64, scheme string, delay int6
 			continue
 		}
 		switch {
+		case pl.Status == plugins.StatusChecking:
+			return fmt.Errorf("%w: a proposal for %q is being checked until height %d (see idosnode plugin list)", plugins.ErrNameTaken, scheme, pl.CheckHeight)
 		case pl.Status == plugins.StatusPending:
 			return fmt.Errorf("%w: a proposal for %q is open (see idosnode plugin list)", plugins.ErrNameTaken, scheme)
 		case pl.Status == plugins.StatusActive:

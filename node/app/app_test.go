@@ -149,7 +149,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "0a6c6ff2415fe0fe50cabc92182d584b67512955f4299dbdd0b2dfa13e927e1f"
+	const pinned = "8d40f24732f80ea45882d036e691a98a4b28e2dff8b107fc10f6f5625a51cfcd"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}

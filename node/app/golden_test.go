@@ -147,6 +147,7 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 	const ok, unauthorized = int64(CodeOK), int64(CodeUnauthorized)
 	// The result codes of failed actions (docs/spec/result-codes.md).
 	const duplicate, expired, decided, locked = int64(module.CodeDuplicate), int64(module.CodeExpired), int64(module.CodeDecided), int64(idos.CodeLocked)
+	const checking = int64(plugins.CodeChecking)
 	issuer := w.acc(auth.SchemeEd25519, 30)
 	userA := w.acc(auth.SchemeEd25519, 31)
 	userB := w.acc(auth.SchemeEd25519, 32)
@@ -157,6 +158,7 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 	g := composition.DefaultGenesis()
 	g.Validators.JoinExpiryBlocks = 4
 	g.Plugins.ProposalExpiryBlocks = 4
+	g.Plugins.CheckDelayBlocks = 1
 	g.Drivers.ExpiryBlocks = 3
 	g.Drivers.Chains = []drivers.Chain{{Chain: "eip155:1", Contract: "0xc0ffee", Confirmations: 12,
 		DriverSHA256: hex.EncodeToString(bytes.Repeat([]byte{0xd1}, 32)), AccountScheme: auth.SchemeEd25519, LockUnit: "s"}}
@@ -215,26 +217,29 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 		w.tx(refused, unauthorized, "kv.put", kv.PutPayload{Key: "sol", Value: "early"}),
 	)
 	// 3: the third approval admits 5 (30 of 40); 6 gets one approval; the
-	// user shares a credential with a consumer under a lock.
+	// solana module is being checked until the end of 3: no approval yet;
+	// the user shares a credential with a consumer under a lock.
 	lock := blockTime(6)
 	w.block(
 		w.val(3, ok, "validators.approve", approve(5)),
 		w.val(1, ok, "validators.approve", approve(6)),
-		w.val(2, ok, "plugins.approve", scheme("solana")),
+		w.val(2, checking, "plugins.approve", scheme("solana")),
 		w.tx(userB, ok, "idos.share_credential", idos.ShareCredentialPayload{CredentialID: cred1, CopyID: copy1,
 			EncryptorPublicKey: key32(3), Content: "Y29weQ==", ContentHash: "h", GrantID: grant1,
 			Grantee: "ed25519:" + hex.EncodeToString(consumer.Signer.SignerID()), LockedUntil: lock}),
 	)
 	eipSum, eipUploads := w.uploads(2, eipWasm.Wasm()) // built in order: nonces
-	// 4: solana reaches 3 approvals of 50 power (not 2/3 of the new set);
-	// 6's request (opened at 1, open until 4) expires at the end of 4;
-	// eip191_wasm is uploaded; a locked grant cannot be revoked.
-	w.block(append([]goldenTx{
+	// 4: solana, checked and open, reaches 3 approvals of 50 power (not 2/3
+	// of the new set); 6's request (opened at 1, open until 4) expires at
+	// the end of 4; eip191_wasm is uploaded; a locked grant cannot be
+	// revoked.
+	w.block(append(append([]goldenTx{
 		w.val(3, ok, "plugins.approve", scheme("solana")),
 		w.tx(userA, locked, "idos.revoke_grant", idos.RevokeGrantPayload{GrantID: grant1}),
-	}, eipUploads...)...)
+	}, eipUploads...), w.val(2, ok, "plugins.approve", scheme("solana")))...)
 	// 5: 6's request has expired; validator 5 decides solana (40 of 50),
-	// active from 5+3 = 8; eip191_wasm is proposed (it will expire).
+	// active from 5+3 = 8; eip191_wasm is proposed (checked at 6, it will
+	// expire).
 	w.block(
 		w.val(2, expired, "validators.approve", approve(6)),
 		w.val(5, ok, "plugins.approve", scheme("solana")),
@@ -256,23 +261,24 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 		w.val(2, ok, "validators.approve", approve(6)),
 		w.val(3, ok, "validators.approve", approve(6)),
 	)
-	// 8: solana is active: a solana-signed user stores data; the eip191_wasm
-	// proposal (opened at 5, open until 8) expires at the end of 8.
+	// 8: solana is active: a solana-signed user stores data.
 	w.block(
 		w.tx(solanaUser, ok, "kv.put", kv.PutPayload{Key: "sol", Value: "hello"}),
 		w.tx(userB, ok, "idos.remove_credential", idos.RemoveCredentialPayload{CredentialID: cred1}),
 	)
-	// 9: removal of validator 6 opened by 1; the solana removal opened by 2;
-	// approving the expired proposal fails.
+	// 9: removal of validator 6 opened by 1; the solana removal opened by
+	// 2; the eip191_wasm proposal (opened at 6, open until 9) expires at
+	// the end of 9.
 	w.block(
 		w.val(1, ok, "validators.remove", validators.RemovePayload{Validator: goldenPub(6)}),
 		w.val(2, ok, "plugins.remove", scheme("solana")),
-		w.val(3, expired, "plugins.approve", scheme(eipMeta.Scheme)),
 		w.tx(solanaUser, ok, "kv.put", kv.PutPayload{Key: "sol", Value: "again"}),
 	)
 	// 10: removal of 6 approved by 2, 3 (30 of 50 is not 2/3: pending); solana
-	// removal approved by 1, 3, 5 (40 of 50: removed from 10+2 = 12).
+	// removal approved by 1, 3, 5 (40 of 50: removed from 10+2 = 12);
+	// approving the expired proposal fails.
 	w.block(
+		w.val(3, expired, "plugins.approve", scheme(eipMeta.Scheme)),
 		w.val(2, ok, "validators.remove", validators.RemovePayload{Validator: goldenPub(6)}),
 		w.val(3, ok, "validators.remove", validators.RemovePayload{Validator: goldenPub(6)}),
 		w.val(1, ok, "plugins.remove", scheme("solana")),
@@ -430,7 +436,7 @@ func checkGoldenOutcome(t *testing.T, a *App) {
 		p(7)+" approved@14, join "+p(9)+" approved@16, remove "+p(6)+" approved@11"; got != want {
 		t.Errorf("validator requests:\n got %s\nwant %s", got, want)
 	}
-	if got, want := statuses("/plugins.requests"), "add eip191_wasm expired@8, add solana approved@5, remove solana approved@10"; got != want {
+	if got, want := statuses("/plugins.requests"), "add eip191_wasm expired@9, add solana approved@5, remove solana approved@10"; got != want {
 		t.Errorf("plugin requests:\n got %s\nwant %s", got, want)
 	}
 }

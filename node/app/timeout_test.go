@@ -112,8 +112,9 @@ func TestTimeoutHaltsTheBlock(t *testing.T) {
 			},
 		},
 		{
-			// 4. plugins.propose: the module is registered in the Wasm
-			// host (its _initialize and metadata calls) to check it.
+			// 4. plugins.propose: every node registers the module in the
+			// Wasm host (its _initialize and metadata calls) to check it,
+			// and the verdict is taken at the check height, which halts.
 			name: "plugins.propose module check",
 			setup: func(t *testing.T) ([][][]byte, [][]byte) {
 				v := client.NewAccount(auth.NewEd25519Signer(tkey(3)), timeoutChain)
@@ -123,8 +124,15 @@ func TestTimeoutHaltsTheBlock(t *testing.T) {
 				for _, c := range chunks {
 					ups = append(ups, mustBuild(t, v, "plugins.upload", c))
 				}
-				return [][][]byte{ups}, [][]byte{mustBuild(t, v, "plugins.propose", plugins.ProposePayload{
-					Scheme: "solana", KeyType: "ed25519", AddressFormat: "base58 Ed25519 public key (Solana address)", SHA256: sum})}
+				propose := mustBuild(t, v, "plugins.propose", plugins.ProposePayload{
+					Scheme: "solana", KeyType: "ed25519", AddressFormat: "base58 Ed25519 public key (Solana address)", SHA256: sum})
+				// The proposal passes its block; the blocks up to the check
+				// height are empty, and the check height's halts.
+				blocks := [][][]byte{ups, {propose}}
+				for range plugins.DefaultCheckDelayBlocks - 1 {
+					blocks = append(blocks, nil)
+				}
+				return blocks, nil
 			},
 			rt: func(t *testing.T) *wasmhost.Runtimes {
 				// A safety net that fires at once stands for a machine

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 	"time"
 
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
@@ -169,4 +170,32 @@ func (c *Client) PluginRequests(ctx context.Context, all bool) (plugins.Requests
 	}
 	_, err := c.query(ctx, QueryPluginRequests, data, &r)
 	return r, err
+}
+
+// WaitPluginChecked waits until the proposal of scheme has its check
+// verdict (every node registers a proposed module in the background and
+// decides at the proposal's check height, docs/spec/plugins.md) and returns
+// the scheme's row: status pending (open for approvals, or already decided
+// by the proposer's own power) or refused, with the reason in Refusal.
+func (c *Client) WaitPluginChecked(ctx context.Context, scheme string) (plugins.Plugin, error) {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		l, _, err := c.Plugins(ctx)
+		if err != nil {
+			return plugins.Plugin{}, err
+		}
+		i := slices.IndexFunc(l.Plugins, func(p plugins.Plugin) bool { return p.Scheme == scheme })
+		if i < 0 {
+			return plugins.Plugin{}, fmt.Errorf("no plugin %q on the node", scheme)
+		}
+		if l.Plugins[i].Status != plugins.StatusChecking {
+			return l.Plugins[i], nil
+		}
+		select {
+		case <-ctx.Done():
+			return plugins.Plugin{}, fmt.Errorf("waiting for the check of %q at height %d: %w", scheme, l.Plugins[i].CheckHeight, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }

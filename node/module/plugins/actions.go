@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"compress/flate"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/wasmhost"
+	"github.com/idos-network/idos-node/node/wasmhost/meter"
 )
 
 // UploadPayload is the payload of plugins.upload: chunk Index (from 0) of
@@ -128,9 +131,13 @@ func Compress(wasm []byte) []byte {
 }
 
 // propose turns the sender's finished upload into a proposal to add the
-// scheme. The module is registered in the Wasm host (the same checks as
-// activation) and its metadata must match the payload. The proposal counts
-// as the proposer's approval.
+// scheme. In this block it does only linear work: the upload, the hash,
+// the static limits of meter.Check and the metering rewrite. Every node then registers the module in
+// the background (the same checks as activation) and the verdict is taken
+// at check_height (checks.go): the proposal opens, counting as the
+// proposer's approval, or is refused. A proposer has one proposal being
+// checked at a time, which bounds the background work a validator can ask
+// of every node.
 func (c *checker) propose(env *module.Env, payload []byte) error {
 	var pp ProposePayload
 	if err := module.Decode(payload, &pp); err != nil {
@@ -158,6 +165,9 @@ func (c *checker) propose(env *module.Env, payload []byte) error {
 	if err := nameFree(env, pp.Scheme); err != nil {
 		return err
 	}
+	if err := proposerFree(env, who); err != nil {
+		return err
+	}
 	compressed, err := assembleUpload(env, who, hash)
 	if err != nil {
 		return err
@@ -166,29 +176,41 @@ func (c *checker) propose(env *module.Env, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	// The module must register under the limits in force now and under
-	// every change already scheduled, or nodes would halt loading it.
-	sched, err := scheduledLimits(env.Ctx, env.DB, env.Height)
+	// Linear in the module's size: the static limits, then the metering
+	// rewrite, whose hash goes into state now, so that nodes that would
+	// meter differently disagree at the proposal.
+	metered, err := meter.Instrument(wasm)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrBadModule, err)
 	}
-	var meta wasmhost.Metadata
-	var code []byte
-	for _, s := range sched {
-		if meta, code, err = c.check(env.Ctx, wasm, s.Wasm); err != nil {
-			return fmt.Errorf("%w: under the wasm limits from height %d: %w", ErrBadModule, max(s.ActiveFrom, env.Height), err)
-		}
-	}
-	if err := matchMetadata(meta, pp); err != nil {
-		return err
-	}
+	code := sha256.Sum256(metered.Wasm)
 	if _, err := env.DB.ExecContext(env.Ctx, `DELETE FROM plugin_uploads WHERE uploader = ?`, who); err != nil {
 		return err
 	}
-	if err := putPlugin(env, pp.Scheme, hash, code, wasm, meta, StatusPending, who, delay, 0); err != nil {
+	// The key type and address format are the proposal's; the check
+	// compares them with the module's metadata.
+	meta := wasmhost.Metadata{Scheme: pp.Scheme, KeyType: pp.KeyType, AddressFormat: pp.AddressFormat}
+	if err := putPlugin(env, pp.Scheme, hash, code[:], wasm, meta, StatusChecking, who, delay, 0, env.Height+p.CheckDelayBlocks); err != nil {
 		return err
 	}
-	return engine.Propose(env, KindAdd, pp.Scheme, who, p.ProposalExpiryBlocks, p.ApprovalThreshold, c.apply(p))
+	return c.startChecks(env, wasm)
+}
+
+// proposerFree refuses a second proposal from a validator whose previous
+// one is still being checked.
+func proposerFree(env *module.Env, who string) error {
+	var scheme string
+	var at int64
+	err := env.DB.QueryRowContext(env.Ctx,
+		`SELECT scheme, check_height FROM plugins WHERE status = ? AND proposer = ? ORDER BY scheme LIMIT 1`,
+		StatusChecking, who).Scan(&scheme, &at)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	return fmt.Errorf("%w: your proposal of %q is being checked until height %d; propose again after it", ErrChecking, scheme, at)
 }
 
 func matchMetadata(m wasmhost.Metadata, pp ProposePayload) error {
@@ -216,6 +238,11 @@ func (c *checker) approve(env *module.Env, payload []byte) error {
 	p, err := loadParams(env)
 	if err != nil {
 		return err
+	}
+	if pl, err := loadPlugin(env, sp.Scheme); err != nil {
+		return err
+	} else if pl.status == StatusChecking {
+		return fmt.Errorf("%w: %q opens for approvals at height %d, once every node has checked its module", ErrChecking, sp.Scheme, pl.checkHeight)
 	}
 	return engine.Vote(env, KindAdd, sp.Scheme, who, p.ApprovalThreshold, c.apply(p))
 }
@@ -246,13 +273,16 @@ func (c *checker) remove(env *module.Env, payload []byte) error {
 	return engine.VoteOrPropose(env, KindRemove, sp.Scheme, who, p.ProposalExpiryBlocks, p.ApprovalThreshold, c.apply(p))
 }
 
-// endBlock expires proposals whose window closed and uploads left
-// unfinished as long, and decides open proposals that now reach the
-// threshold (the validator set may have shrunk). It returns no validator
-// updates.
+// endBlock takes the module checks due at this height (checks.go),
+// expires proposals whose window closed and uploads left unfinished as
+// long, and decides open proposals that now reach the threshold (the
+// validator set may have shrunk). It returns no validator updates.
 func (c *checker) endBlock(env *module.Env) ([]module.ValidatorUpdate, error) {
 	p, err := loadParams(env)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.decideChecks(env, p); err != nil {
 		return nil, err
 	}
 	if _, err := env.DB.ExecContext(env.Ctx,
@@ -270,10 +300,11 @@ func (c *checker) initGenesis(env *module.Env, g module.Genesis) error {
 		return err
 	}
 	if _, err := env.DB.ExecContext(env.Ctx,
-		`INSERT INTO plugin_params (id, proposal_expiry_blocks, threshold_num, threshold_den, activation_delay_blocks, max_module_bytes)
-		 VALUES (1, ?, ?, ?, ?, ?)`,
+		`INSERT INTO plugin_params (id, proposal_expiry_blocks, threshold_num, threshold_den, activation_delay_blocks, max_module_bytes,
+		   check_delay_blocks)
+		 VALUES (1, ?, ?, ?, ?, ?, ?)`,
 		p.ProposalExpiryBlocks, p.ApprovalThreshold.Numerator, p.ApprovalThreshold.Denominator,
-		p.ActivationDelayBlocks, p.MaxModuleBytes); err != nil {
+		p.ActivationDelayBlocks, p.MaxModuleBytes, p.CheckDelayBlocks); err != nil {
 		return err
 	}
 	if err := putLimits(env, 0, p.Wasm); err != nil {
@@ -309,7 +340,7 @@ func (c *checker) initGenesis(env *module.Env, g module.Genesis) error {
 			return fmt.Errorf("plugins: genesis[%d] (%s): scheme %q listed twice", i, name, meta.Scheme)
 		}
 		// Active from block 1: height 0 is the genesis itself.
-		if err := putPlugin(env, meta.Scheme, sum[:], code, wasm, meta, StatusActive, "genesis", 0, 1); err != nil {
+		if err := putPlugin(env, meta.Scheme, sum[:], code, wasm, meta, StatusActive, "genesis", 0, 1, 0); err != nil {
 			return err
 		}
 	}

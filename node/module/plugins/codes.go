@@ -10,6 +10,7 @@ const (
 	CodeUpload        uint32 = 42 // ErrUpload
 	CodeNotActive     uint32 = 43 // ErrNotActive
 	CodeBadActivation uint32 = 44 // ErrBadActivation
+	CodeChecking      uint32 = 45 // ErrChecking
 )
 
 // Codes are the plugins module's sentinel errors with their result codes.
@@ -25,4 +26,5 @@ var Codes = []module.ErrorCode{
 	{Code: CodeUpload, Err: ErrUpload},
 	{Code: CodeNotActive, Err: ErrNotActive},
 	{Code: CodeBadActivation, Err: ErrBadActivation},
+	{Code: CodeChecking, Err: ErrChecking},
 }

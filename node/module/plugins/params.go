@@ -27,6 +27,11 @@ type Params struct {
 	// every node has loaded the module before the first transaction uses
 	// it. A removal takes effect after exactly this many blocks.
 	ActivationDelayBlocks int64 `json:"activation_delay_blocks"`
+	// CheckDelayBlocks is how many blocks every node has to check a
+	// proposed module (compile it, run _initialize, read its metadata) in
+	// the background: a proposal made at H is decided, opened for
+	// approvals or refused, at H + CheckDelayBlocks (checks.go).
+	CheckDelayBlocks int64 `json:"check_delay_blocks"`
 	// MaxModuleBytes caps a module, both compressed (what is uploaded) and
 	// decompressed.
 	MaxModuleBytes int64 `json:"max_module_bytes"`
@@ -52,6 +57,7 @@ type GenesisPlugin struct {
 // Bounds.
 const (
 	maxActivationDelay = 1 << 20
+	maxCheckDelay      = 10_000
 	maxModuleBytesCap  = 64 << 20
 )
 
@@ -64,14 +70,21 @@ const MaxActivationDelay = maxActivationDelay
 // files with it, as the chain would.
 const DefaultMaxModuleBytes = 8 << 20
 
+// DefaultCheckDelayBlocks gives the slowest node ten block intervals to
+// compile the largest module the static limits accept (3.5 times a bundled
+// plugin, 3-6 s on a loaded 2-core machine: docs/BENCHMARKS.md).
+const DefaultCheckDelayBlocks = 10
+
 // DefaultParams: proposals stay open for 600 blocks, need 2/3 of voting
-// power, take effect 2 blocks after the decision; modules up to 8 MiB;
+// power, take effect 2 blocks after the decision; modules up to 8 MiB,
+// checked in the background for 10 blocks;
 // the Wasm limits of wasmhost.DefaultLimits.
 func DefaultParams() Params {
 	return Params{
 		ProposalExpiryBlocks:  600,
 		ApprovalThreshold:     Fraction{Numerator: 2, Denominator: 3},
 		ActivationDelayBlocks: 2,
+		CheckDelayBlocks:      DefaultCheckDelayBlocks,
 		MaxModuleBytes:        DefaultMaxModuleBytes,
 		Wasm:                  wasmhost.DefaultLimits(),
 		Genesis:               []GenesisPlugin{},
@@ -88,6 +101,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("plugins: approval_threshold %w", thresholdErr)
 	case p.ActivationDelayBlocks < 1 || p.ActivationDelayBlocks > maxActivationDelay:
 		return fmt.Errorf("plugins: activation_delay_blocks %d out of range (1..%d)", p.ActivationDelayBlocks, maxActivationDelay)
+	case p.CheckDelayBlocks < 1 || p.CheckDelayBlocks > maxCheckDelay:
+		return fmt.Errorf("plugins: check_delay_blocks %d out of range (1..%d)", p.CheckDelayBlocks, maxCheckDelay)
 	case p.MaxModuleBytes < 1 || p.MaxModuleBytes > maxModuleBytesCap:
 		return fmt.Errorf("plugins: max_module_bytes %d out of range (1..%d)", p.MaxModuleBytes, maxModuleBytesCap)
 	}

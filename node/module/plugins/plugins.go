@@ -43,6 +43,7 @@ var (
 	ErrUpload        = errors.New("bad upload")
 	ErrNotActive     = errors.New("no such active plugin")
 	ErrBadActivation = errors.New("bad activation delay")
+	ErrChecking      = errors.New("module being checked")
 )
 
 // Proposal kinds.
@@ -55,10 +56,12 @@ const (
 // when active_from ≤ h and (removed_from = 0 or h < removed_from); status
 // says which decision was taken last.
 const (
-	StatusPending = "pending" // proposed, waiting for approvals
-	StatusActive  = "active"  // approved; verifies from active_from
-	StatusRemoved = "removed" // removal approved; stops at removed_from
-	StatusExpired = "expired" // the proposal was not approved in time
+	StatusChecking = "checking" // proposed, its module checked by every node until check_height
+	StatusRefused  = "refused"  // the check refused the module (plugins.refusal says why)
+	StatusPending  = "pending"  // checked, waiting for approvals
+	StatusActive   = "active"   // approved; verifies from active_from
+	StatusRemoved  = "removed"  // removal approved; stops at removed_from
+	StatusExpired  = "expired"  // the proposal was not approved in time
 )
 
 // Proposal states (plugin_requests.status).
@@ -88,7 +91,8 @@ var schema = slices.Concat([]string{
 		threshold_num           INTEGER NOT NULL,
 		threshold_den           INTEGER NOT NULL,
 		activation_delay_blocks INTEGER NOT NULL,
-		max_module_bytes        INTEGER NOT NULL
+		max_module_bytes        INTEGER NOT NULL,
+		check_delay_blocks      INTEGER NOT NULL
 	) STRICT, WITHOUT ROWID`,
 	limitsTable,
 	// One row per scheme name: the latest module proposed under it.
@@ -104,7 +108,9 @@ var schema = slices.Concat([]string{
 		proposed         INTEGER NOT NULL,
 		activation_delay INTEGER NOT NULL,
 		active_from      INTEGER NOT NULL,
-		removed_from     INTEGER NOT NULL
+		removed_from     INTEGER NOT NULL,
+		check_height     INTEGER NOT NULL,
+		refusal          TEXT NOT NULL
 	) STRICT, WITHOUT ROWID`,
 }, engine.Tables.Schema(), []string{
 	// A validator's upload in progress: chunks of one compressed module,
@@ -172,10 +178,11 @@ func New(cfg Config) module.Module {
 // the metadata depend only on the bytes and the Wasm limits (see
 // docs/spec/plugins.md for the one local limit, the call timeout).
 type checker struct {
-	once  sync.Once
-	rts   *wasmhost.Runtimes
-	ownRT bool
-	err   error
+	checks checks
+	once   sync.Once
+	rts    *wasmhost.Runtimes
+	ownRT  bool
+	err    error
 }
 
 func (c *checker) check(ctx context.Context, wasm []byte, l wasmhost.Limits) (wasmhost.Metadata, []byte, error) {

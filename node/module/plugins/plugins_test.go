@@ -67,6 +67,7 @@ func modules() []module.Module {
 func genesis(mod func(*composition.GenesisState)) []byte {
 	g := composition.DefaultGenesis()
 	g.Plugins.ProposalExpiryBlocks = 5
+	g.Plugins.CheckDelayBlocks = 3
 	if mod != nil {
 		mod(&g)
 	}
@@ -176,13 +177,36 @@ func solanaProposal(sum string, delay int64) p.ProposePayload {
 }
 
 // propose uploads the solana module as validator i and proposes it in the
-// next block.
+// next block; a proposal that should pass is then taken to its check
+// height, where it opens for approvals.
 func (n *net) propose(i int, delay int64, wantErr error) string {
 	n.t.Helper()
 	sum, ups := uploads(i, solanaWasm())
 	n.block(ups...)
 	n.block(call{i, "plugins.propose", solanaProposal(sum, delay), wantErr})
+	if wantErr == nil {
+		n.untilChecked("solana")
+	}
 	return sum
+}
+
+// untilChecked runs empty blocks up to the check height of scheme's
+// proposal, asserting it is being checked until then, and returns the
+// scheme's row after the verdict.
+func (n *net) untilChecked(scheme string) p.Plugin {
+	n.t.Helper()
+	pl := n.plugin(scheme)
+	if pl.Status != p.StatusChecking || pl.CheckHeight != pl.Proposed+3 {
+		n.t.Fatalf("after proposal: %+v, want checking until %d", pl, pl.Proposed+3)
+	}
+	for n.height < pl.CheckHeight-1 {
+		n.block()
+	}
+	if st := n.plugin(scheme).Status; st != p.StatusChecking {
+		n.t.Fatalf("height %d, a block before the check: status %s", n.height, st)
+	}
+	n.block()
+	return n.plugin(scheme)
 }
 
 func (n *net) list() p.ListResult {
@@ -305,25 +329,52 @@ func TestProposalRules(t *testing.T) {
 		call{9, "plugins.propose", solanaProposal(sum, 0), p.ErrNotValidator},
 		// 1) a built-in name
 		call{1, "plugins.propose", bad(func(pp *p.ProposePayload) { pp.Scheme = "eip191" }), p.ErrNameTaken},
-		// 2) metadata that is not the module's
-		call{1, "plugins.propose", bad(func(pp *p.ProposePayload) { pp.Scheme = "solana2" }), p.ErrBadModule},
-		call{1, "plugins.propose", bad(func(pp *p.ProposePayload) { pp.KeyType = "secp256k1" }), p.ErrBadModule},
-		// 3) an activation delay under the genesis minimum (2)
+		// 2) an activation delay under the genesis minimum (2)
 		call{1, "plugins.propose", bad(func(pp *p.ProposePayload) { pp.ActivationDelay = 1 }), p.ErrBadActivation},
-		// 4) another module's hash than the upload's
+		// 3) another module's hash than the upload's
 		call{1, "plugins.propose", bad(func(pp *p.ProposePayload) { pp.SHA256 = strings.Repeat("ab", 32) }), p.ErrUpload},
-		// 5) a validator with no upload
+		// 4) a validator with no upload
 		call{2, "plugins.propose", solanaProposal(sum, 0), p.ErrUpload},
-		// 6) the real thing, then a duplicate
+		// 5) the real thing, then a duplicate
 		call{1, "plugins.propose", solanaProposal(sum, 0), nil},
 		call{1, "plugins.propose", solanaProposal(sum, 0), p.ErrNameTaken},
-		// 7) approvals: by a non-validator, of nothing, twice
+		// 6) approvals: by a non-validator, of nothing, before the check
 		call{9, "plugins.approve", p.SchemePayload{Scheme: "solana"}, p.ErrNotValidator},
 		call{2, "plugins.approve", p.SchemePayload{Scheme: "nothing"}, p.ErrNoProposal},
-		call{1, "plugins.approve", p.SchemePayload{Scheme: "solana"}, p.ErrDuplicate},
-		// 8) removing what is not active
+		call{2, "plugins.approve", p.SchemePayload{Scheme: "solana"}, p.ErrChecking},
+		// 7) removing what is not active
 		call{2, "plugins.remove", p.SchemePayload{Scheme: "solana"}, p.ErrNotActive},
 	)
+	// 8) one proposal being checked per proposer; metadata that is not
+	// the module's passes the proposal's block and is refused by the check.
+	_, ups1 := uploads(1, solanaWasm())
+	_, ups2 := uploads(2, solanaWasm())
+	n.block(append(ups1, ups2...)...)
+	n.block(
+		call{1, "plugins.propose", bad(func(pp *p.ProposePayload) { pp.Scheme = "solana2" }), p.ErrChecking},
+		call{2, "plugins.propose", bad(func(pp *p.ProposePayload) { pp.Scheme = "solana2" }), nil},
+		call{1, "plugins.approve", p.SchemePayload{Scheme: "solana"}, p.ErrChecking},
+	)
+	if pl := n.untilChecked("solana"); pl.Status != p.StatusPending || pl.CheckHeight != n.height {
+		t.Fatalf("after the check: %+v", pl)
+	}
+	n.block(call{1, "plugins.approve", p.SchemePayload{Scheme: "solana"}, p.ErrDuplicate})
+	pl := n.plugin("solana2")
+	if pl.Status != p.StatusChecking {
+		t.Fatalf("solana2: %+v", pl)
+	}
+	if pl = n.untilChecked("solana2"); pl.Status != p.StatusRefused || !strings.Contains(pl.Refusal, `implements scheme "solana"`) {
+		t.Fatalf("solana2 after the check: %+v", pl)
+	}
+	n.block(call{2, "plugins.approve", p.SchemePayload{Scheme: "solana2"}, p.ErrNoProposal})
+	// A refusal frees the name and the proposer.
+	_, ups2 = uploads(2, solanaWasm())
+	n.block(ups2...)
+	n.block(call{2, "plugins.propose", bad(func(pp *p.ProposePayload) { pp.Scheme = "solana2"; pp.KeyType = "secp256k1" }), nil})
+	if pl = n.untilChecked("solana2"); pl.Status != p.StatusRefused || pl.KeyType != "secp256k1" {
+		t.Fatalf("solana2 proposed again: %+v", pl)
+	}
+
 	// Uploads: out of order, over the size cap.
 	n.block(call{2, "plugins.upload", p.UploadPayload{SHA256: sum, Index: 1, Data: []byte{1}}, p.ErrUpload})
 
@@ -336,8 +387,10 @@ func TestProposalRules(t *testing.T) {
 	trailing := append(p.Compress(garbage), 0)
 	n.block(call{2, "plugins.upload", p.UploadPayload{SHA256: gsum, Index: 0, Data: trailing}, nil})
 	n.block(call{2, "plugins.propose", p.ProposePayload{Scheme: "junk", KeyType: "ed25519", AddressFormat: "x", SHA256: gsum}, p.ErrBadModule})
-	if pl := n.list().Plugins; len(pl) != 1 {
-		t.Fatalf("refused proposals left rows: %+v", pl)
+	for _, pl := range n.list().Plugins {
+		if pl.Scheme == "junk" {
+			t.Fatalf("proposals refused in their block left a row: %+v", pl)
+		}
 	}
 	if _, err := p.Decompress(p.Compress(garbage), 10, make([]byte, 32)); err == nil || !strings.Contains(err.Error(), "max_module_bytes") {
 		t.Fatalf("size cap: %v", err)

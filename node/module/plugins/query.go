@@ -30,6 +30,11 @@ type Plugin struct {
 	// removed).
 	ActiveFrom  int64 `json:"active_from"`
 	RemovedFrom int64 `json:"removed_from"`
+	// CheckHeight is the height at which the nodes' check of the module
+	// decided the proposal (0 for a genesis plugin); Refusal says why the
+	// check refused it (status "refused").
+	CheckHeight int64  `json:"check_height"`
+	Refusal     string `json:"refusal,omitempty"`
 }
 
 // ListResult is the answer of plugins.list.
@@ -76,10 +81,10 @@ func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 	res := ListResult{Builtin: auth.BuiltinSchemes(), Plugins: []Plugin{}}
 	p := &res.Params
 	if err := snap.QueryRowContext(ctx,
-		`SELECT proposal_expiry_blocks, threshold_num, threshold_den, activation_delay_blocks, max_module_bytes
+		`SELECT proposal_expiry_blocks, threshold_num, threshold_den, activation_delay_blocks, max_module_bytes, check_delay_blocks
 		 FROM plugin_params WHERE id = 1`).
 		Scan(&p.ProposalExpiryBlocks, &p.ApprovalThreshold.Numerator, &p.ApprovalThreshold.Denominator,
-			&p.ActivationDelayBlocks, &p.MaxModuleBytes); err != nil {
+			&p.ActivationDelayBlocks, &p.MaxModuleBytes, &p.CheckDelayBlocks); err != nil {
 		return nil, fmt.Errorf("plugins: params: %w", err)
 	}
 	p.Genesis = []GenesisPlugin{} // in the genesis file, not repeated here
@@ -90,7 +95,7 @@ func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 	res.WasmLimits, p.Wasm = wl, wl[len(wl)-1].Wasm
 	rows, err := snap.QueryContext(ctx,
 		`SELECT scheme, module_hash, code_hash, length(module), key_type, address_format, status, proposer, proposed,
-		   activation_delay, active_from, removed_from FROM plugins ORDER BY scheme`)
+		   activation_delay, active_from, removed_from, check_height, refusal FROM plugins ORDER BY scheme`)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +104,7 @@ func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 		var pl Plugin
 		var hash, code []byte
 		if err := rows.Scan(&pl.Scheme, &hash, &code, &pl.Size, &pl.KeyType, &pl.AddressFormat, &pl.Status, &pl.Proposer,
-			&pl.Proposed, &pl.ActivationDelay, &pl.ActiveFrom, &pl.RemovedFrom); err != nil {
+			&pl.Proposed, &pl.ActivationDelay, &pl.ActiveFrom, &pl.RemovedFrom, &pl.CheckHeight, &pl.Refusal); err != nil {
 			return nil, err
 		}
 		pl.SHA256, pl.CodeSHA256 = hex.EncodeToString(hash), hex.EncodeToString(code)

@@ -26,10 +26,10 @@ func bundledModule(name string) ([]byte, bool) {
 func loadParams(env *module.Env) (Params, error) {
 	var p Params
 	err := env.DB.QueryRowContext(env.Ctx,
-		`SELECT proposal_expiry_blocks, threshold_num, threshold_den, activation_delay_blocks, max_module_bytes
+		`SELECT proposal_expiry_blocks, threshold_num, threshold_den, activation_delay_blocks, max_module_bytes, check_delay_blocks
 		 FROM plugin_params WHERE id = 1`).
 		Scan(&p.ProposalExpiryBlocks, &p.ApprovalThreshold.Numerator, &p.ApprovalThreshold.Denominator,
-			&p.ActivationDelayBlocks, &p.MaxModuleBytes)
+			&p.ActivationDelayBlocks, &p.MaxModuleBytes, &p.CheckDelayBlocks)
 	if err != nil {
 		return p, fmt.Errorf("plugins: params: %w", err)
 	}
@@ -43,16 +43,16 @@ func validatorSender(env *module.Env) (string, error) {
 }
 
 type plugin struct {
-	scheme, status          string
-	activeFrom, removedFrom int64
-	exists                  bool
+	scheme, status, proposer             string
+	activeFrom, removedFrom, checkHeight int64
+	exists                               bool
 }
 
 func loadPlugin(env *module.Env, scheme string) (plugin, error) {
 	pl := plugin{scheme: scheme}
 	err := env.DB.QueryRowContext(env.Ctx,
-		`SELECT status, active_from, removed_from FROM plugins WHERE scheme = ?`, scheme).
-		Scan(&pl.status, &pl.activeFrom, &pl.removedFrom)
+		`SELECT status, proposer, active_from, removed_from, check_height FROM plugins WHERE scheme = ?`, scheme).
+		Scan(&pl.status, &pl.proposer, &pl.activeFrom, &pl.removedFrom, &pl.checkHeight)
 	if errors.Is(err, sql.ErrNoRows) {
 		return pl, nil
 	}
@@ -61,8 +61,9 @@ func loadPlugin(env *module.Env, scheme string) (plugin, error) {
 }
 
 // nameFree refuses a scheme name that is built in, or held by a plugin
-// that is proposed, active or scheduled, or whose removal has not taken
-// effect yet. An expired proposal or a removed plugin frees its name.
+// that is proposed (being checked or open), active or scheduled, or whose
+// removal has not taken effect yet. An expired or refused proposal or a
+// removed plugin frees its name.
 func nameFree(env *module.Env, scheme string) error {
 	if !schemename.Valid(scheme) {
 		return fmt.Errorf("%w: scheme %q must match %s", module.ErrInvalidPayload, scheme, schemename.Rule)
@@ -75,6 +76,8 @@ func nameFree(env *module.Env, scheme string) error {
 		return err
 	}
 	switch {
+	case pl.status == StatusChecking:
+		return fmt.Errorf("%w: a proposal for %q is being checked until height %d", ErrNameTaken, scheme, pl.checkHeight)
 	case pl.status == StatusPending:
 		return fmt.Errorf("%w: a proposal for %q is open", ErrNameTaken, scheme)
 	case pl.status == StatusActive:
@@ -114,16 +117,18 @@ func assembleUpload(env *module.Env, who string, hash []byte) ([]byte, error) {
 	return out, nil
 }
 
-func putPlugin(env *module.Env, scheme string, hash, code, wasm []byte, meta wasmhost.Metadata, status, proposer string, delay, activeFrom int64) error {
+// putPlugin writes the scheme's row. checkHeight is the height of the
+// module's check verdict for a proposal (0 for a genesis plugin).
+func putPlugin(env *module.Env, scheme string, hash, code, wasm []byte, meta wasmhost.Metadata, status, proposer string, delay, activeFrom, checkHeight int64) error {
 	_, err := env.DB.ExecContext(env.Ctx,
 		`INSERT INTO plugins (scheme, module_hash, code_hash, module, key_type, address_format, status, proposer, proposed,
-		   activation_delay, active_from, removed_from)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+		   activation_delay, active_from, removed_from, check_height, refusal)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, '')
 		 ON CONFLICT (scheme) DO UPDATE SET module_hash = excluded.module_hash, code_hash = excluded.code_hash, module = excluded.module,
 		   key_type = excluded.key_type, address_format = excluded.address_format, status = excluded.status,
 		   proposer = excluded.proposer, proposed = excluded.proposed, activation_delay = excluded.activation_delay,
-		   active_from = excluded.active_from, removed_from = 0`,
-		scheme, hash, code, wasm, meta.KeyType, meta.AddressFormat, status, proposer, env.Height, delay, activeFrom)
+		   active_from = excluded.active_from, removed_from = 0, check_height = excluded.check_height, refusal = ''`,
+		scheme, hash, code, wasm, meta.KeyType, meta.AddressFormat, status, proposer, env.Height, delay, activeFrom, checkHeight)
 	return err
 }
 
