@@ -71,6 +71,7 @@ func (c *checker) start(wasm []byte, l wasmhost.Limits) {
 	one := c.checks.one
 	go func() {
 		defer close(j.done)
+		backgroundPriority()
 		one <- struct{}{}
 		defer func() { <-one }()
 		// Not the block's context: the job outlives the block that
