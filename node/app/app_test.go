@@ -149,7 +149,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "0a6c6ff2415fe0fe50cabc92182d584b67512955f4299dbdd0b2dfa13e927e1f"
+	const pinned = "60c81ca08eec6cebdaaa5a57c4090dd81c8a187ab84f9c436b6fbba1f10b268a"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}
