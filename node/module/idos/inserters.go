@@ -194,8 +194,8 @@ type Inserter struct {
 type InsertersResult struct {
 	Inserters []Inserter `json:"inserters"`
 	// ExpiryBlocks and Threshold are the rules of inserter proposals.
-	ExpiryBlocks int64             `json:"expiry_blocks"`
-	Threshold    approval.Fraction `json:"threshold"`
+	ExpiryBlocks int64    `json:"expiry_blocks"`
+	Threshold    Fraction `json:"threshold"`
 }
 
 func insertersQuery(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
@@ -253,3 +253,9 @@ func inserterProposalsQuery(ctx context.Context, snap *sql.Tx, data []byte) (any
 	}
 	return InserterProposalsResult{Proposals: ps}, nil
 }
+
+// Fraction is the approval engine's threshold, as idos.inserters shows it.
+type Fraction = approval.Fraction
+
+// StatusPending is an open proposal's status.
+const StatusPending = approval.StatusPending
