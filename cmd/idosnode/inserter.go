@@ -59,15 +59,15 @@ func inserterOutcome(kind string) afterFunc {
 			return err
 		}
 		for _, p := range ps {
-			if p.Kind != kind || p.Inserter != account {
+			if p.Kind != kind || p.Target != account {
 				continue
 			}
 			if p.Status != idos.StatusPending {
-				fmt.Fprintf(w, "proposal %s %s: %s at height %d\n", p.Kind, p.Inserter, p.Status, p.Decided)
+				fmt.Fprintf(w, "proposal %s %s: %s at height %d\n", p.Kind, p.Target, p.Status, p.Decided)
 				return nil
 			}
 			fmt.Fprintf(w, "proposal %s %s: pending at height %d, approved by %d validator(s) with power %d of %d, needs %d; open until height %d\n",
-				p.Kind, p.Inserter, h, len(p.Approvals), p.ApprovedPower, p.TotalPower, needed(ins.Threshold, p.TotalPower), p.Expires-1)
+				p.Kind, p.Target, h, len(p.Approvals), p.ApprovedPower, p.TotalPower, needed(ins.Threshold, p.TotalPower), p.Expires-1)
 			return nil
 		}
 		return nil
@@ -149,7 +149,7 @@ func printInserters(w io.Writer, v inserterView) {
 			approved = fmt.Sprintf("%d/%d (need %d)", p.ApprovedPower, p.TotalPower, needed(r.Threshold, p.TotalPower))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n",
-			p.Kind, p.Inserter, p.Status, p.Created, p.Expires, decided, approved, shortIDs(p.Approvals))
+			p.Kind, p.Target, p.Status, p.Created, p.Expires, decided, approved, shortIDs(p.Approvals))
 	}
 	tw.Flush()
 }

@@ -223,19 +223,9 @@ func insertersQuery(ctx context.Context, snap *sql.Tx, data []byte) (any, error)
 }
 
 // InserterProposal is a proposal as idos.inserter_proposals lists it, with
-// its approvals counted at current power.
-type InserterProposal struct {
-	Kind          string   `json:"kind"`
-	Inserter      string   `json:"inserter"`
-	Proposer      string   `json:"proposer"`
-	Created       int64    `json:"created"`
-	Expires       int64    `json:"expires"`
-	Status        string   `json:"status"`
-	Decided       int64    `json:"decided"`
-	Approvals     []string `json:"approvals"`
-	ApprovedPower int64    `json:"approved_power"`
-	TotalPower    int64    `json:"total_power"`
-}
+// its approvals counted at current power; Target is the inserter's account
+// id.
+type InserterProposal = validators.Request
 
 // InserterProposalsResult is the answer of idos.inserter_proposals (data
 // approval.ListQuery: pending ones, or every one with {"all": true}).
@@ -244,10 +234,7 @@ type InserterProposalsResult struct {
 }
 
 func inserterProposalsQuery(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
-	ps, err := approval.Query(ctx, snap, data, inserterEngine, func(l approval.Listed, total int64) InserterProposal {
-		return InserterProposal{Kind: l.Kind, Inserter: l.Subject, Proposer: l.Proposer, Created: l.Created, Expires: l.Expires,
-			Status: l.Status, Decided: l.Decided, Approvals: l.Approvals, ApprovedPower: l.ApprovedPower, TotalPower: total}
-	})
+	ps, err := approval.Query(ctx, snap, data, inserterEngine, validators.RequestRow)
 	if err != nil {
 		return nil, err
 	}

@@ -18,8 +18,8 @@ import (
 )
 
 // newValChain starts a chain whose validators are vals (power 10 each),
-// with inserter proposals open for expiry blocks and the genesis
-// inserters given.
+// with inserter proposals open for expiry blocks (0: the default) and the
+// genesis inserters given.
 func newValChain(t *testing.T, vals []*party, expiry int64, inserters ...string) *chainT {
 	a, err := app.New(app.Config{Modules: composition.Modules(), DBPath: filepath.Join(t.TempDir(), "s.sqlite")})
 	if err != nil {
@@ -28,7 +28,9 @@ func newValChain(t *testing.T, vals []*party, expiry int64, inserters ...string)
 	t.Cleanup(func() { a.Close() })
 	g := composition.DefaultGenesis()
 	g.IDOS.Inserters = inserters
-	g.IDOS.InserterExpiryBlocks = expiry
+	if expiry != 0 {
+		g.IDOS.InserterExpiryBlocks = expiry
+	}
 	state, _ := json.Marshal(g)
 	var updates []abci.ValidatorUpdate
 	for _, v := range vals {
