@@ -24,17 +24,25 @@ const (
 
 // ParseAccountID checks an account id (scheme:identifier) and returns it as
 // the node compares it with a sender: an eip191 address in its EIP-55
-// checksummed form, so that a lowercase address names the same inserter.
+// checksummed form, so that a lowercase address names the same inserter,
+// and an ed25519 public key in lowercase hex. Other schemes (plugins) are
+// returned as written.
 func ParseAccountID(s string) (string, error) {
 	scheme, ident, ok := strings.Cut(s, ":")
 	if !ok || scheme == "" || ident == "" {
 		return "", fmt.Errorf("%q is not an account id: want scheme:identifier, e.g. eip191:0x… or ed25519:<64 hex>", s)
 	}
-	if scheme == auth.SchemeEIP191 {
+	switch scheme {
+	case auth.SchemeEIP191:
 		if !common.IsHexAddress(ident) || !strings.HasPrefix(ident, "0x") {
 			return "", fmt.Errorf("%q: an eip191 identifier is a 0x-prefixed 20-byte hex address", s)
 		}
 		ident = common.HexToAddress(ident).Hex()
+	case auth.SchemeEd25519:
+		if _, err := ParseID(ident); err != nil {
+			return "", fmt.Errorf("%q: an ed25519 identifier is the public key in hex, %d characters", s, 2*ed25519.PublicKeySize)
+		}
+		ident = strings.ToLower(ident)
 	}
 	return scheme + ":" + ident, nil
 }
