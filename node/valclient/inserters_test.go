@@ -1,6 +1,9 @@
 package valclient
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // Account ids are sent as the node authenticates them: an eip191 address
 // in any case becomes its EIP-55 form; other schemes pass as written.
@@ -14,6 +17,8 @@ func TestParseAccountID(t *testing.T) {
 		{"eip191:2c7536e3605d9c16a7a3d7b1898e529396a65c23", ""},                                                                                                                 // 5: no 0x
 		{"eip191:0x2c75", ""}, // 6: short
 		{"ed25519:", ""},      // 7: empty identifier
+		{"ed25519:AB" + strings.Repeat("0", 62), "ed25519:ab" + strings.Repeat("0", 62)}, // 8: uppercase hex
+		{"ed25519:abcd", ""}, // 9: short key
 	} {
 		got, err := ParseAccountID(c.in)
 		if (err != nil) != (c.want == "") || got != c.want {
