@@ -23,9 +23,9 @@ func inserterCommand() *cli.Command {
 			"account (`propose`, which counts as its approval), others `approve` it, and\n" +
 			"with approvals from at least the genesis threshold (2/3) of the current voting\n" +
 			"power before the proposal expires it is an inserter. `remove` proposes, or\n" +
-			"approves, removing one by the same rule. ACCOUNT is scheme:identifier exactly as\n" +
-			"the account signs, e.g. eip191:0x… (any case; sent checksummed) or\n" +
-			"ed25519:<64 hex> (sent lowercase). Transactions are signed with the home's validator key\n" +
+			"approves, removing one by the same rule. ACCOUNT is scheme:identifier as the\n" +
+			"account signs, e.g. eip191:0x… (any case; sent checksummed) or ed25519:<64 hex>\n" +
+			"(sent lowercase). Transactions are signed with the home's validator key\n" +
 			"(config/priv_validator_key.json). A transaction the node refuses exits 1 with\n" +
 			"the node's message; a wrong command line exits 2.",
 		Subcommands: []*cli.Command{
