@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/accounts/keystore"
@@ -48,6 +50,43 @@ func keystoreForWrite(c *cli.Context) *userclient.Keystore {
 	return ks
 }
 
+func allowDemoFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "allow-demo-keystore",
+		Usage: "write the key into a devnet demo keystore, or under the demo's passphrase file, although both are public"}
+}
+
+// keystoreForNewKey is the keystore a new key goes into. It refuses, unless
+// --allow-demo-keystore, a devnet demo keystore (userclient.DemoMarker) and
+// the demo's passphrase file: the demo tells people to export
+// IDOSLIGHT_KEYSTORE and IDOSLIGHT_PASSWORD_FILE, and a key made later in
+// that shell would otherwise be readable by anyone. The check comes before
+// any prompt; userclient.Keystore checks the keystore again when it writes.
+func keystoreForNewKey(c *cli.Context) (*userclient.Keystore, error) {
+	ks := keystoreForWrite(c)
+	ks.AllowDemo = c.Bool("allow-demo-keystore")
+	if ks.AllowDemo {
+		return ks, nil
+	}
+	if userclient.IsDemoKeystore(ks.Dir) {
+		return nil, fmt.Errorf("%w: --keystore %s is a devnet demo keystore%s; give your own --keystore (or --allow-demo-keystore for a throw-away devnet key)",
+			userclient.ErrDemoKeystore, ks.Dir, fromEnv("IDOSLIGHT_KEYSTORE", ks.Dir))
+	}
+	if pf := c.String("password-file"); pf != "" && userclient.IsDemoKeystore(filepath.Dir(pf)) {
+		return nil, fmt.Errorf("%w: --password-file %s is the devnet demo's public passphrase%s; give your own --password-file or type a passphrase at the prompt (or --allow-demo-keystore)",
+			userclient.ErrDemoKeystore, pf, fromEnv("IDOSLIGHT_PASSWORD_FILE", pf))
+	}
+	return ks, nil
+}
+
+// fromEnv says that value came from the environment variable env, if it
+// did, and how to stop that.
+func fromEnv(env, value string) string {
+	if v, ok := os.LookupEnv(env); ok && v == value {
+		return fmt.Sprintf(" (from %s: unset it)", env)
+	}
+	return ""
+}
+
 func keyName(c *cli.Context) (string, error) {
 	name := c.String("name")
 	if name == "" {
@@ -67,6 +106,7 @@ func keyNewCommand() *cli.Command {
 			&cli.StringFlag{Name: "type", Usage: "signature scheme: `eip191` (Ethereum personal_sign) or ed25519 (required)"},
 			&cli.StringFlag{Name: "name", Usage: "key `NAME` in the keystore"},
 			kdfFlag(),
+			allowDemoFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		}, keystoreFlags()...),
 		Action: func(c *cli.Context) error {
@@ -81,11 +121,14 @@ func keyNewCommand() *cli.Command {
 			if err != nil {
 				return usageError{err}
 			}
+			ks, err := keystoreForNewKey(c)
+			if err != nil {
+				return err
+			}
 			pass, err := passphrase(c, "password-file", true)
 			if err != nil {
 				return err
 			}
-			ks := keystoreForWrite(c)
 			// The default name needs the identifier, which needs the key:
 			// draw the secret first, then store it under its name.
 			var secret [32]byte
@@ -135,6 +178,7 @@ func keyImportCommand() *cli.Command {
 			&cli.StringFlag{Name: "hex-file", Usage: "`FILE` holding the hex private key or seed"},
 			&cli.StringFlag{Name: "ethereum-keystore", Usage: "Ethereum keystore `FILE` to import"},
 			kdfFlag(),
+			allowDemoFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		}, keystoreFlags()...),
 		Action: func(c *cli.Context) error {
@@ -154,7 +198,10 @@ func keyImportCommand() *cli.Command {
 			case scheme != auth.SchemeEIP191 && scheme != auth.SchemeEd25519:
 				return usageErrorf("--type %q: want eip191 or ed25519", scheme)
 			}
-			ks := keystoreForWrite(c)
+			ks, err := keystoreForNewKey(c)
+			if err != nil {
+				return err
+			}
 			var key *userclient.Key
 			if ethFile != "" {
 				data, err := readInput(ethFile)

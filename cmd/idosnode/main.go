@@ -57,9 +57,9 @@ func newApp() *cli.App {
 		Description: "An idOS node is a CometBFT validator whose application keeps identity\n" +
 			"records in SQLite. Create a node home with `init`, run it with `start`,\n" +
 			"or run a local multi-validator network with `devnet`. Manage the\n" +
-			"validator set with `validators`.\n" +
+			"validator set with `validators`, the inserters (issuers) with `inserter`.\n" +
 			"Exit status: 0 ok, 1 failed or refused, 2 wrong command line.",
-		Commands:        []*cli.Command{initCommand(), startCommand(), devnetCommand(), validatorsCommand(), pluginCommand(), driverCommand(), sigCommand()},
+		Commands:        []*cli.Command{initCommand(), startCommand(), devnetCommand(), validatorsCommand(), inserterCommand(), pluginCommand(), driverCommand(), sigCommand()},
 		HideHelpCommand: false,
 		// run prints the error once; cli would print usage for flag errors.
 		ExitErrHandler: func(*cli.Context, error) {},

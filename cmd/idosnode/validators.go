@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -74,7 +75,19 @@ type txFunc func(ctx context.Context, c *valclient.Client, key ed25519.PrivateKe
 // txCommand is a validators subcommand that sends one transaction; argName
 // names its single argument, or is empty for none.
 func txCommand(name, usage, argName string, send txFunc) *cli.Command {
-	usageText := "idosnode validators " + name + " --home DIR [--node URL] [--wait=false]"
+	return groupTxCommand("validators", name, usage, argName, valclient.ParseID, send, nil)
+}
+
+// afterFunc prints what a committed transaction changed, read back from the
+// node.
+type afterFunc func(ctx context.Context, w io.Writer, c *valclient.Client, arg string) error
+
+// groupTxCommand is a subcommand of group that sends one transaction signed
+// with the home's validator key; parse checks its argument (argName) before
+// anything is sent and returns it in the form the transaction carries;
+// after, if set, runs once the transaction executed in a block.
+func groupTxCommand(group, name, usage, argName string, parse func(string) (string, error), send txFunc, after afterFunc) *cli.Command {
+	usageText := "idosnode " + group + " " + name + " --home DIR [--node URL] [--wait=false]"
 	if argName != "" {
 		usageText += " " + argName
 	}
@@ -94,18 +107,19 @@ func txCommand(name, usage, argName string, send txFunc) *cli.Command {
 			}
 			if c.NArg() != want {
 				if want == 0 {
-					return usageErrorf("validators %s takes no arguments, got %v", name, c.Args().Slice())
+					return usageErrorf("%s %s takes no arguments, got %v", group, name, c.Args().Slice())
 				}
-				return usageErrorf("validators %s needs exactly one argument, %s", name, argName)
+				return usageErrorf("%s %s needs exactly one argument, %s", group, name, argName)
 			}
 			arg := c.Args().First()
 			if argName != "" {
-				if _, err := valclient.ParseID(arg); err != nil {
+				var err error
+				if arg, err = parse(arg); err != nil {
 					return usageError{err: err}
 				}
 			}
 			if c.String("home") == "" {
-				return usageErrorf("validators %s: --home is required (it holds the signing key)", name)
+				return usageErrorf("%s %s: --home is required (it holds the signing key)", group, name)
 			}
 			h, err := home.Load(c.String("home"))
 			if err != nil {
@@ -123,7 +137,10 @@ func txCommand(name, usage, argName string, send txFunc) *cli.Command {
 			ctx, cancel := context.WithTimeout(c.Context, validatorsTimeout)
 			defer cancel()
 			res, err := send(ctx, vc, key, arg)
-			return printTxResult(c.App.Writer, res, err)
+			if err := printTxResult(c.App.Writer, res, err); err != nil || after == nil || res.Height == 0 {
+				return err
+			}
+			return after(ctx, c.App.Writer, vc, arg)
 		},
 	}
 }

@@ -149,7 +149,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "8d40f24732f80ea45882d036e691a98a4b28e2dff8b107fc10f6f5625a51cfcd"
+	const pinned = "47f639a93c1683254b48ee2f81c367720ee591791eba93ab13625bcb2b5f4a64"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}

@@ -351,6 +351,37 @@ func newGoldenWorkload(t testing.TB, rt *wasmhost.Runtime) *goldenWorkload {
 	w.block()
 	// 22: the deletion, by 1, 2 and 9, removes the grant.
 	w.block(attest(1, ok, deleted), attest(2, ok, deleted), attest(9, ok, deleted))
+
+	// Inserters by approval (docs/spec/data-model.md), set 1, 2, 3, 9 (40).
+	const user2, walC = "00000000-0000-4000-8000-000000000002", "00000000-0000-4000-8000-0000000000a3"
+	newInserter := "ed25519:" + hex.EncodeToString(consumer.Signer.SignerID())
+	inserter := func(a string) idos.InserterPayload { return idos.InserterPayload{Inserter: a} }
+	userC := w.acc(auth.SchemeEd25519, 36)
+	notInserter := int64(idos.CodeUnauthorized)
+	issuerAccount := g.IDOS.Inserters[0]
+	// 23: 1 proposes the consumer as an inserter and 2 approves (20 of
+	// 40); the issuer, not a validator, may not propose.
+	w.block(
+		w.val(1, ok, "idos.propose_inserter", inserter(newInserter)),
+		w.tx(issuer, int64(module.CodeNotValidator), "idos.propose_inserter", inserter(newInserter)),
+		w.val(2, ok, "idos.approve_inserter", inserter(newInserter)),
+	)
+	// 24: refused before 9's approval (30 of 40) adds it, accepted after.
+	addUser2 := idos.AddUserPayload{UserID: user2, EncryptionPublicKey: key32(4), Wallet: w.linkProof(userC, walC, user2)}
+	w.block(
+		w.tx(consumer, notInserter, "idos.add_user", addUser2),
+		w.val(9, ok, "idos.approve_inserter", inserter(newInserter)),
+		w.tx(consumer, ok, "idos.add_user", addUser2),
+	)
+	// 25: 1, 2 and 3 remove the genesis issuer, which then may not act for
+	// the user it created.
+	w.block(
+		w.val(1, ok, "idos.remove_inserter", inserter(issuerAccount)),
+		w.val(2, ok, "idos.remove_inserter", inserter(issuerAccount)),
+		w.val(3, ok, "idos.remove_inserter", inserter(issuerAccount)),
+		w.tx(issuer, notInserter, "idos.add_credential", idos.AddCredentialPayload{CredentialID: cred1, UserID: user,
+			IssuerAuthPublicKey: "issuer-key", EncryptorPublicKey: key32(2), Content: "dGhpcmQ="}),
+	)
 	return w
 }
 
@@ -438,6 +469,19 @@ func checkGoldenOutcome(t *testing.T, a *App) {
 	}
 	if got, want := statuses("/plugins.requests"), "add eip191_wasm expired@9, add solana approved@5, remove solana approved@10"; got != want {
 		t.Errorf("plugin requests:\n got %s\nwant %s", got, want)
+	}
+	res, err := a.Query(context.Background(), &abci.RequestQuery{Path: "/idos.inserter_proposals", Data: []byte(`{"all":true}`)})
+	var ins idos.InserterProposalsResult
+	if err != nil || res.Code != CodeOK || json.Unmarshal(res.Value, &ins) != nil {
+		t.Fatalf("inserter proposals: %v %s", err, res.Log)
+	}
+	var got []string
+	for _, q := range ins.Proposals {
+		got = append(got, fmt.Sprintf("%s %s %s@%d", q.Kind, q.Target, q.Status, q.Decided))
+	}
+	// The consumer (key 33) added, the genesis issuer (key 30) removed.
+	if want := "add ed25519:" + goldenPub(33) + " approved@24, remove ed25519:" + goldenPub(30) + " approved@25"; strings.Join(got, ", ") != want {
+		t.Errorf("inserter proposals:\n got %s\nwant %s", strings.Join(got, ", "), want)
 	}
 }
 

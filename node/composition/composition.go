@@ -63,7 +63,8 @@ type GenesisState struct {
 	MaxTxBytes int `json:"max_tx_bytes"`
 	// Validators are the rules of the validator set by approval.
 	Validators validators.Params `json:"validators"`
-	// IDOS seeds the data model (initial inserters).
+	// IDOS seeds the data model (initial inserters) and sets the rules of
+	// inserter proposals.
 	IDOS idos.Genesis `json:"idos"`
 	// Plugins are the rules of signature plugins and the plugins active
 	// from genesis.
@@ -75,7 +76,7 @@ type GenesisState struct {
 
 // DefaultGenesis returns the genesis state of a new network.
 func DefaultGenesis() GenesisState {
-	return GenesisState{MaxTxBytes: tx.MaxTxBytes, Validators: validators.DefaultParams(), IDOS: idos.Genesis{Inserters: []string{}},
+	return GenesisState{MaxTxBytes: tx.MaxTxBytes, Validators: validators.DefaultParams(), IDOS: idos.DefaultGenesis(),
 		Plugins: plugins.DefaultParams(), Drivers: drivers.DefaultParams()}
 }
 

@@ -80,7 +80,7 @@ func DemoAppState() json.RawMessage { return DefaultAppState() }
 func demoKeys(dir string) (*userclient.Keystore, map[string]*userclient.Key, error) {
 	ks := &userclient.Keystore{Dir: filepath.Join(dir, DemoKeysDir),
 		// Cheap scrypt: these keys are public, the passphrase too.
-		ScryptN: keystore.LightScryptN, ScryptP: keystore.LightScryptP}
+		ScryptN: keystore.LightScryptN, ScryptP: keystore.LightScryptP, AllowDemo: true}
 	if err := os.MkdirAll(ks.Dir, 0o700); err != nil {
 		return nil, nil, err
 	}
@@ -90,6 +90,11 @@ func demoKeys(dir string) (*userclient.Keystore, map[string]*userclient.Key, err
 	readme := "DEVNET DEMO KEYS: derived from fixed public strings (node/devnet/seed.go).\n" +
 		"Anyone can recompute them. Never use them outside a local devnet.\n"
 	if err := os.WriteFile(filepath.Join(ks.Dir, "README.txt"), []byte(readme), 0o600); err != nil {
+		return nil, nil, err
+	}
+	// The marker makes idoslight (userclient.Keystore) refuse to create a
+	// user's new keys here, where the demo's exported variables point.
+	if err := os.WriteFile(filepath.Join(ks.Dir, userclient.DemoMarker), []byte(readme), 0o600); err != nil {
 		return nil, nil, err
 	}
 	keys := map[string]*userclient.Key{}

@@ -97,6 +97,27 @@ type Keystore struct {
 	// ScryptN and ScryptP are the scrypt cost of new files; zero means
 	// keystore.StandardScryptN/P (about a second and 256 MB per unlock).
 	ScryptN, ScryptP int
+	// AllowDemo lets new keys be written into a demo keystore (one holding
+	// DemoMarker); only the devnet's own seeding, or a user who asks for it
+	// explicitly, sets it.
+	AllowDemo bool
+}
+
+// DemoMarker is the file that marks a directory as a devnet demo keystore,
+// whose keys and passphrase are public. The devnet writes it; Keystore
+// refuses to create keys beside it (ErrDemoKeystore), so that a shell with
+// the demo's environment still exported cannot put a user's new key under
+// the demo's public passphrase without being told.
+const DemoMarker = "DEMO-KEYSTORE"
+
+// ErrDemoKeystore is returned when a new key would go into a demo
+// keystore without AllowDemo.
+var ErrDemoKeystore = errors.New("refusing to create a key in a devnet demo keystore: its keys and passphrase are public")
+
+// IsDemoKeystore reports whether dir is marked as a demo keystore.
+func IsDemoKeystore(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, DemoMarker))
+	return err == nil
 }
 
 // ErrKeyExists is returned when a key name is already taken.
@@ -216,6 +237,9 @@ type header struct {
 func (ks *Keystore) create(name string, data []byte) error {
 	if err := ValidName(name); err != nil {
 		return err
+	}
+	if !ks.AllowDemo && IsDemoKeystore(ks.Dir) {
+		return fmt.Errorf("%w (%s)", ErrDemoKeystore, ks.Dir)
 	}
 	if err := os.MkdirAll(ks.Dir, 0o700); err != nil {
 		return fmt.Errorf("create keystore directory: %w", err)

@@ -116,3 +116,46 @@ func TestSetEncryption(t *testing.T) {
 		t.Fatalf("open with the shared key: %q %v", pt, err)
 	}
 }
+
+// A keystore marked as a devnet demo takes no new key unless AllowDemo:
+// each way of creating one is refused and writes nothing, and the keys
+// already there still open.
+func TestDemoKeystoreRefusesNewKeys(t *testing.T) {
+	dir := t.TempDir()
+	ks := &Keystore{Dir: dir, ScryptN: keystore.LightScryptN, ScryptP: keystore.LightScryptP}
+	if _, err := ks.Generate("before", auth.SchemeEd25519, "pw", rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/"+DemoMarker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !IsDemoKeystore(dir) || IsDemoKeystore(t.TempDir()) {
+		t.Fatal("IsDemoKeystore does not follow the marker")
+	}
+	ecKey, _ := crypto.GenerateKey()
+	ethFile, err := keystore.EncryptKey(&keystore.Key{PrivateKey: ecKey, Address: crypto.PubkeyToAddress(ecKey.PublicKey)}, "pw",
+		keystore.LightScryptN, keystore.LightScryptP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, create := range map[string]func() error{
+		"generate": func() error { _, err := ks.Generate("g", auth.SchemeEIP191, "pw", rand.Reader); return err },
+		"ed25519":  func() error { _, err := ks.ImportEd25519("e", bytes.Repeat([]byte{2}, 32), "pw"); return err },
+		"ecdsa":    func() error { _, err := ks.ImportECDSA("s", ecKey, "pw"); return err },
+		"ethereum": func() error { _, err := ks.ImportEthereumKeystore("k", ethFile, "pw"); return err },
+	} {
+		if err := create(); !errors.Is(err, ErrDemoKeystore) {
+			t.Errorf("%s: %v, want ErrDemoKeystore", name, err)
+		}
+	}
+	if names, err := ks.Names(); err != nil || len(names) != 1 {
+		t.Fatalf("keys after refusals: %v %v", names, err)
+	}
+	if _, err := ks.Load("before", "pw"); err != nil {
+		t.Fatalf("an existing key: %v", err)
+	}
+	ks.AllowDemo = true
+	if _, err := ks.Generate("allowed", auth.SchemeEd25519, "pw", rand.Reader); err != nil {
+		t.Fatalf("with AllowDemo: %v", err)
+	}
+}

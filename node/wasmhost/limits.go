@@ -73,9 +73,10 @@ var ErrLocalLimits = errors.New("wasm fuel, stack budget and memory limits are c
 // a plugin compiled under earlier limits may still be verifying a CheckTx.
 // Safe for concurrent use.
 type Runtimes struct {
-	cfg Config
-	mu  sync.Mutex
-	m   map[Limits]*Runtime
+	cfg    Config
+	mu     sync.Mutex
+	m      map[Limits]*Runtime
+	closed bool
 }
 
 // NewRuntimes checks cfg and returns an empty set. cfg must leave the
@@ -94,6 +95,9 @@ func (s *Runtimes) Get(ctx context.Context, l Limits) (*Runtime, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
 	if rt, ok := s.m[l]; ok {
 		return rt, nil
 	}
@@ -111,6 +115,7 @@ func (s *Runtimes) Get(ctx context.Context, l Limits) (*Runtime, error) {
 func (s *Runtimes) Close(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	var err error
 	for l, rt := range s.m {
 		err = errors.Join(err, rt.Close(ctx))

@@ -88,6 +88,11 @@ var _ auth.Scheme = (*Plugin)(nil)
 // globals as the snapshot every call starts from, and reads the ABI version
 // and the metadata.
 func (r *Runtime) Register(ctx context.Context, wasm []byte) (*Plugin, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		return nil, ErrClosed
+	}
 	p := &Plugin{rt: r, hash: sha256.Sum256(wasm)}
 	metered, err := meter.Instrument(wasm)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -72,6 +73,10 @@ var (
 	ErrProtocol = errors.New("plugin broke the ABI protocol")
 	// ErrInputTooLarge: the verification inputs do not fit a 32-bit guest.
 	ErrInputTooLarge = errors.New("plugin input too large")
+	// ErrClosed: the runtime (or set of runtimes) was closed. Like
+	// ErrTimeout it says nothing of the module: a caller deciding on a
+	// module must not record it as a verdict.
+	ErrClosed = errors.New("wasm runtime closed")
 )
 
 const (
@@ -176,6 +181,11 @@ type Config struct {
 
 // Runtime compiles and runs plugins. It is safe for concurrent use.
 type Runtime struct {
+	// mu: registrations hold it shared, Close exclusively, so that Close
+	// waits for a registration under way (a background check may run
+	// one) instead of freeing what it compiles into.
+	mu       sync.RWMutex
+	closed   bool
 	rt       wazero.Runtime
 	cache    wazero.CompilationCache
 	modCfg   wazero.ModuleConfig
@@ -308,6 +318,12 @@ func (r *Runtime) instantiateHosts(ctx context.Context) error {
 // Close releases the runtime, every plugin registered with it and the
 // compilation cache handle (the files stay).
 func (r *Runtime) Close(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
 	err := r.rt.Close(ctx)
 	if r.cache != nil {
 		err = errors.Join(err, r.cache.Close(ctx))

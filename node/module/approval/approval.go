@@ -5,9 +5,10 @@
 // (docs/spec/approval.md).
 //
 // Its users are the validators module (join and removal requests), the
-// plugins module (adding and removing signature plugins) and, next, the
-// chain-grant drivers (driver activation and attested observations, whose
-// subject is the hash of the observation). Each user keeps its own two
+// plugins module (adding and removing signature plugins), the chain-grant
+// drivers (driver activation and attested observations, whose subject is
+// the hash of the observation) and the idos module (adding and removing
+// inserters). Each user keeps its own two
 // tables, named in Tables, so the state of each stays where it was; the SQL
 // on them exists once, here.
 //

@@ -367,7 +367,7 @@ func removeAttribute(env *module.Env, payload []byte) error {
 
 func mustBeInserter(env *module.Env) (string, error) {
 	me := env.Sender.AccountID()
-	ok, err := exists(env, `SELECT 1 FROM idos_inserters WHERE id = ?`, me)
+	ok, err := isInserter(env, me)
 	if err == nil && !ok {
 		err = fmt.Errorf("%w: %s is not an inserter", ErrUnauthorized, me)
 	}

@@ -8,8 +8,16 @@ const (
 	CodeLocked       uint32 = 21 // ErrLocked
 )
 
-// Codes are the idos module's sentinel errors with their result codes.
+// Codes are the idos module's sentinel errors with their result codes; the
+// rules of inserter proposals, which it shares with the other approvals,
+// use module's codes.
 var Codes = []module.ErrorCode{
 	{Code: CodeUnauthorized, Err: ErrUnauthorized},
 	{Code: CodeLocked, Err: ErrLocked},
+	{Code: module.CodeNotValidator, Err: ErrNotValidator},
+	{Code: module.CodeWrongScheme, Err: ErrWrongScheme},
+	{Code: module.CodeNoRequest, Err: ErrNoProposal},
+	{Code: module.CodeExpired, Err: ErrExpired},
+	{Code: module.CodeDecided, Err: ErrDecided},
+	{Code: module.CodeDuplicate, Err: ErrDuplicate},
 }

@@ -14,13 +14,14 @@ import (
 	"slices"
 
 	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/approval"
 	"github.com/idos-network/idos-node/node/wire"
 )
 
 // OriginInternal is the origin of a grant made on this network.
 const OriginInternal = wire.OriginInternal
 
-var schema = []string{
+var schema = slices.Concat([]string{
 	`CREATE TABLE idos_inserters (
 		id    TEXT PRIMARY KEY,
 		added INTEGER NOT NULL
@@ -97,17 +98,38 @@ var schema = []string{
 		created INTEGER NOT NULL,
 		PRIMARY KEY (user_id, id)
 	) STRICT, WITHOUT ROWID`,
-}
+}, inserterSchema)
 
 // Genesis is app_state.idos.
 type Genesis struct {
 	// Inserters are the account ids ("scheme:identifier") allowed to
 	// create users from the start.
 	Inserters []string `json:"inserters"`
+	// InserterExpiryBlocks is how long a proposal to add or remove an
+	// inserter stays open: opened at H, it can be approved until
+	// H+InserterExpiryBlocks-1.
+	InserterExpiryBlocks int64 `json:"inserter_expiry_blocks"`
+	// InserterThreshold is the share of current voting power whose
+	// approvals decide such a proposal ("at least").
+	InserterThreshold approval.Fraction `json:"inserter_threshold"`
 }
 
-// Validate checks the account ids.
+// DefaultGenesis: no inserter; inserter proposals stay open for 600 blocks
+// and need 2/3 of the voting power, as validator join requests do.
+func DefaultGenesis() Genesis {
+	return Genesis{Inserters: []string{}, InserterExpiryBlocks: 600, InserterThreshold: approval.Fraction{Numerator: 2, Denominator: 3}}
+}
+
+const maxInserterExpiryBlocks = 1_000_000
+
+// Validate checks the account ids and the rules of inserter proposals.
 func (g Genesis) Validate() error {
+	if g.InserterExpiryBlocks < 1 || g.InserterExpiryBlocks > maxInserterExpiryBlocks {
+		return fmt.Errorf("idos genesis: inserter_expiry_blocks %d out of range (1..%d)", g.InserterExpiryBlocks, maxInserterExpiryBlocks)
+	}
+	if err := g.InserterThreshold.Check(); err != nil {
+		return fmt.Errorf("idos genesis: inserter_threshold %w", err)
+	}
 	for _, id := range g.Inserters {
 		if err := checkAccountID("inserter", id); err != nil {
 			return fmt.Errorf("idos genesis: %w", err)
@@ -135,6 +157,13 @@ func Module() module.Module {
 			"idos.remove_attribute":  removeAttribute,
 			"idos.add_delegate":      addDelegate,
 			"idos.remove_delegate":   removeDelegate,
+			"idos.propose_inserter":  proposeInserter,
+			"idos.approve_inserter":  approveInserter,
+			"idos.remove_inserter":   removeInserter,
+		},
+		Queries: map[string]module.Query{
+			"idos.inserters":          insertersQuery,
+			"idos.inserter_proposals": inserterProposalsQuery,
 		},
 		PrivateQueries: map[string]module.PrivateQuery{
 			"idos.get_user":            getUser,
@@ -156,8 +185,9 @@ func Module() module.Module {
 		},
 		PrivateTables: []string{"idos_wallets", "idos_credentials", "idos_attributes", "idos_grants", "idos_grants_by_grantee"},
 		InitGenesis:   initGenesis,
+		EndBlock:      endBlock,
 		Genesis: &module.GenesisSection{
-			Default: func() any { return &Genesis{Inserters: []string{}} },
+			Default: func() any { g := DefaultGenesis(); return &g },
 			Validate: func(v any) error {
 				g := v.(*Genesis)
 				if g.Inserters == nil {
@@ -177,6 +207,11 @@ func initGenesis(env *module.Env, g module.Genesis) error {
 		return fmt.Errorf("idos genesis: %w", err)
 	}
 	if err := s.IDOS.Validate(); err != nil {
+		return err
+	}
+	if _, err := env.DB.ExecContext(env.Ctx,
+		`INSERT INTO inserter_params (id, expiry_blocks, threshold_num, threshold_den) VALUES (1, ?, ?, ?)`,
+		s.IDOS.InserterExpiryBlocks, s.IDOS.InserterThreshold.Numerator, s.IDOS.InserterThreshold.Denominator); err != nil {
 		return err
 	}
 	ids := slices.Clone(s.IDOS.Inserters)

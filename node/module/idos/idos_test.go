@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/client"
-	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/module/idos"
 	"github.com/idos-network/idos-node/node/wire"
@@ -65,18 +63,7 @@ type chainT struct {
 }
 
 func newChain(t *testing.T, inserters ...string) *chainT {
-	a, err := app.New(app.Config{Modules: composition.Modules(), DBPath: filepath.Join(t.TempDir(), "s.sqlite")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	g := composition.DefaultGenesis()
-	g.IDOS.Inserters = inserters
-	state, _ := json.Marshal(g)
-	if _, err := a.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chain, AppStateBytes: state}); err != nil {
-		t.Fatal(err)
-	}
-	return &chainT{t: t, a: a, now: 1_800_000_000}
+	return newValChain(t, nil, 0, inserters...)
 }
 
 type step struct {

@@ -83,8 +83,8 @@ func (c *checker) start(wasm []byte, l wasmhost.Limits) {
 
 // verdict returns the registration of wasm under l: the background job's,
 // waited for, or done now if there is none. A job's result is handed out
-// once; a local failure (a timeout) is returned as it is, for the caller to
-// halt on, and the job is forgotten so that a replay of the block checks
+// once; a local failure (a timeout, a runtime closed by the node's
+// shutdown) is returned as it is, for the caller to halt on, and the job is forgotten so that a replay of the block checks
 // again.
 func (c *checker) verdict(ctx context.Context, wasm []byte, l wasmhost.Limits) (verdict, error) {
 	k := checkKey{sha256.Sum256(wasm), l}
@@ -104,7 +104,7 @@ func (c *checker) verdict(ctx context.Context, wasm []byte, l wasmhost.Limits) (
 			return verdict{}, ctx.Err()
 		}
 	}
-	if errors.Is(v.err, wasmhost.ErrTimeout) {
+	if errors.Is(v.err, wasmhost.ErrTimeout) || errors.Is(v.err, wasmhost.ErrClosed) {
 		return verdict{}, v.err
 	}
 	return v, nil

@@ -73,11 +73,16 @@ func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 	return res, rows.Err()
 }
 
+// RequestRow is a listed proposal as a Request: the row of
+// validators.requests, and of the other approval users whose subject is a
+// key or an account (idos.inserter_proposals).
+func RequestRow(l approval.Listed, total int64) Request {
+	return Request{Kind: l.Kind, Target: l.Subject, Proposer: l.Proposer, Created: l.Created, Expires: l.Expires,
+		Status: l.Status, Decided: l.Decided, Approvals: l.Approvals, ApprovedPower: l.ApprovedPower, TotalPower: total}
+}
+
 func requests(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
-	rs, err := approval.Query(ctx, snap, data, engine, func(l approval.Listed, total int64) Request {
-		return Request{Kind: l.Kind, Target: l.Subject, Proposer: l.Proposer, Created: l.Created, Expires: l.Expires,
-			Status: l.Status, Decided: l.Decided, Approvals: l.Approvals, ApprovedPower: l.ApprovedPower, TotalPower: total}
-	})
+	rs, err := approval.Query(ctx, snap, data, engine, RequestRow)
 	if err != nil {
 		return nil, err
 	}
