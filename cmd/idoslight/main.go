@@ -72,7 +72,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			keyCommand(), userCommand(), walletCommand(), credentialCommand(), grantCommand(),
 			meCommand(), walletsCommand(), credentialsCommand(), grantsCommand(),
-			initCommand(), syncCommand(), getCommand(), verifyDeletedCommand(), proxyCommand(),
+			initCommand(), syncCommand(), getCommand(), verifyDeletedCommand(), proxyCommand(), signingCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

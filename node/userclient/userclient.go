@@ -192,6 +192,9 @@ type Proof = wire.AddUserPayload
 // encryption public key offered for a new user is the key's own.
 func WalletProof(key *Key, userID string) (*Proof, error) {
 	if userID == "" {
+		if key.Encryption == nil {
+			return nil, fmt.Errorf("a new user needs an encryption public key: %w", client.ErrNoEncryptionKey)
+		}
 		userID = NewID()
 	}
 	msg := wire.LinkMessage(userID, key.Scheme, key.Identifier)
@@ -200,7 +203,7 @@ func WalletProof(key *Key, userID string) (*Proof, error) {
 		return nil, err
 	}
 	return &Proof{UserID: userID, EncryptionPublicKey: key.Encryption.PublicBase64(), Wallet: wire.WalletInput{
-		WalletID: NewID(), WalletType: key.Scheme, Address: key.Identifier, PublicKey: key.PublicKey,
+		WalletID: NewID(), WalletType: key.Scheme, Address: hex.EncodeToString(key.Signer.SignerID()), PublicKey: key.PublicKey,
 		Message: msg, Signature: hex.EncodeToString(sig),
 	}}, nil
 }
