@@ -26,9 +26,9 @@ import (
 // External signing: with --wallet-scheme and --wallet-signer, idoslight
 // holds no key. Each time it needs a signature (a transaction, a read
 // challenge, a wallet link message) it shows what the scheme's wallet signs
-// (client.SignRequest: on stderr, and as JSON in --sign-request) and takes
-// the answer from one source: --signature (one signature), --sign-command
-// (a program), --signature-file (a file the wallet writes), or a line on
+// (client.SignRequest: on stderr, and as JSON in --wallet-request) and takes
+// the answer from one source: --wallet-signature (one signature), --wallet-sign-command
+// (a program), --wallet-signature-file (a file the wallet writes), or a line on
 // stdin (the default). The answer's form is checked before anything is sent
 // (client.ParseSignature); whether it verifies is the node's to say.
 
@@ -39,10 +39,10 @@ func walletFlags() []cli.Flag {
 		&cli.StringFlag{Name: "wallet-signer", EnvVars: []string{"IDOSLIGHT_WALLET_SIGNER"},
 			Usage: "the external wallet's public key or address, as its wallets write it (`KEY`; see `idoslight help signing`)"},
 		&cli.StringFlag{Name: "wallet-identifier", Usage: "the account's `IDENTIFIER`, for a scheme this client does not know (the account is SCHEME:IDENTIFIER)"},
-		&cli.StringFlag{Name: "signature", Usage: "the external wallet's `SIGNATURE`, for a command that signs once a text known in advance"},
-		&cli.StringFlag{Name: "signature-file", Usage: "take each signature from `FILE` once the wallet wrote it (removed once read, unless a FIFO)"},
-		&cli.StringFlag{Name: "sign-command", Usage: "run `CMD` (sh -c) for each signature: stdin = the bytes a bare key signs, $IDOS_SIGN_REQUEST = the request JSON, stdout = the signature"},
-		&cli.StringFlag{Name: "sign-request", Usage: "also write each sign request as JSON to `FILE`"},
+		&cli.StringFlag{Name: "wallet-signature", Usage: "the external wallet's `SIGNATURE`, for a command that signs once a text known in advance"},
+		&cli.StringFlag{Name: "wallet-signature-file", Usage: "take each signature from `FILE` once the wallet wrote it (removed once read, unless a FIFO)"},
+		&cli.StringFlag{Name: "wallet-sign-command", Usage: "run `CMD` (sh -c) for each signature: stdin = the bytes a bare key signs, $IDOS_SIGN_REQUEST = the request JSON, stdout = the signature"},
+		&cli.StringFlag{Name: "wallet-request", Usage: "also write each sign request as JSON to `FILE`"},
 	}
 }
 
@@ -54,20 +54,29 @@ recipient, XRPL's message hex, EIP-712 typed data, ...), and "key signs":
 the bytes a bare private key signs, for tools that hold the key. The answer
 (the signature as the wallet prints it: hex, base64, base58, or a NEAR
 wallet's JSON) comes from one of:
-  --signature SIG        one signature, for a command that signs once a text
-                         you saw before (a first run without it prints it);
-  --sign-command CMD     sh -c CMD per signature: stdin = key signs bytes,
-                         $IDOS_SIGN_REQUEST = the request as JSON;
-  --signature-file FILE  the wallet writes FILE (write, then rename); it is
-                         read and removed (a FIFO is read as it is);
-  otherwise              one line on stdin.
---sign-request FILE writes each request as JSON to FILE as well.
+  --wallet-signature SIG
+      one signature, for a command that signs once a text you saw before
+      (a first run without it prints the text, then waits on stdin);
+  --wallet-sign-command CMD
+      sh -c CMD per signature: stdin = the key signs bytes,
+      $IDOS_SIGN_REQUEST = the request as JSON, stdout = the signature;
+  --wallet-signature-file FILE
+      the wallet writes FILE (write, then rename); it is read and removed
+      (a FIFO is read and left);
+  otherwise one line on stdin per signature.
+--wallet-request FILE writes each request as JSON to FILE as well. The
+answer's form (encoding, length, DER, low S, ...) is checked before
+anything is sent; whether it verifies is the node's to say.
 
 KEY by scheme: nep413 ed25519:BASE58; solana the base58 address; xrpl the
 33-byte public key in hex; stellar, stellar_sep53 the G... address; eip191,
 eip191_wasm, eip712 the 0x address; adr036 the compressed key (hex or
 base64); bip137 the address; ed25519 the hex key; any other scheme the
-signer bytes in hex, with --wallet-identifier.`
+signer bytes in hex, with --wallet-identifier.
+
+An external wallet holds no idOS encryption key here: it signs
+transactions and reads, but commands that seal or open credentials need
+a --key.`
 
 // externalKey builds the Key of --wallet-scheme.
 func externalKey(c *cli.Context) (*userclient.Key, error) {
@@ -90,22 +99,22 @@ func externalKey(c *cli.Context) (*userclient.Key, error) {
 
 func walletSource(c *cli.Context) (client.Wallet, error) {
 	n := 0
-	for _, f := range []string{"signature", "sign-command", "signature-file"} {
+	for _, f := range []string{"wallet-signature", "wallet-sign-command", "wallet-signature-file"} {
 		if c.IsSet(f) {
 			n++
 		}
 	}
 	if n > 1 {
-		return nil, usageErrorf("give at most one of --signature, --sign-command and --signature-file")
+		return nil, usageErrorf("give at most one of --wallet-signature, --wallet-sign-command and --wallet-signature-file")
 	}
-	p := &prompt{c: c, requestFile: c.String("sign-request")}
+	p := &prompt{c: c, requestFile: c.String("wallet-request")}
 	switch {
-	case c.IsSet("signature"):
-		p.answer = p.once(c.String("signature"))
-	case c.IsSet("sign-command"):
-		p.answer = p.command(c.String("sign-command"))
-	case c.IsSet("signature-file"):
-		p.answer = p.file(c.String("signature-file"))
+	case c.IsSet("wallet-signature"):
+		p.answer = p.once(c.String("wallet-signature"))
+	case c.IsSet("wallet-sign-command"):
+		p.answer = p.command(c.String("wallet-sign-command"))
+	case c.IsSet("wallet-signature-file"):
+		p.answer = p.file(c.String("wallet-signature-file"))
 	default:
 		p.answer = p.stdin()
 	}
@@ -126,7 +135,7 @@ func (p *prompt) Sign(req *client.SignRequest) (string, error) {
 	if p.requestFile != "" {
 		b, _ := json.MarshalIndent(req, "", "  ")
 		if err := writeAtomic(p.requestFile, append(b, '\n')); err != nil {
-			return "", fmt.Errorf("--sign-request: %w", err)
+			return "", fmt.Errorf("--wallet-request: %w", err)
 		}
 	}
 	ctx := p.c.Context
@@ -139,7 +148,7 @@ func (p *prompt) Sign(req *client.SignRequest) (string, error) {
 func (p *prompt) once(sig string) func(context.Context, *client.SignRequest) (string, error) {
 	return func(context.Context, *client.SignRequest) (string, error) {
 		if p.n > 1 {
-			return "", fmt.Errorf("%w: this command needs more than one signature; --signature gives one (use stdin, --signature-file or --sign-command)", client.ErrNoSignature)
+			return "", fmt.Errorf("%w: this command needs more than one signature; --wallet-signature gives one (use stdin, --wallet-signature-file or --wallet-sign-command)", client.ErrNoSignature)
 		}
 		return sig, nil
 	}
@@ -190,7 +199,7 @@ func (p *prompt) file(path string) func(context.Context, *client.SignRequest) (s
 				}
 				return string(b), os.Remove(path)
 			case err != nil && !errors.Is(err, fs.ErrNotExist):
-				return "", fmt.Errorf("--signature-file: %w", err)
+				return "", fmt.Errorf("--wallet-signature-file: %w", err)
 			}
 			select {
 			case <-ctx.Done():
@@ -215,7 +224,7 @@ func (p *prompt) command(cmdline string) func(context.Context, *client.SignReque
 		cmd.Stderr = p.c.App.ErrWriter
 		out, err := cmd.Output()
 		if err != nil {
-			return "", fmt.Errorf("--sign-command: %w", err)
+			return "", fmt.Errorf("--wallet-sign-command: %w", err)
 		}
 		return string(out), nil
 	}

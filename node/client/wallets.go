@@ -177,7 +177,7 @@ func init() {
 			encodings: []string{encHex, encBase64}, check: checkEth})
 	}
 	personal := func(msg []byte) []byte {
-		return crypto.Keccak256([]byte("\x19Ethereum Signed Message:\n" + strconv.Itoa(len(msg))), msg)
+		return crypto.Keccak256([]byte("\x19Ethereum Signed Message:\n"+strconv.Itoa(len(msg))), msg)
 	}
 	eth(auth.SchemeEIP191, "personal_sign (MetaMask; signMessage in ethers, viem)", message, personal)
 	eth("eip191_wasm", "personal_sign (MetaMask; signMessage in ethers, viem)", message, personal)
