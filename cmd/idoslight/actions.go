@@ -157,7 +157,7 @@ func walletCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					return printReceipt(c, "linked wallet "+p.Wallet.WalletID+" ("+p.Wallet.WalletType+":"+p.Wallet.Address+")",
+					return printReceipt(c, "linked wallet "+p.Wallet.WalletID+" ("+p.Wallet.WalletType+":"+linkedIdentifier(p)+")",
 						map[string]any{"wallet_id": p.Wallet.WalletID, "tx": r}, r)
 				},
 			},

@@ -52,7 +52,9 @@ func nearWallet(priv ed25519.PrivateKey, pub ed25519.PublicKey) func(p map[strin
 		if err != nil || len(nonce) != 32 {
 			panic(fmt.Sprintf("nep413 nonce %q", p["nonce"]))
 		}
-		str := func(b []byte, s string) []byte { return append(binary.LittleEndian.AppendUint32(b, uint32(len(s))), s...) }
+		str := func(b []byte, s string) []byte {
+			return append(binary.LittleEndian.AppendUint32(b, uint32(len(s))), s...)
+		}
 		b := binary.LittleEndian.AppendUint32(nil, 1<<31+413)
 		b = str(b, p["message"])
 		b = append(b, nonce...)

@@ -264,3 +264,13 @@ func signingCommand() *cli.Command {
 		},
 	}
 }
+
+// linkedIdentifier is the identifier a proof's link message names (its
+// address field is the signer's bytes in hex, which for most schemes is not
+// how the account is written).
+func linkedIdentifier(p *userclient.Proof) string {
+	if i := strings.LastIndex(p.Wallet.Message, "\nAddress: "); i >= 0 {
+		return p.Wallet.Message[i+len("\nAddress: "):]
+	}
+	return p.Wallet.Address
+}
