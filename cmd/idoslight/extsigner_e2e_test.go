@@ -111,9 +111,41 @@ func xrplAddress(pub []byte) string {
 		base58.NewAlphabet("rpshnaf39wBUDNEGHJKLM4PQRST7VWXYZ2bcdeCg65jkm8oFqi1tuvAxyz"))
 }
 
-// requestRe parses the request idoslight prints on stderr: "name: value"
-// lines, and multi-line values between BEGIN and END lines.
 var paramRe = regexp.MustCompile(`^([a-z_]+): (.*)$`)
+
+// requestParser reads the requests idoslight prints on stderr, line by
+// line: "name: value" lines, and multi-line values between BEGIN and END
+// lines; a request ends with its "answer:" line.
+type requestParser struct {
+	p     map[string]string
+	block string
+	lines []string
+}
+
+// feed takes one line and returns the request it completes, if it does.
+func (r *requestParser) feed(l string) map[string]string {
+	l = strings.TrimPrefix(l, "signature> ")
+	if r.p == nil {
+		r.p = map[string]string{}
+	}
+	switch {
+	case r.block != "" && l == "-----END "+strings.ToUpper(r.block)+"-----":
+		r.p[r.block], r.block, r.lines = strings.Join(r.lines, "\n"), "", nil
+	case r.block != "":
+		r.lines = append(r.lines, l)
+	case strings.HasPrefix(l, "-----BEGIN "):
+		r.block = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(l, "-----BEGIN "), "-----"))
+	case strings.HasPrefix(l, "answer: "):
+		p := r.p
+		r.p = nil
+		return p
+	default:
+		if m := paramRe.FindStringSubmatch(l); m != nil {
+			r.p[m[1]] = m[2]
+		}
+	}
+	return nil
+}
 
 // runWallet runs idoslight as an external wallet's CLI: mode "stdin"
 // answers each request printed on stderr with a line on stdin, mode "file"
@@ -149,27 +181,12 @@ func runWallet(t *testing.T, c *lightCLI, mode string, sign func(map[string]stri
 	go func() { // the stdin wallet
 		defer close(done)
 		sc := bufio.NewScanner(stderr)
-		p := map[string]string{}
-		var block string
-		var lines []string
+		var rp requestParser
 		for sc.Scan() {
-			l := strings.TrimPrefix(sc.Text(), "signature> ")
 			errOut.WriteString(sc.Text() + "\n")
-			switch {
-			case block != "" && l == "-----END "+strings.ToUpper(block)+"-----":
-				p[block], block, lines = strings.Join(lines, "\n"), "", nil
-			case block != "":
-				lines = append(lines, l)
-			case strings.HasPrefix(l, "-----BEGIN "):
-				block = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(l, "-----BEGIN "), "-----"))
-			case strings.HasPrefix(l, "answer: ") && mode == "stdin":
+			if p := rp.feed(sc.Text()); p != nil && mode == "stdin" {
 				signed++
 				io.WriteString(stdin, sign(p)+"\n")
-				p = map[string]string{}
-			default:
-				if m := paramRe.FindStringSubmatch(l); m != nil {
-					p[m[1]] = m[2]
-				}
 			}
 		}
 	}()
@@ -315,10 +332,28 @@ func TestExternalWallets(t *testing.T) {
 			if code != exitFailure || n != 1 || !refused.MatchString(errOut) {
 				t.Fatalf("wrong key: exit %d, %d signatures\n%s", code, n, errOut)
 			}
-			// The wallet's own signature creates the user.
-			out, errOut, code, n := runWallet(t, c, w.mode, w.sign, add...)
-			if code != 0 || n != 1 {
-				t.Fatalf("user add: exit %d, %d signatures\n%s%s", code, n, out, errOut)
+			// The wallet's own signature creates the user. For Solana in two
+			// runs, as a wallet that cannot be prompted is used: the first,
+			// without an answer (stdin closed), shows the text; the second
+			// gives its signature as an argument.
+			if w.scheme == "solana" {
+				_, errOut, code := c.run(add...)
+				var rp requestParser
+				var req map[string]string
+				for _, l := range strings.Split(errOut, "\n") {
+					if p := rp.feed(l); p != nil {
+						req = p
+					}
+				}
+				if code != exitFailure || req == nil || !strings.Contains(errOut, "no signature") {
+					t.Fatalf("user add without an answer: exit %d\n%s", code, errOut)
+				}
+				c.ok(append(add, "--wallet-signature", w.sign(req))...)
+			} else {
+				out, errOut, code, n := runWallet(t, c, w.mode, w.sign, add...)
+				if code != 0 || n != 1 {
+					t.Fatalf("user add: exit %d, %d signatures\n%s%s", code, n, out, errOut)
+				}
 			}
 			var u idosschema.User
 			c.okJSON(&u, "me", "--key", user, "--gateway", gw)
@@ -327,7 +362,7 @@ func TestExternalWallets(t *testing.T) {
 			}
 			// A signed-challenge read as the wallet; another key's
 			// signature is refused by the gateway.
-			out, errOut, code, n = runWallet(t, c, w.mode, w.sign, append([]string{"grants", "received", "--json"}, as...)...)
+			out, errOut, code, n := runWallet(t, c, w.mode, w.sign, append([]string{"grants", "received", "--json"}, as...)...)
 			var r readJSON
 			if code != 0 || n != 1 || json.Unmarshal([]byte(out), &r) != nil || len(r.unverified(t).Grants) != 0 {
 				t.Fatalf("grants received: exit %d, %d signatures\n%s%s", code, n, out, errOut)
