@@ -116,6 +116,11 @@ func walletSource(c *cli.Context) (client.Wallet, error) {
 	case c.IsSet("wallet-signature-file"):
 		p.answer = p.file(c.String("wallet-signature-file"))
 	default:
+		for _, f := range []string{"file", "proof"} {
+			if c.String(f) == "-" {
+				return nil, usageErrorf("--%s - reads stdin, where the wallet's signatures would come: give a file, or --wallet-signature-file", f)
+			}
+		}
 		p.answer = p.stdin()
 	}
 	return p, nil
