@@ -254,6 +254,9 @@ func (c *Client) AddCredential(ctx context.Context, nc NewCredential) (string, *
 // EditCredential replaces an original credential's content (encrypted by
 // the user to the user's own key) and notes; nil notes keep the old ones.
 func (c *Client) EditCredential(ctx context.Context, id string, plaintext []byte, notes *string) (*Receipt, error) {
+	if c.Key.Encryption == nil { // before the wallet is asked to sign the read
+		return nil, client.ErrNoEncryptionKey
+	}
 	old, err := c.original(ctx, id)
 	if err != nil {
 		return nil, err
@@ -297,6 +300,9 @@ type Shared struct {
 // hex SHA-256 of the plaintext, so the grantee can check that the copy is
 // what was shared.
 func (c *Client) ShareCredential(ctx context.Context, s Share) (*Shared, error) {
+	if c.Key.Encryption == nil {
+		return nil, client.ErrNoEncryptionKey
+	}
 	orig, err := c.original(ctx, s.CredentialID)
 	if err != nil {
 		return nil, err
