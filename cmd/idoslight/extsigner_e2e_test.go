@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,7 +177,7 @@ func runWallet(t *testing.T, c *lightCLI, mode string, sign func(map[string]stri
 		t.Fatal(err)
 	}
 	var errOut strings.Builder
-	signed := 0
+	var signed atomic.Int32 // by the stdin or the file wallet
 	done := make(chan struct{})
 	go func() { // the stdin wallet
 		defer close(done)
@@ -185,7 +186,7 @@ func runWallet(t *testing.T, c *lightCLI, mode string, sign func(map[string]stri
 		for sc.Scan() {
 			errOut.WriteString(sc.Text() + "\n")
 			if p := rp.feed(sc.Text()); p != nil && mode == "stdin" {
-				signed++
+				signed.Add(1)
 				io.WriteString(stdin, sign(p)+"\n")
 			}
 		}
@@ -213,7 +214,7 @@ func runWallet(t *testing.T, c *lightCLI, mode string, sign func(map[string]stri
 				for _, x := range req.Params {
 					p[x.Name] = x.Value
 				}
-				signed++
+				signed.Add(1)
 				tmp := sigFile + ".tmp"
 				if err := os.WriteFile(tmp, []byte(sign(p)), 0o600); err != nil {
 					panic(err)
@@ -229,9 +230,9 @@ func runWallet(t *testing.T, c *lightCLI, mode string, sign func(map[string]stri
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
-		return out.String(), errOut.String(), 0, signed
+		return out.String(), errOut.String(), 0, int(signed.Load())
 	case errors.As(err, &exit):
-		return out.String(), errOut.String(), exit.ExitCode(), signed
+		return out.String(), errOut.String(), exit.ExitCode(), int(signed.Load())
 	}
 	t.Fatalf("idoslight %v: %v", args, err)
 	return "", "", -1, 0
