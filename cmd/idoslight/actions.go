@@ -109,7 +109,7 @@ func walletCommand() *cli.Command {
 			{
 				Name:      "proof",
 				Usage:     "sign this wallet's consent to be linked to a user; prints the proof as JSON",
-				UsageText: "idoslight wallet proof --key NAME [--user-id ID] [--out FILE]",
+				UsageText: "idoslight wallet proof (--key NAME | --wallet-scheme S --wallet-signer KEY) [--user-id ID] [--out FILE]",
 				Description: "Without --user-id a new user id is drawn (for `user add`). The output is\n" +
 					"the idos.add_user payload: user_id, encryption_public_key (this key's) and\n" +
 					"wallet {wallet_id, wallet_type, address, public_key, message, signature}.\n" +
@@ -118,9 +118,9 @@ func walletCommand() *cli.Command {
 					&cli.StringFlag{Name: "key", EnvVars: []string{"IDOSLIGHT_KEY"}, Usage: "wallet key `NAME` (required)"},
 					&cli.StringFlag{Name: "user-id", Usage: "user `ID` to link to"},
 					&cli.StringFlag{Name: "out", Usage: "write to `FILE` instead of stdout"},
-				}, keystoreFlags()...),
+				}, append(keystoreFlags(), walletFlags()...)...),
 				Action: func(c *cli.Context) error {
-					if err := need(c, "key"); err != nil {
+					if err := need(c); err != nil {
 						return err
 					}
 					k, err := loadKey(c)
@@ -157,7 +157,7 @@ func walletCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					return printReceipt(c, "linked wallet "+p.Wallet.WalletID+" ("+p.Wallet.WalletType+":"+p.Wallet.Address+")",
+					return printReceipt(c, "linked wallet "+p.Wallet.WalletID+" ("+p.Wallet.WalletType+":"+linkedIdentifier(p)+")",
 						map[string]any{"wallet_id": p.Wallet.WalletID, "tx": r}, r)
 				},
 			},

@@ -27,9 +27,10 @@ func keystoreFlags() []cli.Flag {
 // signingFlags are the flags of every command that acts as a key.
 func signingFlags(extra ...cli.Flag) []cli.Flag {
 	fs := []cli.Flag{
-		&cli.StringFlag{Name: "key", EnvVars: []string{"IDOSLIGHT_KEY"}, Usage: "`NAME` of the key to act as (required)"},
+		&cli.StringFlag{Name: "key", EnvVars: []string{"IDOSLIGHT_KEY"}, Usage: "`NAME` of the key to act as (required, unless an external wallet signs: --wallet-scheme)"},
 	}
 	fs = append(fs, keystoreFlags()...)
+	fs = append(fs, walletFlags()...)
 	fs = append(fs,
 		&cli.StringFlag{Name: "gateway", Value: "http://127.0.0.1:8080", EnvVars: []string{"IDOSLIGHT_GATEWAY"}, Usage: "node gateway `URL`"},
 		&cli.StringFlag{Name: "chain-id", Usage: "chain `ID` to sign for (default: the gateway's, from /v1/status)"},
@@ -82,10 +83,13 @@ func openKeystore(c *cli.Context) *userclient.Keystore {
 	return &userclient.Keystore{Dir: c.String("keystore")}
 }
 
-// loadKey unlocks --key.
+// loadKey unlocks --key, or sets up the external wallet of --wallet-scheme.
 func loadKey(c *cli.Context) (*userclient.Key, error) {
+	if c.String("wallet-scheme") != "" {
+		return externalKey(c)
+	}
 	if c.String("key") == "" {
-		return nil, usageErrorf("--key is required (see %s --help)", c.Command.HelpName)
+		return nil, usageErrorf("--key (or --wallet-scheme) is required (see %s --help)", c.Command.HelpName)
 	}
 	pass, err := passphrase(c, "password-file", false)
 	if err != nil {

@@ -54,8 +54,12 @@ func newApp() *cli.App {
 			"and decrypted here; nodes hold ciphertext only.\n\n" +
 			"Each key has an X25519 encryption key derived from its signing key\n" +
 			"(HKDF-SHA256, info \"idOS encryption key v1\"); see `idoslight key --help`.\n\n" +
+			"Any wallet can sign instead of a key of the keystore: --wallet-scheme and\n" +
+			"--wallet-signer show what the scheme's wallet signs and take its signature\n" +
+			"back (stdin, a file, an argument or a command); see `idoslight help signing`.\n\n" +
 			"Flags may also come from the environment: IDOSLIGHT_GATEWAY,\n" +
-			"IDOSLIGHT_KEYSTORE, IDOSLIGHT_KEY, IDOSLIGHT_PASSWORD_FILE, IDOSLIGHT_HOME.\n\n" +
+			"IDOSLIGHT_KEYSTORE, IDOSLIGHT_KEY, IDOSLIGHT_PASSWORD_FILE, IDOSLIGHT_HOME,\n" +
+			"IDOSLIGHT_WALLET_SCHEME, IDOSLIGHT_WALLET_SIGNER.\n\n" +
 			"Verify what nodes say: `idoslight init` trusts a header of the chain,\n" +
 			"`sync` verifies headers from it; from then on every read (`me`, `wallets`,\n" +
 			"`credentials`, `credential get`, `grants`, `get`, `verify-deleted`, `proxy`)\n" +
@@ -72,7 +76,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			keyCommand(), userCommand(), walletCommand(), credentialCommand(), grantCommand(),
 			meCommand(), walletsCommand(), credentialsCommand(), grantsCommand(),
-			initCommand(), syncCommand(), getCommand(), verifyDeletedCommand(), proxyCommand(),
+			initCommand(), syncCommand(), getCommand(), verifyDeletedCommand(), proxyCommand(), signingCommand(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

@@ -190,7 +190,7 @@ func meCommand() *cli.Command {
 		}
 		fmt.Fprintf(c.App.Writer, "user:            %s\nencryption key:  %s\ninserter:        %s\ncreated:         %s\n",
 			u.ID, u.EncryptionPublicKey, u.Inserter, unixTime(u.Created))
-		if u.EncryptionPublicKey != r.cl.Key.Encryption.PublicBase64() {
+		if r.cl.Key.Encryption != nil && u.EncryptionPublicKey != r.cl.Key.Encryption.PublicBase64() {
 			fmt.Fprintf(c.App.Writer, "note: this key decrypts with %s, not the user's key; see `idoslight key set-encryption --help`\n",
 				r.cl.Key.Encryption.PublicBase64())
 		}

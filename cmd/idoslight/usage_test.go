@@ -23,6 +23,14 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"credential", "share", "--bogus"}, "flag provided but not defined: -bogus (see idoslight credential share --help)"},
 		{[]string{"get"}, "--table is required (see idoslight get --help)"},
 		{[]string{"--timeout", "soon", "me"}, `invalid value "soon" for flag -timeout`},
+		// External wallets: the flags are checked before any key, prompt or network.
+		{[]string{"wallet", "proof", "--key", "k", "--wallet-scheme", "solana"}, "give --key or --wallet-scheme, not both"},
+		{[]string{"wallet", "proof", "--wallet-scheme", "solana"}, "--wallet-signer is required with --wallet-scheme"},
+		{[]string{"wallet", "proof", "--wallet-scheme", "solana", "--wallet-signer", "0OIl"}, `invalid signer: solana signer "0OIl": want a base58`},
+		{[]string{"wallet", "proof", "--wallet-scheme", "nep413", "--wallet-signer", "secp256k1:abc"}, "want an ed25519:BASE58 public key"},
+		{[]string{"wallet", "proof", "--wallet-scheme", "newscheme", "--wallet-signer", "0a0b"}, "give its identifier"},
+		{[]string{"wallet", "proof", "--wallet-scheme", "solana", "--wallet-signer", "11111111111111111111111111111111",
+			"--wallet-signature", "x", "--wallet-signature-file", "f"}, "give at most one of --wallet-signature"},
 	} {
 		var out, errOut bytes.Buffer
 		app := newApp()

@@ -29,8 +29,8 @@ var documents = []string{"README.md", "cmd/idoslight/README.md"}
 var notRun = []struct{ contains, reason string }{
 	{"go tool task test", "the whole suite, this test included (30 minutes)"},
 	{"--id CRED_ID", "needs the id of a credential the reader removed; cmd/idoslight/README.md's run removes one and proves it"},
-	{"plugin propose", "plugin.wasm stands for the reader's plugin; e2e_plugins_test proposes real ones"},
-	{"plugin approve", "approves the proposal of the line above"},
+	{"plugin.wasm", "plugin.wasm stands for the reader's plugin; e2e_plugins_test proposes real ones"},
+	{"plugin approve --home .devnet/node1 solana", "approves the proposal of the line above"},
 	{"plugin remove", "removes the plugin approved above"},
 	{"curl 'http://127.0.0.1:8545/v1/proof?key=HEX'", "HEX stands for a key the reader built"},
 }

@@ -33,11 +33,23 @@ func NewEncryptionKey(r io.Reader) (*EncryptionKey, error) {
 	return &EncryptionKey{Public: *pub, Private: *priv}, nil
 }
 
-// PublicBase64 is the public key as the data model stores it.
-func (k *EncryptionKey) PublicBase64() string { return base64.StdEncoding.EncodeToString(k.Public[:]) }
+// ErrNoEncryptionKey is returned by Seal and Open of a nil key: a wallet
+// signing elsewhere (External) leaves no encryption key here.
+var ErrNoEncryptionKey = errors.New("client: no encryption key (an external wallet signs, but idOS encryption keys are derived from keys held here)")
+
+// PublicBase64 is the public key as the data model stores it ("" for nil).
+func (k *EncryptionKey) PublicBase64() string {
+	if k == nil {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(k.Public[:])
+}
 
 // Seal encrypts plaintext from k to the recipient's public key.
 func (k *EncryptionKey) Seal(plaintext []byte, recipient [32]byte) (string, error) {
+	if k == nil {
+		return "", ErrNoEncryptionKey
+	}
 	var nonce [24]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return "", err
@@ -51,6 +63,9 @@ var ErrDecrypt = errors.New("client: cannot decrypt: wrong key or corrupted cont
 
 // Open decrypts content sealed to k by the holder of encryptor.
 func (k *EncryptionKey) Open(content string, encryptor [32]byte) ([]byte, error) {
+	if k == nil {
+		return nil, ErrNoEncryptionKey
+	}
 	b, err := base64.StdEncoding.DecodeString(content)
 	if err != nil || len(b) < 24+box.Overhead {
 		return nil, fmt.Errorf("%w: not a sealed box", ErrDecrypt)

@@ -64,11 +64,12 @@ func encryptionKeyFromPrivate(priv []byte) (*client.EncryptionKey, error) {
 type Key struct {
 	Name string
 	Path string
-	// Scheme is auth.SchemeEd25519 or auth.SchemeEIP191; Identifier is the
-	// scheme's canonical identifier (hex public key, or EIP-55 address).
+	// Scheme is auth.SchemeEd25519 or auth.SchemeEIP191 for a key of the
+	// keystore, any scheme for an ExternalKey; Identifier is the scheme's
+	// canonical identifier (hex public key, EIP-55 address, ...).
 	Scheme     string
 	Identifier string
-	Signer     auth.Signer
+	Signer     client.Signer
 	// Encryption is the key this wallet decrypts with: derived from the
 	// signing key, unless the user's encryption key was stored in the
 	// file (Shared), which is how a second wallet of a user reads what
@@ -78,6 +79,14 @@ type Key struct {
 	// PublicKey is informational (wallet link proofs): the hex Ed25519
 	// public key or the hex uncompressed secp256k1 public key.
 	PublicKey string
+}
+
+// ExternalKey is the Key of a wallet that signs elsewhere (client.External):
+// no file, and no encryption key unless enc is given, so it signs
+// transactions and reads but cannot seal or open credentials.
+func ExternalKey(e *client.External, enc *client.EncryptionKey) *Key {
+	return &Key{Name: client.AccountID(e), Scheme: e.Scheme(), Identifier: e.Identifier(), Signer: e, Encryption: enc,
+		PublicKey: hex.EncodeToString(e.SignerID())}
 }
 
 // AccountID is the key's account id, scheme:identifier.
@@ -382,7 +391,7 @@ func edKey(name, path string, seed []byte) (*Key, error) {
 		return nil, err
 	}
 	return &Key{Name: name, Path: path, Scheme: auth.SchemeEd25519, Identifier: pub,
-		Signer: auth.NewEd25519Signer(priv), Encryption: enc, PublicKey: pub}, nil
+		Signer: client.NewKeySigner(auth.NewEd25519Signer(priv), pub), Encryption: enc, PublicKey: pub}, nil
 }
 
 func ethKey(name, path string, k *ecdsa.PrivateKey) (*Key, error) {
@@ -390,6 +399,7 @@ func ethKey(name, path string, k *ecdsa.PrivateKey) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Key{Name: name, Path: path, Scheme: auth.SchemeEIP191, Identifier: crypto.PubkeyToAddress(k.PublicKey).Hex(),
-		Signer: auth.NewEIP191Signer(k), Encryption: enc, PublicKey: hex.EncodeToString(crypto.FromECDSAPub(&k.PublicKey))}, nil
+	id := crypto.PubkeyToAddress(k.PublicKey).Hex()
+	return &Key{Name: name, Path: path, Scheme: auth.SchemeEIP191, Identifier: id,
+		Signer: client.NewKeySigner(auth.NewEIP191Signer(k), id), Encryption: enc, PublicKey: hex.EncodeToString(crypto.FromECDSAPub(&k.PublicKey))}, nil
 }

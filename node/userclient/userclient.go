@@ -192,6 +192,9 @@ type Proof = wire.AddUserPayload
 // encryption public key offered for a new user is the key's own.
 func WalletProof(key *Key, userID string) (*Proof, error) {
 	if userID == "" {
+		if key.Encryption == nil {
+			return nil, fmt.Errorf("a new user needs an encryption public key: %w", client.ErrNoEncryptionKey)
+		}
 		userID = NewID()
 	}
 	msg := wire.LinkMessage(userID, key.Scheme, key.Identifier)
@@ -200,7 +203,7 @@ func WalletProof(key *Key, userID string) (*Proof, error) {
 		return nil, err
 	}
 	return &Proof{UserID: userID, EncryptionPublicKey: key.Encryption.PublicBase64(), Wallet: wire.WalletInput{
-		WalletID: NewID(), WalletType: key.Scheme, Address: key.Identifier, PublicKey: key.PublicKey,
+		WalletID: NewID(), WalletType: key.Scheme, Address: hex.EncodeToString(key.Signer.SignerID()), PublicKey: key.PublicKey,
 		Message: msg, Signature: hex.EncodeToString(sig),
 	}}, nil
 }
@@ -251,6 +254,9 @@ func (c *Client) AddCredential(ctx context.Context, nc NewCredential) (string, *
 // EditCredential replaces an original credential's content (encrypted by
 // the user to the user's own key) and notes; nil notes keep the old ones.
 func (c *Client) EditCredential(ctx context.Context, id string, plaintext []byte, notes *string) (*Receipt, error) {
+	if c.Key.Encryption == nil { // before the wallet is asked to sign the read
+		return nil, client.ErrNoEncryptionKey
+	}
 	old, err := c.original(ctx, id)
 	if err != nil {
 		return nil, err
@@ -294,6 +300,9 @@ type Shared struct {
 // hex SHA-256 of the plaintext, so the grantee can check that the copy is
 // what was shared.
 func (c *Client) ShareCredential(ctx context.Context, s Share) (*Shared, error) {
+	if c.Key.Encryption == nil {
+		return nil, client.ErrNoEncryptionKey
+	}
 	orig, err := c.original(ctx, s.CredentialID)
 	if err != nil {
 		return nil, err
