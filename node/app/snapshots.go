@@ -273,27 +273,14 @@ func buildChunks(ctx context.Context, job *snapJob, chunkBytes int, emit func([]
 		if len(pending) < minRows {
 			return fmt.Errorf("app: snapshot of height %d: the trie has rows the state does not", m.Height)
 		}
-		entries, proof, more, err := job.trie.ProvePage(nil, pending[0].Key, len(pending))
+		enc, info, more, err := snapshot.MakeChunk(job.trie, index, pending)
 		if err != nil {
-			return err
-		}
-		if len(entries) != len(pending) {
-			return fmt.Errorf("app: snapshot of height %d: chunk %d has %d rows, the trie %d", m.Height, index, len(pending), len(entries))
-		}
-		for i, e := range entries {
-			if !bytes.Equal(e.Key, pending[i].Key) || e.ValueHash != sha256.Sum256(pending[i].Row) {
-				return fmt.Errorf("app: snapshot of height %d: row %x does not match the trie", m.Height, pending[i].Key)
-			}
-		}
-		c := snapshot.Chunk{Index: index, Rows: pending, Proof: proof}
-		enc := c.Encode()
-		if len(enc) > snapshot.MaxChunkBytes {
-			return fmt.Errorf("app: snapshot chunk %d of %d bytes", index, len(enc))
+			return fmt.Errorf("app: snapshot of height %d: %w", m.Height, err)
 		}
 		if err := emit(enc); err != nil {
 			return err
 		}
-		m.Chunks = append(m.Chunks, snapshot.ChunkInfo{Hash: sha256.Sum256(enc), First: pending[0].Key, Last: pending[len(pending)-1].Key})
+		m.Chunks = append(m.Chunks, info)
 		if index == 0 {
 			m.Rows += uint64(len(pending))
 		} else {

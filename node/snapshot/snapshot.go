@@ -229,6 +229,35 @@ func (c *Chunk) Encode() []byte {
 	return appendBytes(b, p)
 }
 
+// MakeChunk proves rows, consecutive leaves of t in key order, as chunk
+// index: it returns the chunk's encoding, its metadata entry and whether
+// leaves follow. A chunk after the first must start with the previous
+// chunk's last row. It fails if the rows are not t's leaves from the first
+// on (the node checks its rows against its trie as it writes them).
+func MakeChunk(t *commitment.Trie, index uint32, rows []Row) ([]byte, ChunkInfo, bool, error) {
+	if len(rows) == 0 {
+		return nil, ChunkInfo{}, false, errors.New("snapshot: a chunk without rows")
+	}
+	entries, proof, more, err := t.ProvePage(nil, rows[0].Key, len(rows))
+	if err != nil {
+		return nil, ChunkInfo{}, false, err
+	}
+	if len(entries) != len(rows) {
+		return nil, ChunkInfo{}, false, fmt.Errorf("snapshot: chunk %d has %d rows, the trie %d from %x", index, len(rows), len(entries), rows[0].Key)
+	}
+	for i, e := range entries {
+		if !bytes.Equal(e.Key, rows[i].Key) || e.ValueHash != sha256.Sum256(rows[i].Row) {
+			return nil, ChunkInfo{}, false, fmt.Errorf("snapshot: row %x does not match the trie's leaf", rows[i].Key)
+		}
+	}
+	c := Chunk{Index: index, Rows: rows, Proof: proof}
+	enc := c.Encode()
+	if len(enc) > MaxChunkBytes {
+		return nil, ChunkInfo{}, false, fmt.Errorf("snapshot: chunk %d of %d bytes, at most %d", index, len(enc), MaxChunkBytes)
+	}
+	return enc, ChunkInfo{Hash: sha256.Sum256(enc), First: rows[0].Key, Last: rows[len(rows)-1].Key}, more, nil
+}
+
 // DecodeChunk is the strict inverse of Encode (ErrMalformed).
 func DecodeChunk(b []byte) (*Chunk, error) {
 	if len(b) > MaxChunkBytes {
@@ -269,8 +298,9 @@ func DecodeChunk(b []byte) (*Chunk, error) {
 //
 //	a) index < len(m.Chunks) and SHA-256(data) is the hash listed for
 //	   it                                                          (ErrChunkHash)
-//	b) data decodes, its index is index, every row decodes
-//	   (commitment.DecodeRow)                                      (ErrChunkProof)
+//	b) data decodes, its index is index, it has a row (after the
+//	   first chunk: a row besides the repeated one), every row
+//	   decodes (commitment.DecodeRow)                              (ErrChunkProof)
 //	c) the rows, as entries (key, SHA-256(row)), are a page of the
 //	   whole state under m.StateRoot (commitment.VerifyPage)       (ErrChunkProof)
 //	d) the chunks chain: the first has nothing before it; a later
@@ -298,8 +328,8 @@ func VerifyChunk(m *Metadata, index uint32, prevLast, data []byte) ([]Row, error
 	if c.Index != index {
 		return nil, fmt.Errorf("%w: chunk %d says it is chunk %d", ErrChunkProof, index, c.Index)
 	}
-	if len(c.Rows) == 0 {
-		return nil, fmt.Errorf("%w: chunk %d has no rows", ErrChunkProof, index)
+	if len(c.Rows) == 0 || (index > 0 && len(c.Rows) < 2) {
+		return nil, fmt.Errorf("%w: chunk %d has no new rows", ErrChunkProof, index)
 	}
 	entries := make([]commitment.Entry, len(c.Rows))
 	for i, r := range c.Rows {
