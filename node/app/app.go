@@ -124,15 +124,7 @@ type App struct {
 	plugins  pluginHost // consensus connection only
 
 	snaps     *snapshots // nil: no snapshots taken or served
-	genesis   *localGenesis
 	restoring *restore // snapshot connection only: the restore in progress
-}
-
-// localGenesis is the node's own chain id and canonical genesis, which a
-// snapshot must have.
-type localGenesis struct {
-	chainID   string
-	canonical []byte
 }
 
 // blockState is the block being executed, between FinalizeBlock (or
@@ -239,17 +231,6 @@ func New(cfg Config) (*App, error) {
 		}
 	}
 	a.check.reset()
-	if cfg.ChainID != "" {
-		g, err := ParseGenesis(a.modules, cfg.GenesisAppState)
-		if err != nil {
-			return nil, err
-		}
-		c, err := g.Canonical()
-		if err != nil {
-			return nil, err
-		}
-		a.genesis = &localGenesis{chainID: cfg.ChainID, canonical: c}
-	}
 	if err := a.openSnapshots(cfg); err != nil {
 		return nil, err
 	}

@@ -92,9 +92,14 @@ func (a *App) OfferSnapshot(ctx context.Context, req *abci.RequestOfferSnapshot)
 	if populated {
 		return reject(abci.ResponseOfferSnapshot_ABORT, ErrPopulated)
 	}
-	if a.genesis == nil {
+	if a.cfg.ChainID == "" {
 		return reject(abci.ResponseOfferSnapshot_ABORT, errors.New("app: no genesis configured for state sync (Config.ChainID, Config.GenesisAppState)"))
 	}
+	g, err := ParseGenesis(a.modules, a.cfg.GenesisAppState)
+	if err != nil {
+		return reject(abci.ResponseOfferSnapshot_ABORT, err)
+	}
+	canonical, _ := g.Canonical()
 	s := req.GetSnapshot()
 	if s == nil || s.Format != snapshot.Format {
 		return reject(abci.ResponseOfferSnapshot_REJECT_FORMAT, fmt.Errorf("format %d", s.GetFormat()))
@@ -106,7 +111,7 @@ func (a *App) OfferSnapshot(ctx context.Context, req *abci.RequestOfferSnapshot)
 	if h := sha256.Sum256(s.Metadata); !bytes.Equal(h[:], s.Hash) || int(s.Chunks) != len(m.Chunks) {
 		return reject(abci.ResponseOfferSnapshot_REJECT, fmt.Errorf("%w: hash or chunk count differ from the metadata", snapshot.ErrMalformed))
 	}
-	if m.ChainID != a.genesis.chainID || !bytes.Equal(m.Genesis, a.genesis.canonical) {
+	if m.ChainID != a.cfg.ChainID || !bytes.Equal(m.Genesis, canonical) {
 		return reject(abci.ResponseOfferSnapshot_REJECT, errors.New("app: snapshot of another chain or genesis"))
 	}
 	r, err := a.startRestore(ctx, m)
