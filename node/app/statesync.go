@@ -43,6 +43,7 @@ type restore struct {
 	m        *snapshot.Metadata
 	path     string
 	db       *sql.DB
+	conn     *sql.Conn // the one connection; statements are prepared on it
 	next     uint32
 	prevLast []byte
 	tables   map[string]*changeset.Table
@@ -56,6 +57,9 @@ func (r *restore) close() {
 	}
 	if r.leaf != nil {
 		r.leaf.Close()
+	}
+	if r.conn != nil {
+		r.conn.Close()
 	}
 	if r.db != nil {
 		r.db.Close()
@@ -171,7 +175,10 @@ func (a *App) startRestore(ctx context.Context, m *snapshot.Metadata) (*restore,
 		removeDB(path)
 		return nil, err
 	}
-	schema, err := stateSchema(ctx, db)
+	if r.conn, err = db.Conn(ctx); err != nil {
+		return fail(err)
+	}
+	schema, err := stateSchema(ctx, r.conn)
 	if err != nil {
 		return fail(err)
 	}
@@ -181,11 +188,11 @@ func (a *App) startRestore(ctx context.Context, m *snapshot.Metadata) (*restore,
 	for _, tb := range tables {
 		r.tables[tb.Name] = tb
 		q := fmt.Sprintf(`INSERT INTO %q VALUES (%s)`, tb.Name, strings.TrimSuffix(strings.Repeat("?,", len(tb.Columns)), ","))
-		if r.inserts[tb.Name], err = db.PrepareContext(ctx, q); err != nil {
+		if r.inserts[tb.Name], err = r.conn.PrepareContext(ctx, q); err != nil {
 			return fail(err)
 		}
 	}
-	if r.leaf, err = db.PrepareContext(ctx, `INSERT INTO _idos_leaves (key, value_hash) VALUES (?, ?)`); err != nil {
+	if r.leaf, err = r.conn.PrepareContext(ctx, `INSERT INTO _idos_leaves (key, value_hash) VALUES (?, ?)`); err != nil {
 		return fail(err)
 	}
 	return r, nil
@@ -251,12 +258,15 @@ func (a *App) ApplySnapshotChunk(ctx context.Context, req *abci.RequestApplySnap
 
 // write inserts a verified chunk's rows and their leaves in one
 // transaction.
-func (r *restore) write(ctx context.Context, rows []snapshot.Row) error {
-	tx, err := r.db.BeginTx(ctx, nil)
-	if err != nil {
+func (r *restore) write(ctx context.Context, rows []snapshot.Row) (err error) {
+	if _, err := r.conn.ExecContext(ctx, "BEGIN"); err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() {
+		if err != nil {
+			_, _ = r.conn.ExecContext(ctx, "ROLLBACK")
+		}
+	}()
 	for _, row := range rows {
 		i := bytes.IndexByte(row.Key, 0)
 		if i <= 0 {
@@ -286,15 +296,16 @@ func (r *restore) write(ctx context.Context, rows []snapshot.Row) error {
 		if !bytes.Equal(key, row.Key) {
 			return fmt.Errorf("app: snapshot row of %s under key %x has primary key %x", tb.Name, row.Key, key)
 		}
-		if _, err := tx.StmtContext(ctx, r.inserts[tb.Name]).ExecContext(ctx, vals...); err != nil {
+		if _, err := r.inserts[tb.Name].ExecContext(ctx, vals...); err != nil {
 			return fmt.Errorf("app: restore row of %s: %w", tb.Name, err)
 		}
 		vh := sha256.Sum256(row.Row)
-		if _, err := tx.StmtContext(ctx, r.leaf).ExecContext(ctx, row.Key, vh[:]); err != nil {
+		if _, err := r.leaf.ExecContext(ctx, row.Key, vh[:]); err != nil {
 			return fmt.Errorf("app: restore leaf: %w", err)
 		}
 	}
-	return tx.Commit()
+	_, err = r.conn.ExecContext(ctx, "COMMIT")
+	return err
 }
 
 // finishRestore rebuilds the trie, writes the bookkeeping a replayed node
@@ -302,7 +313,7 @@ func (r *restore) write(ctx context.Context, rows []snapshot.Row) error {
 func (a *App) finishRestore(ctx context.Context) error {
 	r := a.restoring
 	m := r.m
-	t, err := rebuildTrie(ctx, r.db, m.StateRoot[:])
+	t, err := rebuildTrie(ctx, r.conn, m.StateRoot[:])
 	if err != nil {
 		return err
 	}
@@ -322,14 +333,14 @@ func (a *App) finishRestore(ctx context.Context) error {
 			[]any{m.Height - 1, m.PrevAppHash[:], m.Height, m.ChangesetHash[:], int64(m.Changes), appHash[:], m.StateRoot[:]}},
 	}
 	for _, s := range stmts {
-		if _, err := r.db.ExecContext(ctx, s.q, s.args...); err != nil {
+		if _, err := r.conn.ExecContext(ctx, s.q, s.args...); err != nil {
 			return fmt.Errorf("app: restore bookkeeping: %w", err)
 		}
 	}
 	// Back to the node's journal mode, with everything on disk, before
 	// the file takes the state's name.
 	for _, p := range []string{"PRAGMA synchronous = FULL", "PRAGMA journal_mode = WAL", "PRAGMA wal_checkpoint(TRUNCATE)"} {
-		if _, err := r.db.ExecContext(ctx, p); err != nil {
+		if _, err := r.conn.ExecContext(ctx, p); err != nil {
 			return fmt.Errorf("app: restore: %s: %w", p, err)
 		}
 	}
