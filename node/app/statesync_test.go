@@ -18,7 +18,6 @@ import (
 	"github.com/idos-network/idos-node/node/composition"
 	"github.com/idos-network/idos-node/node/module/kv"
 	"github.com/idos-network/idos-node/node/snapshot"
-	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
 // syncSource is an app that took snapshots, with the blocks it ran.
@@ -420,16 +419,7 @@ func TestStateSyncCrashMidApply(t *testing.T) {
 // restored node loaded the active plugins and the validator set.
 func TestStateSyncGolden(t *testing.T) {
 	ctx := context.Background()
-	rts, err := wasmhost.NewRuntimes(wasmhost.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rts.Close(ctx)
-	rt, err := rts.Get(ctx, wasmhost.DefaultLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newGoldenWorkload(t, rt)
+	rts, w := goldenSetup(t)
 	pinned := readGolden(t)
 	const at = 9 // solana is active from height 7 to 11
 	dir := t.TempDir()
