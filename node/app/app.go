@@ -124,7 +124,7 @@ type App struct {
 	plugins  pluginHost // consensus connection only
 
 	snaps     *snapshots // nil: no snapshots taken or served
-	restoring *restore // snapshot connection only: the restore in progress
+	restoring *restore   // snapshot connection only: the restore in progress
 }
 
 // blockState is the block being executed, between FinalizeBlock (or
