@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -51,22 +49,10 @@ func TestStateSyncJoin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(testnet.TempDir(t), "joiner")
-	base := testnet.Ports(t, 2)
-	if err := home.Init(dir, home.Options{
-		Genesis:           gen,
-		P2PListenAddr:     "127.0.0.1:" + strconv.Itoa(base),
-		RPCListenAddr:     "127.0.0.1:" + strconv.Itoa(base+1),
-		GatewayListenAddr: "127.0.0.1:0",
-		PersistentPeers:   []string{fmt.Sprintf("%s@%s", nk.ID(), trimTCP(ha.CometBFT.P2P.ListenAddress))},
-		TimeoutCommit:     100 * time.Millisecond,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	hb, err := home.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hb := initHome(t, home.Options{
+		Genesis:         gen,
+		PersistentPeers: []string{fmt.Sprintf("%s@%s", nk.ID(), trimTCP(ha.CometBFT.P2P.ListenAddress))},
+	})
 	rpc := "http://" + trimTCP(ha.CometBFT.RPC.ListenAddress)
 	ss := hb.CometBFT.StateSync
 	ss.Enable = true
