@@ -67,13 +67,31 @@ type Config struct {
 	// own, caching compiled code in WasmCacheDir (empty: in memory only).
 	Wasm         *wasmhost.Runtimes
 	WasmCacheDir string
+
+	// State-sync snapshots (docs/spec/snapshots.md; local settings, not
+	// consensus). SnapshotDir holds them (empty: none taken or served);
+	// one is taken every SnapshotInterval heights (0: never), the newest
+	// SnapshotKeep are kept (0: DefaultSnapshotKeep), chunks hold about
+	// SnapshotChunkBytes of rows (0: snapshot.DefaultChunkBytes). While
+	// snapshots are kept, Retain keeps the blocks from the oldest on.
+	SnapshotDir        string
+	SnapshotInterval   int64
+	SnapshotKeep       int
+	SnapshotChunkBytes int
+	// ChainID and GenesisAppState are the node's genesis (genesis.json).
+	// A node restores a snapshot only of this chain and genesis; without
+	// them it refuses every snapshot. InitChain does not need them.
+	ChainID         string
+	GenesisAppState []byte
 }
 
 // App is the ABCI application.
 type App struct {
-	abci.BaseApplication // only for the snapshot methods, unused so far
+	abci.BaseApplication // only for the vote extension methods, unused
 
 	log     *slog.Logger
+	cfg     Config
+	dbPath  string
 	db      *sqlstate.DB
 	schemes *auth.Registry
 	modules []module.Module
@@ -104,6 +122,9 @@ type App struct {
 	check    checkState
 	sigCache verifiedCache
 	plugins  pluginHost // consensus connection only
+
+	snaps     *snapshots // nil: no snapshots taken or served
+	restoring *restore   // snapshot connection only: the restore in progress
 }
 
 // blockState is the block being executed, between FinalizeBlock (or
@@ -152,6 +173,8 @@ func New(cfg Config) (*App, error) {
 		private: map[string]module.PrivateQuery{},
 		scopes:  map[string]module.Scope{},
 		trie:    commitment.Empty(),
+		cfg:     cfg,
+		dbPath:  cfg.DBPath,
 
 		privateTables: map[string]bool{},
 	}
@@ -208,8 +231,13 @@ func New(cfg Config) (*App, error) {
 		}
 	}
 	a.check.reset()
+	if err := a.openSnapshots(cfg); err != nil {
+		return nil, err
+	}
 
 	ctx := context.Background()
+	// A restore that did not finish left only its own file (statesync.go).
+	removeDB(cfg.DBPath + restoreSuffix)
 	db, err := sqlstate.Open(ctx, cfg.DBPath)
 	if err != nil {
 		return nil, err
@@ -228,7 +256,11 @@ func New(cfg Config) (*App, error) {
 
 // Close releases the state database. Uncommitted block writes are discarded;
 // CometBFT replays that block on the next start.
-func (a *App) Close() error { return errors.Join(a.closePlugins(), a.db.Close()) }
+func (a *App) Close() error {
+	a.closeSnapshots()
+	a.discardRestore()
+	return errors.Join(a.closePlugins(), a.db.Close())
+}
 
 func (a *App) loadCommitted(ctx context.Context) error {
 	if err := a.db.BeginBlock(ctx); err != nil {
@@ -516,6 +548,7 @@ func (a *App) Commit(ctx context.Context, _ *abci.RequestCommit) (*abci.Response
 	if err := a.applyPlugins(); err != nil {
 		return nil, fmt.Errorf("app: after commit of block %d: %w", a.height, err)
 	}
+	a.maybeSnapshot(ctx)
 	rh := a.retain.RetainHeight(a.height)
 	if rh > 0 && a.height%CheckpointEvery == 0 {
 		// Pruning promises that removed bytes leave the WAL too.

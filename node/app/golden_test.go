@@ -547,6 +547,23 @@ func diffGolden(got, want []string) string {
 	return b.String()
 }
 
+// goldenSetup makes the Wasm runtimes (closed with the test) and the
+// golden workload.
+func goldenSetup(t *testing.T) (*wasmhost.Runtimes, *goldenWorkload) {
+	t.Helper()
+	ctx := context.Background()
+	rts, err := wasmhost.NewRuntimes(wasmhost.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rts.Close(ctx) })
+	rt, err := rts.Get(ctx, wasmhost.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rts, newGoldenWorkload(t, rt)
+}
+
 // TestGoldenHeights pins the app hash at every height of a seeded workload
 // over all modules (iavl's TestTreeHash, STYLE.md 9). The same blocks run on
 // one app that is closed and reopened on its SQLite file at several heights
@@ -555,17 +572,7 @@ func diffGolden(got, want []string) string {
 // both must give the pinned hash at every height. A difference is a
 // consensus change: regenerate with -update only if it is intended.
 func TestGoldenHeights(t *testing.T) {
-	ctx := context.Background()
-	rts, err := wasmhost.NewRuntimes(wasmhost.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rts.Close(ctx)
-	rt, err := rts.Get(ctx, wasmhost.DefaultLimits())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newGoldenWorkload(t, rt)
+	rts, w := goldenSetup(t)
 	restarted := goldenRun(t, w, rts, filepath.Join(t.TempDir(), "state.sqlite"), map[int64]bool{2: true, 5: true, 8: true, 11: true},
 		// Pruning (RetainHeight, WAL checkpoints) must not change a hash.
 		retain.Policy{Blocks: 3})

@@ -55,6 +55,7 @@ func (a *App) startPlugins(ctx context.Context, cfg Config) error {
 	h.cacheDir, h.rts = cfg.WasmCacheDir, cfg.Wasm
 	h.loaded = map[loadKey]*wasmhost.Plugin{}
 	h.registered = map[string]*wasmhost.Plugin{}
+	h.source = nil // called again after a state sync (statesync.go)
 	for _, m := range a.modules {
 		if m.Plugins == nil {
 			continue

@@ -49,6 +49,15 @@ type AppConfig struct {
 	// with "plugin call timed out" (docs/ARCHITECTURE.md, "When a node
 	// halts on a plugin").
 	WasmCallTimeoutMS int `json:"wasm_call_timeout_ms,omitempty"`
+	// SnapshotInterval is how often, in blocks, the node writes a
+	// state-sync snapshot of its state under data/snapshots and offers it
+	// to nodes joining by state sync (docs/spec/snapshots.md); 0 takes
+	// none. Snapshots are written in the background; blocks from the
+	// oldest snapshot kept are not pruned.
+	SnapshotInterval int64 `json:"snapshot_interval"`
+	// SnapshotKeep is how many of the newest snapshots are kept; 0 means
+	// the default.
+	SnapshotKeep int `json:"snapshot_keep"`
 }
 
 // Default application settings.
@@ -62,6 +71,14 @@ const (
 	DefaultRetainBlocks = 1_000_000
 	// DefaultLightTrustingPeriod matches idoslight's default.
 	DefaultLightTrustingPeriod = "168h"
+	// DefaultSnapshotInterval takes a snapshot every 10,000 blocks
+	// (about 3 hours at one block a second): a joining node replays at
+	// most that many blocks after restoring, and a snapshot of 1,000,000
+	// rows takes seconds to write (docs/BENCHMARKS.md).
+	DefaultSnapshotInterval = 10_000
+	// DefaultSnapshotKeep keeps the two newest, so one is always whole
+	// while the next is written.
+	DefaultSnapshotKeep = 2
 )
 
 // DefaultAppConfig returns the settings Init writes when options are empty.
@@ -73,6 +90,8 @@ func DefaultAppConfig() AppConfig {
 
 		RetainBlocks:        DefaultRetainBlocks,
 		LightTrustingPeriod: DefaultLightTrustingPeriod,
+		SnapshotInterval:    DefaultSnapshotInterval,
+		SnapshotKeep:        DefaultSnapshotKeep,
 	}
 }
 
@@ -104,6 +123,12 @@ func (c AppConfig) Validate() error {
 	}
 	if c.CompactEveryBlocks < 0 {
 		return fmt.Errorf("compact_every_blocks %d: want 0 (default) or more", c.CompactEveryBlocks)
+	}
+	if c.SnapshotInterval < 0 {
+		return fmt.Errorf("snapshot_interval %d: want 0 (no snapshots) or more", c.SnapshotInterval)
+	}
+	if c.SnapshotKeep < 0 {
+		return fmt.Errorf("snapshot_keep %d: want 0 (default) or more", c.SnapshotKeep)
 	}
 	if c.WasmCallTimeoutMS < 0 {
 		return fmt.Errorf("wasm_call_timeout_ms %d: want 0 (default) or more", c.WasmCallTimeoutMS)

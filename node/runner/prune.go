@@ -267,6 +267,9 @@ var rotatedWAL = regexp.MustCompile(`^\.\d{3,}$`)
 // rotatedWALFiles lists the rotated files of the WAL whose head is head.
 func rotatedWALFiles(head string) ([]string, error) {
 	entries, err := os.ReadDir(filepath.Dir(head))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // consensus has not started yet (state or block sync)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("consensus WAL: %w", err)
 	}

@@ -130,9 +130,17 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 	if modules == nil {
 		modules = composition.ModulesWasm(wasm)
 	}
+	// The genesis tells a node restoring a snapshot which chain it joins.
+	gen, err := h.Genesis()
+	if err != nil {
+		_ = wasm.Close(context.Background())
+		return nil, err
+	}
 	a, err := app.New(app.Config{DBPath: h.DBPath, Logger: logger.With("module", "app"),
 		Modules: modules, Schemes: schemes, Wasm: wasm, KeepVersions: h.App.ProofVersions,
-		Retain: retain.Policy{Blocks: h.App.RetainBlocks}})
+		Retain:      retain.Policy{Blocks: h.App.RetainBlocks},
+		SnapshotDir: filepath.Join(filepath.Dir(h.DBPath), "snapshots"), SnapshotInterval: h.App.SnapshotInterval,
+		SnapshotKeep: h.App.SnapshotKeep, ChainID: gen.ChainID, GenesisAppState: gen.AppState})
 	if err != nil {
 		_ = wasm.Close(context.Background())
 		return nil, fmt.Errorf("open application state %s: %w", h.DBPath, err)

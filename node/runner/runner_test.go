@@ -127,15 +127,19 @@ func TestRunStopsOnCancel(t *testing.T) {
 // committing a block every 100 ms.
 func newHome(t *testing.T, chainID string) *home.Home {
 	t.Helper()
+	return initHome(t, home.Options{ChainID: chainID})
+}
+
+// initHome is newHome with other options (a network's genesis, peers).
+func initHome(t *testing.T, opts home.Options) *home.Home {
+	t.Helper()
 	dir := filepath.Join(testnet.TempDir(t), "node")
 	base := testnet.Ports(t, 2)
-	if err := home.Init(dir, home.Options{
-		ChainID:           chainID,
-		P2PListenAddr:     "127.0.0.1:" + strconv.Itoa(base),
-		RPCListenAddr:     "127.0.0.1:" + strconv.Itoa(base+1),
-		GatewayListenAddr: "127.0.0.1:0",
-		TimeoutCommit:     100 * time.Millisecond,
-	}); err != nil {
+	opts.P2PListenAddr = "127.0.0.1:" + strconv.Itoa(base)
+	opts.RPCListenAddr = "127.0.0.1:" + strconv.Itoa(base+1)
+	opts.GatewayListenAddr = "127.0.0.1:0"
+	opts.TimeoutCommit = 100 * time.Millisecond
+	if err := home.Init(dir, opts); err != nil {
 		t.Fatal(err)
 	}
 	h, err := home.Load(dir)

@@ -10,7 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -40,6 +43,7 @@ type DB struct {
 	path    string
 	wdb     *sql.DB
 	w       *sql.Conn
+	rmu     sync.RWMutex // guards readers, which Replace swaps
 	readers *sql.DB
 	maint   *sql.DB // checkpoints, opened on first use
 	tracker *changeset.Tracker
@@ -83,6 +87,14 @@ func (db *DB) exec(ctx context.Context, query string) error {
 
 // Open opens (creating if needed) the state database at path.
 func Open(ctx context.Context, path string) (*DB, error) {
+	db := &DB{}
+	if err := db.open(ctx, path); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) open(ctx context.Context, path string) error {
 	// synchronous=FULL: one fsync per block commit is cheap, and it keeps
 	// the app's height at or ahead of what CometBFT believes after power
 	// loss. foreign_keys=1 is deterministic and catches dangling rows.
@@ -93,15 +105,17 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	wdsn := dsn(path, "", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)", "secure_delete(ON)")
 	wdb, err := sql.Open("sqlite", wdsn)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstate: open %s: %w", path, err)
+		return fmt.Errorf("sqlstate: open %s: %w", path, err)
 	}
 	wdb.SetMaxOpenConns(1)
 	w, err := wdb.Conn(ctx)
 	if err != nil {
 		wdb.Close()
-		return nil, fmt.Errorf("sqlstate: open %s: %w", path, err)
+		return fmt.Errorf("sqlstate: open %s: %w", path, err)
 	}
-	db := &DB{path: path, wdb: wdb, w: w, tracker: changeset.NewTracker(nil), stmts: map[string]*sql.Stmt{}}
+	db.path, db.wdb, db.w, db.maint = path, wdb, w, nil
+	db.tracker, db.stmts, db.tables = changeset.NewTracker(nil), map[string]*sql.Stmt{}, nil
+	db.inBlock, db.depth, db.denied = false, 0, ""
 	err = w.Raw(func(dc any) error {
 		hooks, ok := dc.(sqlite.HookRegisterer)
 		if !ok {
@@ -117,15 +131,50 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err == nil {
 		err = db.loadSchema(ctx)
 	}
+	var readers *sql.DB
 	if err == nil {
-		db.readers, err = sql.Open("sqlite", dsn(path, "ro", "busy_timeout(10000)", "query_only(1)"))
+		readers, err = sql.Open("sqlite", dsn(path, "ro", "busy_timeout(10000)", "query_only(1)"))
 	}
+	db.rmu.Lock()
+	db.readers = readers
+	db.rmu.Unlock()
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlstate: open %s: %w", path, err)
+		return fmt.Errorf("sqlstate: open %s: %w", path, err)
 	}
-	db.readers.SetMaxOpenConns(8)
-	return db, nil
+	readers.SetMaxOpenConns(8)
+	return nil
+}
+
+// Replace closes the database, moves the database file src over it and
+// opens it again: how a state-synced node puts its restored state in
+// place (node/app, statesync.go). src must be a closed database in
+// rollback or WAL mode with no -wal file left. The rename is atomic, so a
+// crash leaves either the old file or the new one. Readers holding the old
+// pool get "database is closed"; later calls to Reader get the new one.
+func (db *DB) Replace(ctx context.Context, src string) error {
+	if db.inBlock {
+		return errors.New("sqlstate: replace inside a block")
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("sqlstate: replace: %w", err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Remove(db.path + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("sqlstate: replace: %w", err)
+		}
+	}
+	if err := os.Rename(src, db.path); err != nil {
+		return fmt.Errorf("sqlstate: replace: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(db.path)); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return fmt.Errorf("sqlstate: replace: %w", err)
+		}
+	}
+	return db.open(ctx, db.path)
 }
 
 func dsn(path, mode string, pragmas ...string) string {
@@ -163,7 +212,11 @@ func (db *DB) Close() error {
 
 // Reader returns the pool of read-only connections. Readers see the last
 // committed block and never wait for the writer.
-func (db *DB) Reader() *sql.DB { return db.readers }
+func (db *DB) Reader() *sql.DB {
+	db.rmu.RLock()
+	defer db.rmu.RUnlock()
+	return db.readers
+}
 
 func (db *DB) preUpdate(d sqlite.SQLitePreUpdateData) {
 	if d.DatabaseName != "main" || !db.tracker.Tracks(d.TableName) {
