@@ -237,11 +237,7 @@ func event(line string) (observation.Grant, error) {
 	}
 	var e struct {
 		Standard, Version, Event string
-		Data                     *struct {
-			Owner, Grantee string
-			DataID         *string     `json:"data_id"`
-			LockedUntil    json.Number `json:"locked_until"`
-		}
+		Data                     json.RawMessage
 	}
 	if err := json.Unmarshal([]byte(js), &e); err != nil {
 		return observation.Grant{}, fmt.Errorf("EVENT_JSON: %w", err)
@@ -250,17 +246,25 @@ func event(line string) (observation.Grant, error) {
 		return observation.Grant{}, nil
 	}
 	kind := map[string]observation.Kind{"grant_inserted": observation.Added, "grant_deleted": observation.Deleted}[e.Event]
-	if e.Version != "0" || kind == "" || e.Data == nil || e.Data.DataID == nil {
-		return observation.Grant{}, fmt.Errorf("event %s %q version %q without data: unknown", e.Standard, e.Event, e.Version)
+	var d struct {
+		Owner, Grantee string
+		DataID         *string     `json:"data_id"`
+		LockedUntil    json.Number `json:"locked_until"`
 	}
-	locked, err := strconv.ParseUint(string(e.Data.LockedUntil), 10, 64)
+	if e.Version != "0" || kind == "" {
+		return observation.Grant{}, fmt.Errorf("unknown event %s %q version %q", e.Standard, e.Event, e.Version)
+	}
+	if err := json.Unmarshal(e.Data, &d); err != nil || d.DataID == nil {
+		return observation.Grant{}, fmt.Errorf("event %s data %s: %v", e.Event, e.Data, err)
+	}
+	locked, err := strconv.ParseUint(string(d.LockedUntil), 10, 64)
 	if err != nil {
-		return observation.Grant{}, fmt.Errorf("locked_until %q: %w", e.Data.LockedUntil, err)
+		return observation.Grant{}, fmt.Errorf("locked_until %q: %w", d.LockedUntil, err)
 	}
-	if !publicKey(e.Data.Owner) || !publicKey(e.Data.Grantee) {
-		return observation.Grant{}, fmt.Errorf("owner %q or grantee %q is not a NEAR public key", e.Data.Owner, e.Data.Grantee)
+	if !publicKey(d.Owner) || !publicKey(d.Grantee) {
+		return observation.Grant{}, fmt.Errorf("owner %q or grantee %q is not a NEAR public key", d.Owner, d.Grantee)
 	}
-	return observation.Grant{Kind: kind, Owner: e.Data.Owner, Grantee: e.Data.Grantee, DataID: *e.Data.DataID,
+	return observation.Grant{Kind: kind, Owner: d.Owner, Grantee: d.Grantee, DataID: *d.DataID,
 		LockedUntil: strconv.FormatUint(locked, 10)}, nil
 }
 
