@@ -22,13 +22,15 @@ const (
 )
 
 var (
-	nearOwner, nearOwner2 = nearKey("owner"), nearKey("owner2")
+	nearOwner, nearOwner2 = nearKey("owner"), nearKey("zero")
 	nearG1, nearG2        = nearKey("grantee1"), nearKey("grantee2")
+	accOwner, accOwner2   = nearAccount("owner"), nearAccount("zero")
+	accG1, accG2          = nearAccount("grantee1"), nearAccount("grantee2")
 )
 
 // sessionChain is the chain of the committed NEAR session: grant A
 // inserted at 102, B at 106, A deleted at 110, C (locked until 2026-01-01
-// in nanoseconds) at 111 in a receipt that also logs a plain line and
+// in nanoseconds, its owner's key starting with a zero byte) at 111 in a receipt that also logs a plain line and
 // another standard's event; 107 has a receipt without logs; no block at
 // height 104.
 func sessionChain() *nearChain {
@@ -55,10 +57,10 @@ func nearWant(c *nearChain) [][]observation.Grant {
 	}
 	return [][]observation.Grant{
 		nil,
-		{at(observation.Added, 102, "receipt A", 0, nearOwner, nearG1, "data-a", "0")},
-		{at(observation.Added, 106, "receipt B", 0, nearOwner, nearG2, "data-b", "0")},
-		{at(observation.Deleted, 110, "receipt del A", 0, nearOwner, nearG1, "data-a", "0"),
-			at(observation.Added, 111, "receipt C", 2, nearOwner2, nearG1, "data-c", "1767225600000000000")},
+		{at(observation.Added, 102, "receipt A", 0, accOwner, accG1, "data-a", "0")},
+		{at(observation.Added, 106, "receipt B", 0, accOwner, accG2, "data-b", "0")},
+		{at(observation.Deleted, 110, "receipt del A", 0, accOwner, accG1, "data-a", "0"),
+			at(observation.Added, 111, "receipt C", 2, accOwner2, accG1, "data-c", "1767225600000000000")},
 		nil,
 	}
 }
@@ -234,7 +236,7 @@ func TestNEARRestartAndCatchUp(t *testing.T) {
 		}
 		got, cur = append(got, obs...), next
 	}
-	if len(got) != 1 || got[0].DataID != "data-late" || got[0].BlockNumber != 150 || got[0].LockedUntil != "5" {
+	if len(got) != 1 || got[0].DataID != "data-late" || got[0].Grantee != accG2 || got[0].BlockNumber != 150 || got[0].LockedUntil != "5" {
 		t.Fatalf("caught up: %+v", got)
 	}
 }

@@ -3,6 +3,7 @@ package driverhost
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -52,7 +53,20 @@ func nearHash(s string) string {
 	return base58.Encode(h[:])
 }
 
-func nearKey(s string) string { return "ed25519:" + nearHash("key "+s) }
+// nearKey is a test Ed25519 public key as NEAR writes it, and
+// nearAccount its implicit account id (what the driver reports). The key
+// of "zero" starts with a zero byte (a leading "1" in base58).
+func nearKey(s string) string { return "ed25519:" + base58.Encode(nearKeyBytes(s)) }
+
+func nearAccount(s string) string { return hex.EncodeToString(nearKeyBytes(s)) }
+
+func nearKeyBytes(s string) []byte {
+	h := sha256.Sum256([]byte("key " + s))
+	if s == "zero" {
+		h[0] = 0
+	}
+	return h[:]
+}
 
 // grantLog is the log line near-rs's FractalRegistryEvents emit.
 func grantLog(event, owner, grantee, dataID string, locked uint64) string {

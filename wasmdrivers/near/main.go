@@ -3,7 +3,9 @@
 // are NEAR public keys such as "ed25519:<base58>", locked_until is compared
 // with the block timestamp, so nanoseconds) at NEAR's own finality, and
 // reports the contract's NEP-297 events (EVENT_JSON logs of standard
-// "FractalRegistry", version "0": grant_inserted, grant_deleted).
+// "FractalRegistry", version "0": grant_inserted, grant_deleted), with
+// Ed25519 keys as implicit account ids (64 hex), the nep413 scheme's
+// addresses.
 //
 // NEAR's RPC has no log filter, so each poll walks the final blocks after
 // its cursor: EXPERIMENTAL_changes names the receipts that changed the
@@ -16,9 +18,11 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -261,19 +265,40 @@ func event(line string) (observation.Grant, error) {
 	if err != nil {
 		return observation.Grant{}, fmt.Errorf("locked_until %q: %w", d.LockedUntil, err)
 	}
-	if !publicKey(d.Owner) || !publicKey(d.Grantee) {
+	owner, ok1 := account(d.Owner)
+	grantee, ok2 := account(d.Grantee)
+	if !ok1 || !ok2 {
 		return observation.Grant{}, fmt.Errorf("owner %q or grantee %q is not a NEAR public key", d.Owner, d.Grantee)
 	}
-	return observation.Grant{Kind: kind, Owner: d.Owner, Grantee: d.Grantee, DataID: *d.DataID,
+	return observation.Grant{Kind: kind, Owner: owner, Grantee: grantee, DataID: *d.DataID,
 		LockedUntil: strconv.FormatUint(locked, 10)}, nil
 }
 
-// publicKey reports whether s is a NEAR public key as the contract writes
-// one: "ed25519:" or "secp256k1:" and base58.
-func publicKey(s string) bool {
-	curve, key, ok := strings.Cut(s, ":")
-	if !ok || (curve != "ed25519" && curve != "secp256k1") || key == "" || len(key) > 100 {
-		return false
+const alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+// account turns a public key as the contract writes it into the address
+// the node links NEAR wallets by (the nep413 scheme's): an Ed25519 key
+// "ed25519:<base58>" becomes its implicit account id, the 64 lowercase hex
+// of the key. Other curves stay as written; no nep413 wallet matches them.
+func account(s string) (string, bool) {
+	curve, key, _ := strings.Cut(s, ":")
+	if curve != "ed25519" && curve != "secp256k1" || key == "" || len(key) > 100 {
+		return "", false
 	}
-	return strings.Trim(key, "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz") == ""
+	n := new(big.Int)
+	for _, c := range key {
+		i := strings.IndexRune(alphabet, c)
+		if i < 0 {
+			return "", false
+		}
+		n.Mul(n, big.NewInt(58)).Add(n, big.NewInt(int64(i)))
+	}
+	b := append(make([]byte, len(key)-len(strings.TrimLeft(key, "1"))), n.Bytes()...)
+	switch {
+	case curve == "secp256k1" && len(b) == 64:
+		return s, true
+	case curve == "ed25519" && len(b) == 32:
+		return hex.EncodeToString(b), true
+	}
+	return "", false
 }
