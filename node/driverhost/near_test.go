@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -330,5 +331,28 @@ func TestNEARMalformed(t *testing.T) {
 				t.Fatal("no poll failed")
 			}
 		})
+	}
+}
+
+// TestNEARBusyBlock: a block with 50 receipts of the contract does not fit
+// in a poll after a 16-block walk; the poll returns a cursor that reads it
+// alone, and the next poll reports all 50.
+func TestNEARBusyBlock(t *testing.T) {
+	var rs []nearReceipt
+	for i := range 50 {
+		rs = append(rs, nearReceipt{nearHash(fmt.Sprint("busy ", i)), []string{grantLog("grant_inserted", nearOwner, nearG1, fmt.Sprint("data-", i), 0)}})
+	}
+	c := newNearChain(nearContract, 100, 130, nil, map[uint64][]nearReceipt{101: rs})
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	d := loadNEAR(t, newRuntime(t, false), []string{srv.URL})
+	cur, _ := json.Marshal(map[string]any{"height": 100, "hash": c.at(100).hash})
+	obs, next := poll(t, d, cur)
+	if want := `{"height":100,"hash":"` + c.at(100).hash + `","span":1}`; len(obs) != 0 || string(next) != want {
+		t.Fatalf("first poll: %d observations, cursor %s, want %s", len(obs), next, want)
+	}
+	obs, next = poll(t, d, next)
+	if len(obs) != 50 || obs[49].DataID != "data-49" || !strings.HasPrefix(string(next), `{"height":101,`) {
+		t.Fatalf("second poll: %d observations, cursor %s", len(obs), next)
 	}
 }

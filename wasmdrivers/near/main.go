@@ -51,10 +51,12 @@ const (
 	standard   = "FractalRegistry"
 )
 
-// cursor is the last block whose changes were read.
+// cursor is the last block whose changes were read, and how many heights
+// past it the next poll reads if not maxBlocks.
 type cursor struct {
 	Height uint64 `json:"height"`
 	Hash   string `json:"hash"`
+	Span   uint64 `json:"span,omitempty"`
 }
 
 type block struct {
@@ -87,7 +89,7 @@ func poll(req driver.Request) (driver.Response, error) {
 	var cur cursor
 	if len(req.Cursor) == 0 {
 		// No cursor: start at the current final block (docs/drivers.md).
-		next, _ := json.Marshal(cursor{fin.Header.Height, fin.Header.Hash})
+		next, _ := json.Marshal(cursor{Height: fin.Header.Height, Hash: fin.Header.Hash})
 		return driver.Response{Cursor: next}, nil
 	}
 	if err := json.Unmarshal(req.Cursor, &cur); err != nil || cur.Hash == "" {
@@ -98,7 +100,11 @@ func poll(req driver.Request) (driver.Response, error) {
 	if fin.Header.Height < cur.Height+3 {
 		return driver.Response{Cursor: req.Cursor}, nil
 	}
-	chain, err := walk(cur, min(fin.Header.Height-2, cur.Height+maxBlocks))
+	span := uint64(maxBlocks)
+	if cur.Span > 0 {
+		span = cur.Span
+	}
+	chain, err := walk(cur, min(fin.Header.Height-2, cur.Height+span))
 	if err != nil {
 		return driver.Response{}, err
 	}
@@ -109,11 +115,17 @@ func poll(req driver.Request) (driver.Response, error) {
 		if errors.Is(err, errBudget) && done != cur {
 			break // the next poll goes on from done
 		}
+		if errors.Is(err, errBudget) && len(chain) > 1 {
+			// The walk spent the calls this block needs: the next poll
+			// reads it alone.
+			next, _ := json.Marshal(cursor{cur.Height, cur.Hash, b.Header.Height - cur.Height})
+			return driver.Response{Cursor: next}, nil
+		}
 		if err != nil {
 			return driver.Response{}, err
 		}
 		obs = append(obs, got...)
-		done = cursor{b.Header.Height, b.Header.Hash}
+		done = cursor{Height: b.Header.Height, Hash: b.Header.Hash}
 	}
 	next, _ := json.Marshal(done)
 	return driver.Response{Observations: obs, Cursor: next}, nil
