@@ -67,12 +67,16 @@ func nearWant(c *nearChain) [][]observation.Grant {
 }
 
 func loadNEAR(t testing.TB, rt *Runtime, endpoints []string) *Driver {
+	return loadNEARTransport(t, rt, endpoints, nil)
+}
+
+func loadNEARTransport(t testing.TB, rt *Runtime, endpoints []string, tr Transport) *Driver {
 	t.Helper()
 	wasm, err := os.ReadFile("../../wasmdrivers/near/near.wasm")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := Load(context.Background(), rt, wasm, Config{Chain: nearChainID, Contract: nearContract, Endpoints: endpoints})
+	d, err := Load(context.Background(), rt, wasm, Config{Chain: nearChainID, Contract: nearContract, Endpoints: endpoints, Transport: tr})
 	if err != nil {
 		t.Fatal(err)
 	}
