@@ -170,7 +170,7 @@ func newRuntime(t testing.TB, interp bool) *Runtime {
 	return rt
 }
 
-func poll(t testing.TB, d *Driver, cursor []byte) ([]observation.Grant, []byte) {
+func poll(t *testing.T, d *Driver, cursor []byte) ([]observation.Grant, []byte) {
 	t.Helper()
 	obs, next, err := d.Poll(context.Background(), cursor)
 	if err != nil {
