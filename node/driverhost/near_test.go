@@ -127,7 +127,7 @@ func TestNEARRecord(t *testing.T) {
 				p any
 			}{{"block", map[string]any{"finality": "optimistic"}},
 				{"EXPERIMENTAL_changes", map[string]any{"changes_type": "data_changes", "account_ids": []string{nearContract},
-					"key_prefix_base64": "", "block_id": c.at(106).hash}}} {
+					"key_prefix_base64": "U1RBVEU=", "block_id": c.at(106).hash}}} {
 				body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": q.m, "params": q.p})
 				if _, err := rec.Transport(context.Background(), srv.URL, body); err != nil {
 					t.Fatal(err)
@@ -177,7 +177,7 @@ func TestNEARDriver(t *testing.T) {
 			if i == 1 {
 				head := rawCall(t, a, "block", map[string]any{"finality": "optimistic"})
 				ch := rawCall(t, a, "EXPERIMENTAL_changes", map[string]any{"changes_type": "data_changes",
-					"account_ids": []string{nearContract}, "key_prefix_base64": "", "block_id": c.at(106).hash})
+					"account_ids": []string{nearContract}, "key_prefix_base64": "U1RBVEU=", "block_id": c.at(106).hash})
 				if h := head["result"].(map[string]any)["header"].(map[string]any)["height"]; h != float64(109) ||
 					!strings.Contains(mustJSON(ch), nearHash("receipt B")) {
 					t.Fatalf("B not at the optimistic head: head %v, changes %v", h, ch)

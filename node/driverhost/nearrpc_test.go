@@ -1,6 +1,7 @@
 package driverhost
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -21,9 +22,9 @@ import (
 // four RPC calls the NEAR driver makes exactly as the NEAR JSON-RPC spec
 // shapes them: block (by finality, height or hash; UNKNOWN_BLOCK for a
 // height without a block or above the node's head), EXPERIMENTAL_changes
-// (data_changes of a block, causes receipt_processing, sorted by key with
-// the contract's STATE key, which every mutating call of a near-sdk
-// contract writes, first), and EXPERIMENTAL_light_client_proof (a receipt's
+// (data_changes of a block under a key prefix, causes receipt_processing,
+// sorted by key; every mutating call of a near-sdk contract writes its
+// STATE key), and EXPERIMENTAL_light_client_proof (a receipt's
 // outcome with its logs, available once the head is two blocks past it).
 // The events are those of the idOS near-rs contract (its integration tests:
 // NEP-297 EVENT_JSON, standard FractalRegistry, version 0). It records the
@@ -172,6 +173,10 @@ func (c *nearChain) answer(method string, p map[string]any) (any, map[string]any
 		if b == nil {
 			return nil, nearError("UNKNOWN_BLOCK", fmt.Sprintf("DB Not Found Error: BLOCK: %v", p["block_id"]))
 		}
+		prefix, err := base64.StdEncoding.DecodeString(fmt.Sprint(p["key_prefix_base64"]))
+		if err != nil {
+			return nil, nearError("PARSE_ERROR", err.Error())
+		}
 		var state, grants []any
 		for i, r := range b.receipts {
 			cause := map[string]any{"type": "receipt_processing", "receipt_hash": r.id}
@@ -180,7 +185,17 @@ func (c *nearChain) answer(method string, p map[string]any) (any, map[string]any
 			grants = append(grants, map[string]any{"cause": cause, "type": "data_update", "change": map[string]any{
 				"account_id": c.contract, "key_base64": base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "g%d", i)), "value_base64": "AQ=="}})
 		}
-		return map[string]any{"block_hash": b.hash, "changes": append(append([]any{}, state...), grants...)}, nil
+		var changes []any
+		for _, c := range append(state, grants...) {
+			key, _ := base64.StdEncoding.DecodeString(c.(map[string]any)["change"].(map[string]any)["key_base64"].(string))
+			if bytes.HasPrefix(key, prefix) {
+				changes = append(changes, c)
+			}
+		}
+		if changes == nil {
+			changes = []any{}
+		}
+		return map[string]any{"block_hash": b.hash, "changes": changes}, nil
 	case "EXPERIMENTAL_light_client_proof":
 		head := c.find(p["light_client_head"])
 		for _, b := range c.blocks {

@@ -8,8 +8,8 @@
 // addresses.
 //
 // NEAR's RPC has no log filter, so each poll walks the final blocks after
-// its cursor: EXPERIMENTAL_changes names the receipts that changed the
-// contract's state in a block (every mutating call writes it), and
+// its cursor: EXPERIMENTAL_changes names the receipts that wrote the
+// contract's STATE key in a block (every mutating call writes it), and
 // EXPERIMENTAL_light_client_proof gives each receipt's outcome and logs.
 // Deletions are the contract's grant_deleted events, like insertions. The
 // cursor is the last block read (height and hash); each block read must
@@ -49,6 +49,7 @@ const (
 	maxBlocks  = 16
 	callBudget = 64
 	standard   = "FractalRegistry"
+	stateKey   = "U1RBVEU=" // base64 of near-sdk's "STATE"
 )
 
 // cursor is the last block whose changes were read, and how many heights
@@ -170,8 +171,8 @@ func walk(cur cursor, target uint64) ([]block, error) {
 }
 
 // blockGrants reads the contract's events in block b: the receipts that
-// changed its state, in the order the changes first name them, and their
-// logs, proved against head.
+// wrote its STATE, in the order they did, and their logs, proved against
+// head.
 func blockGrants(req driver.Request, b block, head string) ([]observation.Grant, error) {
 	if calls >= callBudget {
 		return nil, errBudget
@@ -185,8 +186,10 @@ func blockGrants(req driver.Request, b block, head string) ([]observation.Grant,
 			} `json:"cause"`
 		} `json:"changes"`
 	}
+	// Only the STATE key, which every mutating call writes: the grant
+	// index vectors can grow past the 4 MiB a response may have.
 	if err := call("EXPERIMENTAL_changes", map[string]any{"changes_type": "data_changes",
-		"account_ids": []string{req.Contract}, "key_prefix_base64": "", "block_id": b.Header.Hash}, true, &ch); err != nil {
+		"account_ids": []string{req.Contract}, "key_prefix_base64": stateKey, "block_id": b.Header.Hash}, true, &ch); err != nil {
 		return nil, err
 	}
 	if ch.BlockHash != b.Header.Hash {
