@@ -14,7 +14,7 @@ import (
 // TestReproducible rebuilds each driver as its go:generate line does and
 // requires the committed .wasm to be identical.
 func TestReproducible(t *testing.T) {
-	for _, name := range []string{"evm", "evmfinalized", "template"} {
+	for _, name := range []string{"evm", "evmfinalized", "near", "template"} {
 		t.Run(name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), name+".wasm")
 			if err := wasmbuild.Build(name, out, "."); err != nil {

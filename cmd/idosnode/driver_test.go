@@ -64,3 +64,30 @@ func TestDriverTest(t *testing.T) {
 		t.Fatalf("missing --fixtures: exit %d, want %d", code, exitUsage)
 	}
 }
+
+// TestDriverTestNEAR runs the committed NEAR driver on its committed
+// session (wasmdrivers/near/testdata/session, recorded from driverhost's
+// NEAR RPC model: no NEAR node runs here), as docs/drivers.md shows it.
+func TestDriverTestNEAR(t *testing.T) {
+	out, errOut, code := runCLI("driver", "test", "--fixtures", "../../wasmdrivers/near/testdata/session",
+		"--chain", "near:testnet", "--contract", "idos-dev-4.testnet", "../../wasmdrivers/near/near.wasm")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 6 || lines[5] != "4 observations" || !strings.HasPrefix(lines[4], `cursor: {"height":111,`) {
+		t.Fatalf("output:\n%s", out)
+	}
+	for i, want := range []struct {
+		kind observation.Kind
+		data string
+	}{{observation.Added, "data-a"}, {observation.Added, "data-b"}, {observation.Deleted, "data-a"}, {observation.Added, "data-c"}} {
+		var g observation.Grant
+		if err := json.Unmarshal([]byte(lines[i]), &g); err != nil {
+			t.Fatal(err)
+		}
+		if g.Kind != want.kind || g.DataID != want.data || g.Chain != "near:testnet" || g.Validate() != nil || len(g.Owner) != 64 {
+			t.Fatalf("observation %d: %+v", i, g)
+		}
+	}
+}

@@ -33,7 +33,7 @@ import (
 // geth with its dev-mode beacon, mined on Commit) serving HTTP JSON-RPC on
 // loopback, with the grant contract deployed.
 type chain struct {
-	t        *testing.T
+	t        testing.TB
 	b        *simulated.Backend
 	url      string
 	key      *ecdsa.PrivateKey
@@ -44,7 +44,7 @@ type chain struct {
 // freePort returns a loopback port that was free a moment ago. The
 // simulated backend does not expose its node, so the HTTP server's actual
 // address cannot be read back after listening on port 0.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func newChain(t *testing.T) *chain {
+func newChain(t testing.TB) *chain {
 	t.Helper()
 	key, err := crypto.GenerateKey()
 	if err != nil {
@@ -145,7 +145,7 @@ func (c *chain) head() uint64 {
 	return n
 }
 
-func loadEVM(t *testing.T, rt *Runtime, c *chain, endpoints []string, tr Transport) *Driver {
+func loadEVM(t testing.TB, rt *Runtime, c *chain, endpoints []string, tr Transport) *Driver {
 	t.Helper()
 	wasm, err := os.ReadFile("../../wasmdrivers/evm/evm.wasm")
 	if err != nil {
@@ -160,7 +160,7 @@ func loadEVM(t *testing.T, rt *Runtime, c *chain, endpoints []string, tr Transpo
 	return d
 }
 
-func newRuntime(t *testing.T, interp bool) *Runtime {
+func newRuntime(t testing.TB, interp bool) *Runtime {
 	t.Helper()
 	rt, err := NewRuntime(context.Background(), RuntimeConfig{Interpreter: interp})
 	if err != nil {

@@ -103,16 +103,19 @@ func Register(m Metadata, p func(Request) (Response, error)) {
 // MaxResponse is the largest result rpc_call returns (the host's cap).
 const MaxResponse = 4 << 20
 
-// Call makes the JSON-RPC call method(params...) and decodes its result
-// into out. With crossCheck the host asks every configured endpoint and
-// requires identical results; use it for everything read at a final block.
-func Call(method string, params []any, crossCheck bool, out any) error {
+// Call makes the JSON-RPC call method(params) and decodes its result into
+// out. params is a []any of positional parameters (nil: none) or a value
+// encoding to a JSON object of named ones, as JSON-RPC 2.0 allows and
+// NEAR's RPC requires. With crossCheck the host asks every configured
+// endpoint and requires identical results; use it for everything read at a
+// final block.
+func Call(method string, params any, crossCheck bool, out any) error {
 	if params == nil {
 		params = []any{}
 	}
 	req, err := json.Marshal(struct {
 		Method string `json:"method"`
-		Params []any  `json:"params"`
+		Params any    `json:"params"`
 	}{method, params})
 	if err != nil {
 		return err
