@@ -384,3 +384,22 @@ func TestEVMFinalizedDriver(t *testing.T) {
 		t.Fatalf("at head %d (finalized 32): %+v", c.head(), obs)
 	}
 }
+
+// TestEVMUnrepresentableGrantSkipped: anyone can insert a grant whose data
+// id no idOS grant can hold (empty, or over observation.MaxDataID bytes);
+// the driver skips it instead of returning an observation the host
+// refuses, which would fail every later poll and stall the chain's
+// grants for all. A valid grant in the same range is still observed.
+func TestEVMUnrepresentableGrantSkipped(t *testing.T) {
+	c := newChain(t)
+	d := loadEVM(t, newRuntime(t, false), c, []string{c.url}, nil)
+	grantee := common.HexToAddress("0x00000000000000000000000000000000000000b0")
+	c.call("insertGrant", grantee, "", big.NewInt(0))
+	c.call("insertGrant", grantee, strings.Repeat("x", observation.MaxDataID+1), big.NewInt(0))
+	c.call("insertGrant", grantee, "data-ok", big.NewInt(0))
+	c.commit(3)
+	obs, cur := poll(t, d, nil)
+	if len(obs) != 1 || obs[0].DataID != "data-ok" || cur == nil {
+		t.Fatalf("observations %+v, cursor %q; want only data-ok", obs, cur)
+	}
+}
