@@ -41,14 +41,18 @@ var stateTables = withIdosTables(map[string]stateTable{
 	"validator_updates":   {[]string{"pubkey", "prev_power", "power"}, []string{"pubkey"}},
 	// node/module/plugins
 	"plugin_params": {[]string{"id", "proposal_expiry_blocks", "threshold_num", "threshold_den", "activation_delay_blocks",
-		"max_module_bytes"}, []string{"id"}},
+		"max_module_bytes", "check_delay_blocks"}, []string{"id"}},
 	"plugins": {[]string{"scheme", "module_hash", "code_hash", "module", "key_type", "address_format", "status", "proposer", "proposed",
-		"activation_delay", "active_from", "removed_from"}, []string{"scheme"}},
+		"activation_delay", "active_from", "removed_from", "check_height", "refusal"}, []string{"scheme"}},
 	"plugin_requests":  {[]string{"kind", "scheme", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "scheme"}},
 	"plugin_approvals": {[]string{"kind", "scheme", "approver", "height"}, []string{"kind", "scheme", "approver"}},
 	"plugin_uploads":   {[]string{"uploader", "seq", "module_hash", "data", "height"}, []string{"uploader", "seq"}},
 	"plugin_wasm_limits": {[]string{"active_from", "fuel_limit", "init_fuel_limit", "stack_budget", "memory_limit_pages"},
 		[]string{"active_from"}},
+	// node/module/idos: inserters by approval (its idos_ tables come from idosschema)
+	"inserter_params":    {[]string{"id", "expiry_blocks", "threshold_num", "threshold_den"}, []string{"id"}},
+	"inserter_requests":  {[]string{"kind", "target", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "target"}},
+	"inserter_approvals": {[]string{"kind", "target", "approver", "height"}, []string{"kind", "target", "approver"}},
 	// node/module/drivers
 	"driver_params": {[]string{"id", "expiry_blocks", "threshold_num", "threshold_den", "max_observations"}, []string{"id"}},
 	"driver_chains": {[]string{"chain", "contract", "confirmations", "driver_sha256", "account_scheme", "lock_unit", "status", "digest",
