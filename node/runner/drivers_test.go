@@ -1,11 +1,15 @@
 package runner_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +20,7 @@ import (
 	"github.com/idos-network/idos-node/node/observation"
 	"github.com/idos-network/idos-node/node/runner"
 	"github.com/idos-network/idos-node/node/valclient"
+	"github.com/idos-network/idos-node/wasmdrivers"
 )
 
 // onePoller reports one observation once; it stands in for node/driverhost
@@ -42,7 +47,7 @@ func TestDriverListener(t *testing.T) {
 	h := newHome(t, "idos-runner-drivers")
 	chain := drivers.Chain{Chain: "eip155:31337", Contract: "0xc0ffee", Confirmations: 1,
 		DriverSHA256: hex.EncodeToString(make([]byte, 32)), AccountScheme: "eip191", LockUnit: "s"}
-	enableChain(t, h.CometBFT.GenesisFile(), chain)
+	enableChains(t, h.CometBFT.GenesisFile(), chain)
 
 	p := &onePoller{g: observation.Grant{Kind: observation.Added, Chain: chain.Chain, Contract: chain.Contract,
 		Owner: "0x00000000000000000000000000000000000000aa", Grantee: "0x00000000000000000000000000000000000000bb",
@@ -78,13 +83,83 @@ func TestDriverListener(t *testing.T) {
 	if err := r.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := os.ReadDir(filepath.Join(filepath.Dir(h.DBPath), "driver-cursors")); err != nil || len(b) != 1 {
+	dir := filepath.Join(filepath.Dir(h.DBPath), runner.DriverCursorsDir)
+	if b, err := filepath.Glob(filepath.Join(dir, "*.cursor")); err != nil || len(b) != 1 {
 		t.Fatalf("cursor files %v %v", b, err)
+	}
+	st, err := listener.ReadStatus(dir)
+	if err != nil || len(st.Chains) != 1 || st.Chains[0].Skip != "" || st.Chains[0].Attested != 1 || st.Chains[0].Cursor != "\x01" {
+		t.Fatalf("status %+v %v", st, err)
 	}
 }
 
-// enableChain rewrites the genesis app_state to enable c.
-func enableChain(t *testing.T, path string, c drivers.Chain) {
+// TestStandardDrivers: a standard node (no Options.Drivers) with two
+// chains enabled at genesis: one with no endpoints in its config, which it
+// does not observe, and one whose driver module is in neither the binary
+// nor the modules directory. Neither stops the node; the status file says
+// why each is not polled, and the node logs each reason once.
+func TestStandardDrivers(t *testing.T) {
+	h := newHome(t, "idos-runner-std-drivers")
+	noEndpoints := drivers.Chain{Chain: "eip155:1", Contract: "0xc0ffee", Confirmations: 3,
+		DriverSHA256: wasmdrivers.All()[0].SHA256(), AccountScheme: "eip191", LockUnit: "s"}
+	noModule := drivers.Chain{Chain: "eip155:2", Contract: "0xc0ffee", Confirmations: 3,
+		DriverSHA256: hex.EncodeToString(make([]byte, 32)), AccountScheme: "eip191", LockUnit: "s"}
+	enableChains(t, h.CometBFT.GenesisFile(), noEndpoints, noModule)
+	h.App.DriverEndpoints = map[string][]string{"eip155:2": {"http://127.0.0.1:1"}}
+	var logs syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := runner.StartWithOptions(ctx, h, slog.New(slog.NewTextHandler(&logs, nil)), runner.Options{DriverInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	dir := filepath.Join(filepath.Dir(h.DBPath), runner.DriverCursorsDir)
+	for {
+		st, err := listener.ReadStatus(dir)
+		if err == nil && len(st.Chains) == 2 && st.Chains[0].Skip != "" && st.Chains[1].Skip != "" && strings.Count(logs.String(), "chain not observed") >= 2 {
+			if !strings.Contains(st.Chains[0].Skip, "no endpoints for eip155:1") || !strings.Contains(st.Chains[1].Skip, runner.ErrNoModule.Error()) {
+				t.Fatalf("status %+v", st)
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("status %+v %v; log:\n%s", st, err, logs.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // several more rounds
+	if err := r.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "chain not observed"); n != 2 {
+		t.Errorf("logged %d times that a chain is not observed, want once per chain:\n%s", n, logs.String())
+	}
+	if b, _ := filepath.Glob(filepath.Join(dir, "*.cursor")); len(b) != 0 {
+		t.Errorf("cursor files %v for chains that were not polled", b)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// enableChains rewrites the genesis app_state to enable cs.
+func enableChains(t *testing.T, path string, cs ...drivers.Chain) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -99,7 +174,7 @@ func enableChain(t *testing.T, path string, c drivers.Chain) {
 		t.Fatal(err)
 	}
 	d := drivers.DefaultParams()
-	d.Chains = []drivers.Chain{c}
+	d.Chains = cs
 	state["drivers"], _ = json.Marshal(d)
 	doc["app_state"], _ = json.Marshal(state)
 	out, _ := json.MarshalIndent(doc, "", "  ")
