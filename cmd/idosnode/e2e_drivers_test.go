@@ -470,3 +470,101 @@ func TestChainGrantsEndToEnd(t *testing.T) {
 	d.finish()
 	t.Logf("done after %s at height %d", time.Since(start).Round(time.Millisecond), d.checked)
 }
+
+// TestChainGrantsUnderFaults: the same devnet and chain, with each
+// validator's endpoint behind a proxy the test turns into a liar (it
+// rewrites the grantee of every eth_getLogs log) or takes down. Four
+// validators of power 10, threshold 2/3 of 40: an observation applies at
+// 27 or more, i.e. with 3 identical reports.
+//
+//	a. one liar (v3): the honest 30 apply the grant; the liar's 10 never
+//	   do, its observation expires and its grantee cannot read;
+//	b. one endpoint down (v2): the other 30 apply the deletion;
+//	c. two liars (v2, v3): honest 20 and lying 20, neither reaches 27;
+//	   nothing applies and both observations expire.
+//
+// (One liar and one down at once would leave 20 honest, under 2/3, so the
+// test takes the faults one at a time, then two liars.)
+func TestChainGrantsUnderFaults(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	start := time.Now()
+	const expiry = 20
+	d := startDrvNet(t, ctx, expiry)
+	c, v0, v2, v3 := d.chain, d.nodes[0], d.nodes[2], d.nodes[3]
+	grantee, liar := common.HexToAddress(d.grantee.Key.Identifier), common.HexToAddress(d.liar.Key.Identifier)
+	gone := func(what, dig string) {
+		t.Helper()
+		d.eventually(what+" expired", func() bool { return d.proposal(v0, dig) == nil })
+	}
+	open := func(what, dig string, power int64) {
+		t.Helper()
+		d.eventually(fmt.Sprintf("%s open with power %d", what, power), func() bool {
+			p := d.proposal(v0, dig)
+			if p != nil && p.Status != "pending" {
+				t.Fatalf("%s decided: %+v", what, p)
+			}
+			return p != nil && p.AttestedPower == power
+		})
+	}
+
+	// a. One liar.
+	d.proxies[3].mode.Store(proxyLie)
+	added := c.Call("insertGrant", grantee, d.credID, big.NewInt(0))
+	c.Commit(drvConfirmations)
+	d.eventually("the grant applied by the honest 3/4", func() bool { return d.read(d.grantee) == nil })
+	if p := d.proposal(v0, digest(t, d.obs(observation.Added, added, grantee, 0))); p == nil || p.Status != approval.StatusApproved {
+		t.Fatalf("honest observation %+v", p)
+	}
+	lie := digest(t, d.obs(observation.Added, added, liar, 0))
+	open("the liar's observation", lie, 10)
+	gone("the liar's observation", lie)
+	if err := d.read(d.liar); !forbidden(err) {
+		t.Fatalf("the liar's grantee reads: %v", err)
+	}
+	t.Logf("a. one liar: grant applied, the lie expired after %s", time.Since(start).Round(time.Millisecond))
+
+	// b. One endpoint down.
+	d.proxies[3].mode.Store(proxyHonest)
+	d.proxies[2].mode.Store(proxyDown)
+	deleted := c.Call("deleteGrant", grantee, d.credID)
+	c.Commit(drvConfirmations)
+	d.eventually("the deletion applied by the other 3/4", func() bool { return forbidden(d.read(d.grantee)) })
+	if p := d.proposal(v0, digest(t, d.obs(observation.Deleted, deleted, grantee, 0))); p == nil || p.Status != approval.StatusApproved {
+		t.Fatalf("deletion %+v", p)
+	}
+	d.eventually("v2 reporting its endpoint error", func() bool { return strings.Contains(d.status(v2).LastError, "503") })
+	if out := d.cli(0, "driver", "status", "--home", v2.home); !strings.Contains(out, "last error: ") {
+		t.Errorf("driver status --home of the node whose endpoint is down:\n%s", out)
+	}
+	t.Logf("b. one endpoint down: deletion applied after %s", time.Since(start).Round(time.Millisecond))
+
+	// c. Two liars: 20 against 20.
+	d.proxies[2].mode.Store(proxyLie)
+	d.proxies[3].mode.Store(proxyLie)
+	added = c.Call("insertGrant", grantee, d.credID, big.NewInt(0))
+	c.Commit(drvConfirmations)
+	honest, lying := digest(t, d.obs(observation.Added, added, grantee, 0)), digest(t, d.obs(observation.Added, added, liar, 0))
+	open("the honest observation", honest, 20)
+	open("the lying observation", lying, 20)
+	out := d.cli(0, "driver", "status", "--home", v0.home)
+	if want := "power 20 of 40 by 2 validator(s)"; strings.Count(out, want) < 2 {
+		t.Errorf("driver status: want two observations with %q:\n%s", want, out)
+	}
+	for _, r := range []*userclient.Client{d.grantee, d.liar} {
+		if err := d.read(r); !forbidden(err) {
+			t.Fatalf("a read with the network split 20/20: %v", err)
+		}
+	}
+	gone("the honest observation", honest)
+	gone("the lying observation", lying)
+	d.synced(v3)
+	for _, r := range []*userclient.Client{d.grantee, d.liar} {
+		if err := d.read(r); !forbidden(err) {
+			t.Fatalf("a read after both observations expired: %v", err)
+		}
+	}
+	t.Logf("c. two liars: nothing applied, both expired after %s", time.Since(start).Round(time.Millisecond))
+	d.finish()
+	t.Logf("done after %s at height %d", time.Since(start).Round(time.Millisecond), d.checked)
+}
