@@ -149,7 +149,8 @@ func startDrvNet(t *testing.T, ctx context.Context, expiry int64) *drvNet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &vsNet{t: t, ctx: ctx, bin: bin, dir: filepath.Join(t.TempDir(), "net"), base: testnet.DevnetPorts(t, 4)}
+	// Room for a fifth node (TestChainGrantsEndToEnd's non-validator).
+	n := &vsNet{t: t, ctx: ctx, bin: bin, dir: filepath.Join(t.TempDir(), "net"), base: testnet.DevnetPorts(t, 5)}
 	m, err := devnet.Create(devnet.Config{Dir: n.dir, Validators: 4, BasePort: n.base, ChainID: vsChainID,
 		TimeoutCommit: vsTimeoutCommit, AppState: state})
 	if err != nil {
@@ -159,18 +160,7 @@ func startDrvNet(t *testing.T, ctx context.Context, expiry int64) *drvNet {
 	for _, node := range m.Nodes {
 		v := n.load(node.Name, node.RPCURL())
 		n.nodes = append(n.nodes, v)
-		p := newProxy(t, chain.URL, common.HexToAddress(liarKey.Identifier))
-		d.proxies = append(d.proxies, p)
-		h, err := home.Load(v.home)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.App.DriverEndpoints = map[string][]string{evmchain.CAIP2: {p.srv.URL}}
-		h.App.DriverPollIntervalMS = int(drvPoll / time.Millisecond)
-		b, _ := json.MarshalIndent(h.App, "", "  ")
-		if err := os.WriteFile(filepath.Join(v.home, "config", home.AppConfigFile), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		d.configure(v, common.HexToAddress(liarKey.Identifier))
 	}
 	for _, v := range n.nodes {
 		n.start(v)
@@ -216,9 +206,14 @@ func startDrvNet(t *testing.T, ctx context.Context, expiry int64) *drvNet {
 		t.Fatal(err)
 	}
 	d.secret = []byte("passport: chain grant e2e")
-	d.credID, _, err = inserter.AddCredential(ctx, userclient.NewCredential{UserID: proof.UserID, To: granteeKey.Encryption.Public, Plaintext: d.secret})
+	var r *userclient.Receipt
+	d.credID, r, err = inserter.AddCredential(ctx, userclient.NewCredential{UserID: proof.UserID, To: granteeKey.Encryption.Public, Plaintext: d.secret})
 	if err != nil {
 		t.Fatal(err)
+	}
+	n.lastTx = max(n.lastTx, r.Height)
+	for _, v := range n.nodes {
+		n.synced(v)
 	}
 	if d.grantee, err = userclient.Dial(ctx, n.gateway(1), granteeKey, "", nil); err != nil {
 		t.Fatal(err)
@@ -227,6 +222,24 @@ func startDrvNet(t *testing.T, ctx context.Context, expiry int64) *drvNet {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// configure gives node v its own proxy to the chain as its endpoint in
+// config/idos.json, and a short poll interval.
+func (d *drvNet) configure(v *vsNode, fake common.Address) {
+	d.t.Helper()
+	p := newProxy(d.t, d.chain.URL, fake)
+	d.proxies = append(d.proxies, p)
+	h, err := home.Load(v.home)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	h.App.DriverEndpoints = map[string][]string{evmchain.CAIP2: {p.srv.URL}}
+	h.App.DriverPollIntervalMS = int(drvPoll / time.Millisecond)
+	b, _ := json.MarshalIndent(h.App, "", "  ")
+	if err := os.WriteFile(filepath.Join(v.home, "config", home.AppConfigFile), b, 0o644); err != nil {
+		d.t.Fatal(err)
+	}
 }
 
 func (n *vsNet) gateway(i int) string {
@@ -363,6 +376,13 @@ func TestChainGrantsEndToEnd(t *testing.T) {
 	if err := d.read(d.grantee); !forbidden(err) {
 		t.Fatalf("the grantee's read before any grant: %v, want forbidden", err)
 	}
+	// A fifth node, not a validator, with an endpoint: it follows the
+	// chain but neither polls nor attests.
+	follower := d.joinNode(4, d.nodes[0], false)
+	d.configure(follower, common.Address{})
+	d.start(follower)
+	d.waitCaughtUp(follower)
+	vals := d.nodes[:4]
 
 	// a. The grant's block B one confirmation short of finality (head
 	// B+2): every listener has read up to B-1, nothing is pending, the
@@ -371,7 +391,7 @@ func TestChainGrantsEndToEnd(t *testing.T) {
 	added := c.Call("insertGrant", grantee, d.credID, big.NewInt(0))
 	b := added.BlockNumber.Uint64()
 	c.Commit(drvConfirmations - 1)
-	d.polledTo(time.Now(), b, d.nodes...)
+	d.polledTo(time.Now(), b, vals...)
 	if p := d.pending(d.nodes[0], observation.Added, b); len(p) != 0 {
 		t.Fatalf("observations one block before finality: %+v", p)
 	}
@@ -383,7 +403,7 @@ func TestChainGrantsEndToEnd(t *testing.T) {
 	// b. One more block makes B final: the grant applies and the grantee
 	// reads the credential. Agreement is measured from that block.
 	c.Commit(1)
-	finalAt, h0 := time.Now(), d.minHeight(d.nodes)
+	finalAt, h0 := time.Now(), d.minHeight(vals)
 	var err error
 	d.eventually("the grantee's read after finality", func() bool {
 		err = d.read(d.grantee)
@@ -413,6 +433,11 @@ func TestChainGrantsEndToEnd(t *testing.T) {
 	out := d.cli(0, "driver", "status", "--home", d.nodes[2].home)
 	if !strings.Contains(out, "1 endpoint(s); cursor {\"next\":") {
 		t.Errorf("driver status --home:\n%s", out)
+	}
+	out = d.cli(0, "driver", "status", "--home", follower.home)
+	if st := d.status(follower); !strings.Contains(st.Skip, "not a validator") || st.Cursor != "" || st.Attested != 0 ||
+		!strings.Contains(out, "not a validator: only validators attest") {
+		t.Errorf("the non-validator's listener: %+v\n%s", st, out)
 	}
 
 	// c. Deleted on chain: once final, the grantee is refused again.
