@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/idos-network/idos-node/node/home"
+	"github.com/idos-network/idos-node/node/listener"
 	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/observation"
 )
@@ -62,5 +65,33 @@ func TestDriverTest(t *testing.T) {
 	}
 	if _, _, code = runCLI("driver", "test", "../../wasmdrivers/evm/evm.wasm"); code != exitUsage {
 		t.Fatalf("missing --fixtures: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// driver status --home shows, per enabled chain, whether this node
+// observes it and what its listener last did.
+func TestPrintDriverLocal(t *testing.T) {
+	h := &home.Home{Dir: "/n0", App: home.AppConfig{DriverEndpoints: map[string][]string{
+		"eip155:1": {"http://a", "http://b"}, "eip155:2": {"http://c"}, "eip155:3": {"http://d"}}}}
+	row := func(chain string) drivers.ChainRow {
+		return drivers.ChainRow{Chain: drivers.Chain{Chain: chain, Contract: "0xc0"}, Status: "enabled"}
+	}
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	st := listener.Status{Updated: at, Chains: []listener.ChainStatus{
+		{Chain: "eip155:1", Contract: "0xc0", Cursor: `{"next":12}`, LastPoll: at, Attested: 3, LastError: "poll: endpoint down"},
+		{Chain: "eip155:2", Contract: "0xc0", Skip: "not a validator: only validators attest"},
+	}}
+	var b bytes.Buffer
+	printDriverLocal(&b, h, []drivers.ChainRow{row("eip155:0"), row("eip155:1"), row("eip155:2"), row("eip155:3")}, st)
+	for _, want := range []string{
+		"this node (/n0), listener round at 2026-12-01T12:00:00Z:",
+		"eip155:0 0xc0  not observed: no endpoints in config/idos.json (driver_endpoints)",
+		`eip155:1 0xc0  2 endpoint(s); cursor {"next":12}  attested 3  last poll 2026-12-01T12:00:00Z  last error: poll: endpoint down`,
+		"eip155:2 0xc0  1 endpoint(s); not a validator: only validators attest",
+		"eip155:3 0xc0  1 endpoint(s); not polled yet",
+	} {
+		if !strings.Contains(b.String(), want+"\n") {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
 	}
 }
