@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +12,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -118,6 +121,8 @@ type drvNet struct {
 	grantee, liar *userclient.Client
 	credID        string
 	secret        []byte
+	// keys is the keystore directory of the users' keys (no passphrase).
+	keys string
 }
 
 // startDrvNet starts the chain, the devnet (observation expiry in blocks)
@@ -156,7 +161,7 @@ func startDrvNet(t *testing.T, ctx context.Context, expiry int64) *drvNet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &drvNet{vsNet: n, chain: chain}
+	d := &drvNet{vsNet: n, chain: chain, keys: ks.Dir}
 	for _, node := range m.Nodes {
 		v := n.load(node.Name, node.RPCURL())
 		n.nodes = append(n.nodes, v)
@@ -339,6 +344,81 @@ func (d *drvNet) proposal(v *vsNode, digest string) *drivers.Pending {
 	return nil
 }
 
+// lightGrants runs `idoslight grants received` as the grantee, verified
+// against headers from height 1 and unverified: both show the grant's
+// chain origin, the block and log of the observation applied.
+func (d *drvNet) lightGrants(id string, want observation.Grant) {
+	d.t.Helper()
+	bin, err := lightBinary()
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	one := int64(1)
+	commit, err := d.nodes[0].rpc.Commit(d.ctx, &one)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	tmp := d.t.TempDir()
+	pass := filepath.Join(tmp, "pass")
+	if err := os.WriteFile(pass, []byte("\n"), 0o600); err != nil {
+		d.t.Fatal(err)
+	}
+	lh := filepath.Join(tmp, "light")
+	run := func(args ...string) string {
+		d.t.Helper()
+		cmd := exec.CommandContext(d.ctx, bin, args...)
+		cmd.Env = append(os.Environ(), "HOME="+tmp)
+		out, err := cmd.Output()
+		if err != nil {
+			d.t.Fatalf("idoslight %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run("init", "--home", lh, "--chain-id", vsChainID, "--primary", d.nodes[0].rpc.Remote(), "--witness", d.nodes[1].rpc.Remote(),
+		"--trust-height", "1", "--trust-hash", hex.EncodeToString(commit.SignedHeader.Hash()), "--gateway", d.gateway(1))
+	for _, mode := range []string{"--verify", "--no-verify"} {
+		var got struct {
+			Verified     bool `json:"verified"`
+			ChainOrigins map[string]struct {
+				BlockNumber uint64 `json:"block_number"`
+				BlockHash   string `json:"block_hash"`
+				TxRef       string `json:"tx_ref"`
+				Height      int64  `json:"height"`
+			} `json:"chain_origins"`
+		}
+		out := run("grants", "received", "--key", "grantee", "--keystore", d.keys, "--password-file", pass, "--home", lh, mode, "--json")
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			d.t.Fatalf("idoslight grants received %s: %v\n%s", mode, err, out)
+		}
+		o, ok := got.ChainOrigins[id]
+		if got.Verified != (mode == "--verify") || !ok || o.BlockNumber != want.BlockNumber || o.BlockHash != want.BlockHash ||
+			o.TxRef != want.TxRef || (o.Height > 0) != got.Verified {
+			d.t.Errorf("idoslight grants received %s: %+v, want grant %s from block %d", mode, got, id, want.BlockNumber)
+		}
+	}
+	out := run("grants", "received", "--key", "grantee", "--keystore", d.keys, "--password-file", pass, "--home", lh)
+	if w := fmt.Sprintf("%s/%s (block %d %s, log %s)", want.Chain, want.Contract, want.BlockNumber, want.BlockHash, want.TxRef); !strings.Contains(out, w) {
+		d.t.Errorf("idoslight grants received lacks %q:\n%s", w, out)
+	}
+}
+
+// lightBinary builds cmd/idoslight once per test process (TestMain
+// removes it if lightBuilt).
+var lightBuilt atomic.Bool
+
+var lightBinary = sync.OnceValues(func() (string, error) {
+	lightBuilt.Store(true)
+	dir, err := os.MkdirTemp("", "idoslight-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "idoslight")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/idos-network/idos-node/cmd/idoslight").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build idoslight: %w\n%s", err, out)
+	}
+	return bin, nil
+})
+
 // finish compares app hashes on every running node and checks no log
 // reports a consensus failure.
 func (d *drvNet) finish() {
@@ -430,6 +510,7 @@ func TestChainGrantsEndToEnd(t *testing.T) {
 		origin.BlockNumber != int64(b) || origin.BlockHash != honest.BlockHash || origin.TxRef != honest.TxRef || origin.Digest != dec.Digest {
 		t.Fatalf("drivers.grant %+v %v, want the block and log of %+v", origin, err, honest)
 	}
+	d.lightGrants(gs[0].ID, honest)
 	out := d.cli(0, "driver", "status", "--home", d.nodes[2].home)
 	if !strings.Contains(out, "1 endpoint(s); cursor {\"next\":") {
 		t.Errorf("driver status --home:\n%s", out)
