@@ -151,12 +151,16 @@ func (l *Listener) Step(ctx context.Context) error {
 		}
 		st.Chains = append(st.Chains, cs)
 	}
+	// A node with no enabled chain writes no file until it has one.
+	write := len(st.Chains) > 0 || len(l.status) > 0
 	l.status = map[string]ChainStatus{}
 	for _, cs := range st.Chains {
 		l.status[Source{Chain: cs.Chain, Contract: cs.Contract}.key()] = cs
 	}
-	if err := l.saveStatus(st); err != nil {
-		errs = append(errs, fmt.Errorf("status file: %w", err))
+	if write {
+		if err := l.saveStatus(st); err != nil {
+			errs = append(errs, fmt.Errorf("status file: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
