@@ -19,11 +19,12 @@ import (
 func driverCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "driver",
-		Usage: "chain-grant drivers: enabled chains, pending observations, offline tests",
+		Usage: "chain-grant drivers: enabled chains, pending observations, chain proposals, offline tests",
 		Description: "Access grants made on external chains enter the state when validators with at\n" +
 			"least 2/3 of the voting power attest the identical observation\n" +
 			"(docs/spec/drivers.md). `list` shows the enabled chains, `status` the\n" +
 			"observations and chain proposals still open, with the power that attested them;\n" +
+			"`propose-chain` and `approve-chain` enable a chain by approval of the validators;\n" +
 			"`test` runs a driver module offline against recorded JSON-RPC exchanges (docs/drivers.md).\n" +
 			"Exit status: 0 ok, 1 failed, 2 wrong command line.",
 		Subcommands: []*cli.Command{
@@ -100,6 +101,8 @@ func driverCommand() *cli.Command {
 					return nil
 				},
 			},
+			driverProposeChainCommand(),
+			driverApproveChainCommand(),
 			driverTestCommand(),
 		},
 	}

@@ -95,3 +95,23 @@ func TestPrintDriverLocal(t *testing.T) {
 		}
 	}
 }
+
+// propose-chain and approve-chain refuse bad command lines before
+// reading the home.
+func TestDriverChainUsage(t *testing.T) {
+	base := []string{"driver", "propose-chain", "--home", "/nonexistent", "--chain", "eip155:1", "--contract", "0xc0", "--confirmations", "3"}
+	for i, c := range []struct {
+		args []string
+		want string
+	}{
+		0: {base, "give exactly one of --driver and --driver-sha256"},
+		1: {append(base, "--driver", "nosuch"), `--driver "nosuch": want one of evm, evmfinalized`},
+		2: {append(base, "--driver-sha256", "zz"), "driver propose-chain: "},
+		3: {[]string{"driver", "propose-chain", "--driver", "evm"}, "--chain is required"},
+		4: {[]string{"driver", "approve-chain", "--home", "/nonexistent"}, "needs exactly one argument, DIGEST"},
+	} {
+		if _, stderr, code := runCLI(c.args...); code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%d: exit %d, stderr %q, want 2 and %q", i, code, stderr, c.want)
+		}
+	}
+}

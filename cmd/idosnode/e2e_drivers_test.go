@@ -172,7 +172,8 @@ func startDrvNet(t *testing.T, ctx context.Context, expiry int64) *drvNet {
 	}
 	n.waitHeight(n.nodes, 2)
 
-	// The chain by proposal, as operators would enable it.
+	// The chain by proposal, as operators would enable it: v0 proposes
+	// and v1 approves with the CLI, v2 with a transaction of its own.
 	evm := wasmdrivers.All()[0]
 	if evm.Name != "evm" {
 		t.Fatalf("first built-in driver %s", evm.Name)
@@ -180,18 +181,19 @@ func startDrvNet(t *testing.T, ctx context.Context, expiry int64) *drvNet {
 	d.cfg = drivers.Chain{Chain: evmchain.CAIP2, Contract: chain.ContractHex(), Confirmations: drvConfirmations,
 		DriverSHA256: evm.SHA256(), AccountScheme: auth.SchemeEIP191, LockUnit: "s"}
 	v0, v1, v2 := n.nodes[0], n.nodes[1], n.nodes[2]
-	res, err := v0.vc.Submit(ctx, v0.key, "drivers.propose_chain", drivers.ChainPayload{Chain: d.cfg})
-	if err != nil {
-		t.Fatalf("propose chain: %v", err)
+	out := n.cli(0, "driver", "propose-chain", "--home", v0.home, "--chain", d.cfg.Chain, "--contract", d.cfg.Contract,
+		"--confirmations", fmt.Sprint(drvConfirmations), "--driver", "evm")
+	if !strings.Contains(out, "digest  "+d.cfg.Digest()+"\n") || !strings.Contains(out, "result  ok") {
+		t.Fatalf("driver propose-chain:\n%s", out)
 	}
-	for _, v := range []*vsNode{v1, v2} {
-		if res, err = v.vc.Submit(ctx, v.key, "drivers.approve_chain", drivers.ApproveChainPayload{Digest: d.cfg.Digest()}); err != nil {
-			t.Fatalf("%s approves the chain: %v", v.name, err)
-		}
+	n.cli(0, "driver", "approve-chain", "--home", v1.home, d.cfg.Digest())
+	res, err := v2.vc.Submit(ctx, v2.key, "drivers.approve_chain", drivers.ApproveChainPayload{Digest: d.cfg.Digest()})
+	if err != nil {
+		t.Fatalf("v2 approves the chain: %v", err)
 	}
 	n.lastTx = max(n.lastTx, res.Height)
 	n.synced(n.nodes[3])
-	out := n.cli(0, "driver", "list", "--home", n.nodes[3].home)
+	out = n.cli(0, "driver", "list", "--home", n.nodes[3].home)
 	if !strings.Contains(out, evmchain.CAIP2+" "+d.cfg.Contract+"  enabled  confirmations 3") {
 		t.Fatalf("driver list after approval:\n%s", out)
 	}
