@@ -26,9 +26,9 @@ import (
 // the grant contract deployed (internal/evmchain).
 type chain = evmchain.Chain
 
-func newChain(t *testing.T) *chain { return evmchain.New(t, nil) }
+func newChain(t testing.TB) *chain { return evmchain.New(t, nil) }
 
-func loadEVM(t *testing.T, rt *Runtime, c *chain, endpoints []string, tr Transport) *Driver {
+func loadEVM(t testing.TB, rt *Runtime, c *chain, endpoints []string, tr Transport) *Driver {
 	t.Helper()
 	wasm, err := os.ReadFile("../../wasmdrivers/evm/evm.wasm")
 	if err != nil {
@@ -43,7 +43,7 @@ func loadEVM(t *testing.T, rt *Runtime, c *chain, endpoints []string, tr Transpo
 	return d
 }
 
-func newRuntime(t *testing.T, interp bool) *Runtime {
+func newRuntime(t testing.TB, interp bool) *Runtime {
 	t.Helper()
 	rt, err := NewRuntime(context.Background(), RuntimeConfig{Interpreter: interp})
 	if err != nil {
