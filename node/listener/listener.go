@@ -136,10 +136,17 @@ func (l *Listener) Step(ctx context.Context) error {
 		if s.Skip == "" {
 			cs.LastPoll = now
 			n, err := l.step(ctx, s)
+			prev := cs.LastError
 			cs.LastError = ""
 			if err != nil {
 				cs.LastError = err.Error()
-				l.log().Warn("driver listener", "chain", s.Chain, "contract", s.Contract, "err", err)
+				// An error that lasts (an endpoint down) is logged once,
+				// then at debug level each round until it changes.
+				level := slog.LevelWarn
+				if cs.LastError == prev {
+					level = slog.LevelDebug
+				}
+				l.log().Log(ctx, level, "driver listener", "chain", s.Chain, "contract", s.Contract, "err", err)
 				errs = append(errs, fmt.Errorf("%s %s: %w", s.Chain, s.Contract, err))
 			} else {
 				cs.LastSuccess = now

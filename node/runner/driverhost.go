@@ -74,6 +74,20 @@ func (d *hostDrivers) driver(c drivers.ChainRow) (listener.Poller, error) {
 	return drv, nil
 }
 
+// release closes a driver replaced by a new chain config.
+func (d *hostDrivers) release(p listener.Poller) {
+	drv, ok := p.(*driverhost.Driver)
+	if !ok {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if i := slices.Index(d.loaded, drv); i >= 0 {
+		d.loaded = slices.Delete(d.loaded, i, i+1)
+		_ = drv.Close(context.Background())
+	}
+}
+
 // close releases the loaded drivers and the runtime.
 func (d *hostDrivers) close() error {
 	d.mu.Lock()

@@ -75,6 +75,9 @@ func (r *Running) startListener(pv *privval.FilePV, chainID string, opts Options
 				case !validator:
 					src.Skip = "not a validator: only validators attest"
 				case !ok || p.digest != c.Digest:
+					if ok && p.poller != nil && r.drivers != nil {
+						r.drivers.release(p.poller) // polled by this goroutine only
+					}
 					poller, err := opts.Drivers(c)
 					p = cached{c.Digest, poller, err}
 					pollers[k] = p

@@ -3,6 +3,7 @@ package runner_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
@@ -180,5 +181,58 @@ func enableChains(t *testing.T, path string, cs ...drivers.Chain) {
 	out, _ := json.MarshalIndent(doc, "", "  ")
 	if err := os.WriteFile(path, out, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDriverReconfigured: a chain config replaced by an approved proposal
+// (a single validator decides alone) makes the listener load the driver
+// again with the new settings, closing the old one. An endpoint that
+// fails every round is warned about once.
+func TestDriverReconfigured(t *testing.T) {
+	h := newHome(t, "idos-runner-reconf")
+	cfg := drivers.Chain{Chain: "eip155:1", Contract: "0xc0ffee", Confirmations: 3,
+		DriverSHA256: wasmdrivers.All()[0].SHA256(), AccountScheme: "eip191", LockUnit: "s"}
+	enableChains(t, h.CometBFT.GenesisFile(), cfg)
+	// Unreachable: the driver loads (loading reads no endpoint), its polls fail.
+	h.App.DriverEndpoints = map[string][]string{"eip155:1": {"http://127.0.0.1:1"}}
+	var logs syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := runner.StartWithOptions(ctx, h, slog.New(slog.NewTextHandler(&logs, nil)), runner.Options{DriverInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	wait := func(want string) {
+		t.Helper()
+		for !strings.Contains(logs.String(), want) {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("log lacks %q:\n%s", want, logs.String())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	wait(`msg="driver loaded" module=drivers chain=eip155:1 contract=0xc0ffee driver=evm-grants`)
+	wait("confirmations=3")
+	pv, err := h.PrivValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Confirmations = 5
+	vc := valclient.New(r.Client(), "idos-runner-reconf")
+	if _, err := vc.Submit(ctx, ed25519.PrivateKey(pv.Key.PrivKey.Bytes()), "drivers.propose_chain", drivers.ChainPayload{Chain: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	wait("confirmations=5")
+	if err := r.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "driver loaded"); n != 2 {
+		t.Errorf("driver loaded %d times, want 2:\n%s", n, logs.String())
+	}
+	// The endpoint failed every round with the same error: one warning.
+	if n := strings.Count(logs.String(), `level=WARN msg="driver listener"`); n != 1 {
+		t.Errorf("%d warnings for a lasting endpoint error, want 1:\n%s", n, logs.String())
 	}
 }
