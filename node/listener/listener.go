@@ -141,9 +141,10 @@ func (l *Listener) Step(ctx context.Context) error {
 			if err != nil {
 				cs.LastError = err.Error()
 				// An error that lasts (an endpoint down) is logged once,
-				// then at debug level each round until it changes.
+				// then at debug level each round until it changes; one
+				// caused by stopping is not worth a warning.
 				level := slog.LevelWarn
-				if cs.LastError == prev {
+				if cs.LastError == prev || ctx.Err() != nil {
 					level = slog.LevelDebug
 				}
 				l.log().Log(ctx, level, "driver listener", "chain", s.Chain, "contract", s.Contract, "err", err)
