@@ -262,7 +262,8 @@ type forbiddenError struct {
 }
 
 func (e *forbiddenError) Error() string {
-	return "forbidden: the gateway refuses this read: " + e.gw.Message +
+	// The node's reason may itself start with its error class.
+	return "forbidden: the gateway refuses this read: " + strings.TrimPrefix(e.gw.Message, "forbidden: ") +
 		" (private tables are read by their owner: idoslight me, wallets, credentials, credential get, grants)"
 }
 func (e *forbiddenError) Unwrap() error { return e.gw }
