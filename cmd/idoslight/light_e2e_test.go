@@ -491,6 +491,10 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 		if st, _ := call(http.MethodGet, base+"/v1/proof?key=zz", ""); st != http.StatusBadRequest {
 			t.Fatalf("proxy bad key: %d", st)
 		}
+		// The gateway's refusal of a private table is passed on as such.
+		if st, v := call(http.MethodGet, base+"/v1/proof?prefix="+hex.EncodeToString(append([]byte("idos_credentials"), 0)), ""); st != http.StatusForbidden || errCode(v) != "forbidden" {
+			t.Fatalf("proxy proof of a private table: %d %v, want 403 forbidden", st, v)
+		}
 		// The proxy holds the trusted store: another command on the same
 		// home says so.
 		c.fails(exitFailure, "trusted store in use: .*a running `idoslight proxy` holds it", with(hm, "sync")...)
