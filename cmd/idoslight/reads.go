@@ -105,12 +105,11 @@ func openReader(c *cli.Context) (*reader, func(), error) {
 // dialUnverified dials the gateway (the light client's, if there is one and
 // no --gateway) and warns on stderr that what follows is its word.
 func dialUnverified(c *cli.Context, reason string) (*userclient.Client, func(), error) {
-	if cfg, err := readLightConfig(c.String("home")); err == nil && cfg.Gateway != "" && !c.IsSet("gateway") {
-		if err := c.Set("gateway", cfg.Gateway); err != nil {
-			return nil, nil, err
-		}
+	var cfg *lightConfig
+	if c.String("home") != "" {
+		cfg, _ = readLightConfig(c.String("home")) // no light client: no configured gateway
 	}
-	cl, done, err := dial(c)
+	cl, done, err := dial(c, cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -132,10 +132,22 @@ func tableOfKey(key []byte) (string, stateTable, error) {
 }
 
 // namedRow is a verified row as printed: column names with their values in
-// table order. BLOB values are printed as lowercase hex strings.
+// table order. BLOB values are printed as lowercase hex strings, cut after
+// maxBlob bytes when maxBlob > 0.
 type namedRow struct {
-	cols []string
-	vals []any
+	cols    []string
+	vals    []any
+	maxBlob int
+}
+
+// blobText is a BLOB as printed: all of it in hex, or its first max bytes
+// and how long it is (a plugin's module is megabytes of hex, which buries
+// the row's other columns on a terminal).
+func blobText(b []byte, max int) string {
+	if max <= 0 || len(b) <= max {
+		return hex.EncodeToString(b)
+	}
+	return fmt.Sprintf("%s… (%d bytes; --full prints them all)", hex.EncodeToString(b[:max]), len(b))
 }
 
 // MarshalJSON writes the row as an object in column order.
@@ -151,7 +163,7 @@ func (r namedRow) MarshalJSON() ([]byte, error) {
 		b.WriteByte(':')
 		v := r.vals[i]
 		if blob, ok := v.([]byte); ok {
-			v = hex.EncodeToString(blob)
+			v = blobText(blob, r.maxBlob)
 		}
 		enc, err := json.Marshal(v)
 		if err != nil {
@@ -185,6 +197,13 @@ type verifiedAnswer struct {
 	Table  string         `json:"table"`
 	Key    string         `json:"key"`
 	Rows   []namedRow     `json:"rows"`
+}
+
+// cutBlobs makes the answer print at most max bytes of each BLOB.
+func (a *verifiedAnswer) cutBlobs(max int) {
+	for i := range a.Rows {
+		a.Rows[i].maxBlob = max
+	}
 }
 
 // answerOf names the rows of a verified read of key (or prefix).
