@@ -182,10 +182,10 @@ func startDrvNet(t *testing.T, ctx context.Context, expiry int64) *drvNet {
 		DriverSHA256: evm.SHA256(), AccountScheme: auth.SchemeEIP191, LockUnit: "s"}
 	v0, v1, v2 := n.nodes[0], n.nodes[1], n.nodes[2]
 	out := n.cli(0, "driver", "propose-chain", "--home", v0.home, "--chain", d.cfg.Chain, "--contract", d.cfg.Contract,
-		"--confirmations", fmt.Sprint(drvConfirmations), "--driver", "evm")
-	// The module is chain state: the proposal uploads it.
+		"--confirmations", fmt.Sprint(drvConfirmations), "--driver-file", filepath.Join("..", "..", "wasmdrivers", "evm", "evm.wasm"))
+	// The module is chain state: the proposal uploads it, chunk by chunk.
 	if !strings.Contains(out, "digest  "+d.cfg.Digest()+"\n") || !strings.Contains(out, "result  ok") ||
-		!strings.Contains(out, "uploaded with the proposal") {
+		!strings.Contains(out, "uploaded with the proposal") || !strings.Contains(out, "upload  chunk 1/") {
 		t.Fatalf("driver propose-chain:\n%s", out)
 	}
 	n.cli(0, "driver", "approve-chain", "--home", v1.home, d.cfg.Digest())

@@ -149,7 +149,7 @@ var familySchemes = map[string]string{"evm": auth.SchemeEIP191, "near": "nep413"
 // validators agreed on a depth nobody applies).
 func fitChain(m driverhost.Metadata, c drivers.Chain) error {
 	if want, ok := familySchemes[m.Family]; ok && want != c.AccountScheme {
-		return fmt.Errorf("%w: a %s driver, account_scheme %q (want %q)", ErrDriverMismatch, m.Family, c.AccountScheme, want)
+		return fmt.Errorf("%w: the driver's family is %s, account_scheme %q (want %q)", ErrDriverMismatch, m.Family, c.AccountScheme, want)
 	}
 	takesConfirmations := slices.Contains(m.Config, "confirmations")
 	switch {
