@@ -149,7 +149,7 @@ func driverSource(c *cli.Context, names []string) (string, []byte, error) {
 // driverInState reports whether a proposal may name the module without
 // uploading it: it is in state, or an enabled chain's driver.
 func driverInState(ctx context.Context, vc *valclient.Client, sum string) (bool, error) {
-	m, err := vc.DriverModule(ctx, sum)
+	m, err := vc.DriverModule(ctx, sum, false)
 	if err != nil {
 		return false, fmt.Errorf("read the node's driver modules: %w", err)
 	}

@@ -122,7 +122,7 @@ func (d *hostDrivers) close() error {
 // directory (for offline development and genesis chains).
 func (d *hostDrivers) findModule(ctx context.Context, sum string) ([]byte, string, error) {
 	if d.state != nil {
-		m, err := d.state.DriverModule(ctx, sum)
+		m, err := d.state.DriverModule(ctx, sum, true)
 		if err != nil {
 			return nil, "", fmt.Errorf("read driver module %s from state: %w", sum, err)
 		}

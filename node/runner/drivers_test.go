@@ -287,7 +287,7 @@ func TestDriverFromState(t *testing.T) {
 	if _, err := vc.ProposeChain(ctx, key, nil, misfit); err != nil {
 		t.Fatal(err)
 	}
-	m, err := vc.DriverModule(ctx, cfg.DriverSHA256)
+	m, err := vc.DriverModule(ctx, cfg.DriverSHA256, true)
 	if err != nil || !m.Found || m.Kind != "driver" || !bytes.Equal(m.Module, wasm) || m.Height != res.Height {
 		t.Fatalf("drivers.module: found %v kind %q height %d (proposal at %d) %v", m.Found, m.Kind, m.Height, res.Height, err)
 	}

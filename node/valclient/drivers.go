@@ -39,10 +39,10 @@ func (c *Client) DriverPending(ctx context.Context, all bool) ([]drivers.Pending
 }
 
 // DriverModule reads the driver module with hex SHA-256 sum from state
-// (Found false when state has none).
-func (c *Client) DriverModule(ctx context.Context, sum string) (drivers.StoredModule, error) {
+// (Found false when state has none), with its bytes if withModule.
+func (c *Client) DriverModule(ctx context.Context, sum string, withModule bool) (drivers.StoredModule, error) {
 	var m drivers.StoredModule
-	data, _ := json.Marshal(drivers.ModuleQuery{SHA256: sum}) // a string
+	data, _ := json.Marshal(drivers.ModuleQuery{SHA256: sum, WithModule: withModule})
 	_, err := c.query(ctx, QueryDriverModule, data, &m)
 	return m, err
 }

@@ -78,6 +78,10 @@ func dropUnusedModules(env *module.Env) error {
 // ModuleQuery is the data of drivers.module.
 type ModuleQuery struct {
 	SHA256 string `json:"sha256"`
+	// WithModule asks for the bytes too (a node loading the driver);
+	// without it the answer says only whether and since when state holds
+	// the module.
+	WithModule bool `json:"with_module,omitempty"`
 }
 
 // StoredModule is the answer of drivers.module: a driver module in state,
@@ -88,7 +92,8 @@ type StoredModule struct {
 	Kind     string `json:"kind"`
 	Uploader string `json:"uploader"`
 	Height   int64  `json:"height"`
-	Module   []byte `json:"module"`
+	Size     int64  `json:"size"`
+	Module   []byte `json:"module,omitempty"`
 }
 
 // moduleQuery returns the module with the given hash: how a node loads a
@@ -100,8 +105,9 @@ func moduleQuery(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 		return nil, err
 	}
 	m := StoredModule{SHA256: q.SHA256}
-	err := snap.QueryRowContext(ctx, `SELECT kind, uploader, height, module FROM wasm_modules WHERE sha256 = ?`, q.SHA256).
-		Scan(&m.Kind, &m.Uploader, &m.Height, &m.Module)
+	err := snap.QueryRowContext(ctx,
+		`SELECT kind, uploader, height, length(module), CASE WHEN ? THEN module ELSE x'' END FROM wasm_modules WHERE sha256 = ?`,
+		q.WithModule, q.SHA256).Scan(&m.Kind, &m.Uploader, &m.Height, &m.Size, &m.Module)
 	if isNoRows(err) {
 		return m, nil
 	}

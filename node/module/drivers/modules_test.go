@@ -34,7 +34,7 @@ func upload(p *party, wasm []byte) (string, []step) {
 // storedModule reads drivers.module; ok is false when state has none.
 func (n *net) storedModule(sum string) (drivers.StoredModule, bool) {
 	n.t.Helper()
-	b, _ := json.Marshal(drivers.ModuleQuery{SHA256: sum})
+	b, _ := json.Marshal(drivers.ModuleQuery{SHA256: sum, WithModule: true})
 	res, err := n.apps[0].Query(context.Background(), &abci.RequestQuery{Path: "/drivers.module", Data: b})
 	if err != nil {
 		n.t.Fatal(err)
@@ -69,6 +69,11 @@ func TestDriverModuleByProposal(t *testing.T) {
 	m, ok := n.storedModule(sum)
 	if !ok || !bytes.Equal(m.Module, wasm) || m.Kind != plugins.KindDriver || m.Uploader != v[1].sender.Identifier || m.Height != n.height {
 		t.Fatalf("stored module %+v %v", m, ok)
+	}
+	var meta drivers.StoredModule
+	n.query("drivers.module", drivers.ModuleQuery{SHA256: sum}, &meta)
+	if !meta.Found || meta.Size != int64(len(wasm)) || meta.Module != nil {
+		t.Fatalf("drivers.module without the bytes: %+v", meta)
 	}
 	n.block(step{v[2], "drivers.approve_chain", drivers.ApproveChainPayload{Digest: c.Digest()}, nil},
 		step{v[3], "drivers.approve_chain", drivers.ApproveChainPayload{Digest: c.Digest()}, nil})
