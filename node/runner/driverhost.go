@@ -32,6 +32,10 @@ var (
 	// ErrDriverMismatch: the module's own metadata (family, finality,
 	// config keys) does not fit the chain config that names it.
 	ErrDriverMismatch = errors.New("driver module does not fit the chain config")
+	// errStateRead: the node could not read its own state for the module;
+	// unlike the errors above it may pass, so the listener tries again
+	// next round.
+	errStateRead = errors.New("read driver module from state")
 )
 
 // hostDrivers loads the chain configs' Wasm drivers (node/driverhost) with
@@ -124,7 +128,7 @@ func (d *hostDrivers) findModule(ctx context.Context, sum string) ([]byte, strin
 	if d.state != nil {
 		m, err := d.state.DriverModule(ctx, sum, true)
 		if err != nil {
-			return nil, "", fmt.Errorf("read driver module %s from state: %w", sum, err)
+			return nil, "", fmt.Errorf("%w %s: %w", errStateRead, sum, err)
 		}
 		if m.Found {
 			if h := sha256.Sum256(m.Module); hex.EncodeToString(h[:]) != sum {

@@ -1,11 +1,15 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"testing"
 
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
 	"github.com/idos-network/idos-node/node/driverhost"
 	"github.com/idos-network/idos-node/node/module/drivers"
+	"github.com/idos-network/idos-node/node/valclient"
 )
 
 // TestFitChain: the metadata of the shipped drivers against chain configs
@@ -34,5 +38,20 @@ func TestFitChain(t *testing.T) {
 		if (err == nil) != c.fits || err != nil && !errors.Is(err, ErrDriverMismatch) {
 			t.Errorf("%d: %v, want fits %v", i, err, c.fits)
 		}
+	}
+}
+
+// TestFindModuleStateDown: a node that cannot read its state for the
+// module gets errStateRead, which the listener retries, and not
+// ErrNoModule, which waits for a new config.
+func TestFindModuleStateDown(t *testing.T) {
+	rpc, err := rpchttp.New("http://127.0.0.1:1", "/websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &hostDrivers{state: valclient.New(rpc, "x")}
+	_, _, err = d.findModule(context.Background(), "00")
+	if !errors.Is(err, errStateRead) || errors.Is(err, ErrNoModule) {
+		t.Fatalf("%v, want errStateRead", err)
 	}
 }
