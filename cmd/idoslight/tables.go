@@ -62,6 +62,7 @@ var stateTables = withIdosTables(map[string]stateTable{
 		"tx_ref", "digest", "applied"}, []string{"grant_id"}},
 	"driver_requests":  {[]string{"kind", "digest", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "digest"}},
 	"driver_approvals": {[]string{"kind", "digest", "approver", "height"}, []string{"kind", "digest", "approver"}},
+	"wasm_modules":     {[]string{"sha256", "kind", "module", "uploader", "height"}, []string{"sha256"}},
 })
 
 func withIdosTables(m map[string]stateTable) map[string]stateTable {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -10,7 +12,9 @@ import (
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/module/drivers"
+	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/valclient"
+	"github.com/idos-network/idos-node/node/wasmhost/meter"
 	"github.com/idos-network/idos-node/wasmdrivers"
 )
 
@@ -36,19 +40,22 @@ func driverProposeChainCommand() *cli.Command {
 		Name:  "propose-chain",
 		Usage: "propose to enable (or reconfigure) an external chain's grant contract, as a validator",
 		UsageText: "idosnode driver propose-chain --home DIR [--node URL] --chain ID --contract ADDR --confirmations N\n" +
-			"   (--driver " + strings.Join(names, "|") + " | --driver-sha256 HEX) [--account-scheme S] [--lock-unit s|ns]",
+			"   (--driver " + strings.Join(names, "|") + " | --driver-file FILE.wasm | --driver-sha256 HEX) [--account-scheme S] [--lock-unit s|ns]",
 		Description: "Sends drivers.propose_chain signed with the home's validator key: the chain\n" +
 			"config every validator's driver applies (docs/spec/drivers.md, \"Chain configs\"),\n" +
 			"counting as the proposer's approval. Other validators approve it with\n" +
 			"`idosnode driver approve-chain DIGEST`; with 2/3 of the power it is enabled.\n" +
-			"--driver names a driver built into idosnode; --driver-sha256 a module each\n" +
-			"validator puts in its driver modules directory (docs/drivers.md).",
+			"The driver module is chain state: --driver (a driver built into idosnode) and\n" +
+			"--driver-file upload the module first (plugins.upload, a line per chunk on\n" +
+			"stderr) unless the state holds it already; --driver-sha256 names a module the\n" +
+			"state holds (uploaded before, or the driver of an enabled chain).",
 		Flags: []cli.Flag{validatorsHomeFlag(), nodeFlag(),
 			&cli.StringFlag{Name: "chain", Usage: "chain `ID` as observations name it (CAIP-2 for EVM, e.g. eip155:8453)"},
 			&cli.StringFlag{Name: "contract", Usage: "grant contract `ADDR`ess (lowercase hex for EVM)"},
 			&cli.Int64Flag{Name: "confirmations", Value: -1, Usage: "finality depth `N` (0: the chain's own finality)"},
 			&cli.StringFlag{Name: "driver", Usage: "built-in driver `NAME`: " + strings.Join(names, ", ")},
-			&cli.StringFlag{Name: "driver-sha256", Usage: "hex SHA-256 of the driver module (`HEX`)"},
+			&cli.StringFlag{Name: "driver-file", Usage: "driver module `FILE.wasm` to upload with the proposal"},
+			&cli.StringFlag{Name: "driver-sha256", Usage: "hex SHA-256 of a driver module in state (`HEX`)"},
 			&cli.StringFlag{Name: "account-scheme", Value: auth.SchemeEIP191, Usage: "signature scheme of the chain's addresses (`S`)"},
 			&cli.StringFlag{Name: "lock-unit", Value: "s", Usage: "unit of the contract's locked_until: s or ns"},
 		},
@@ -61,20 +68,9 @@ func driverProposeChainCommand() *cli.Command {
 					return usageErrorf("driver propose-chain: --%s is required", f)
 				}
 			}
-			sum := c.String("driver-sha256")
-			switch {
-			case c.IsSet("driver") == c.IsSet("driver-sha256"):
-				return usageErrorf("driver propose-chain: give exactly one of --driver and --driver-sha256")
-			case c.IsSet("driver"):
-				found := false
-				for _, b := range wasmdrivers.All() {
-					if b.Name == c.String("driver") {
-						sum, found = b.SHA256(), true
-					}
-				}
-				if !found {
-					return usageErrorf("driver propose-chain: --driver %q: want one of %s", c.String("driver"), strings.Join(names, ", "))
-				}
+			sum, wasm, err := driverSource(c, names)
+			if err != nil {
+				return err
 			}
 			cfg := drivers.Chain{Chain: c.String("chain"), Contract: c.String("contract"), Confirmations: c.Int64("confirmations"),
 				DriverSHA256: strings.ToLower(sum), AccountScheme: c.String("account-scheme"), LockUnit: c.String("lock-unit")}
@@ -91,11 +87,85 @@ func driverProposeChainCommand() *cli.Command {
 			}
 			ctx, cancel := context.WithTimeout(c.Context, validatorsTimeout)
 			defer cancel()
+			if wasm != nil {
+				inState, err := driverInState(ctx, vc, cfg.DriverSHA256)
+				if err != nil {
+					return err
+				}
+				if inState {
+					fmt.Fprintf(c.App.Writer, "module  %s in state already; not uploaded\n", cfg.DriverSHA256)
+					wasm = nil
+				} else {
+					fmt.Fprintf(c.App.Writer, "module  %s (%d bytes) uploaded with the proposal\n", cfg.DriverSHA256, len(wasm))
+					vc.UploadProgress = uploadProgress(c.App.ErrWriter)
+				}
+			}
 			fmt.Fprintf(c.App.Writer, "digest  %s\n", cfg.Digest())
-			res, err := vc.Submit(ctx, key, "drivers.propose_chain", drivers.ChainPayload{Chain: cfg})
+			res, err := vc.ProposeChain(ctx, key, wasm, cfg)
 			return printTxResult(c.App.Writer, res, err)
 		},
 	}
+}
+
+// driverSource returns the driver module of propose-chain's flags: its hex
+// SHA-256 and, for --driver and --driver-file, its bytes (statically
+// checked as the chain will check them).
+func driverSource(c *cli.Context, names []string) (string, []byte, error) {
+	n := 0
+	for _, f := range []string{"driver", "driver-file", "driver-sha256"} {
+		if c.IsSet(f) {
+			n++
+		}
+	}
+	if n != 1 {
+		return "", nil, usageErrorf("driver propose-chain: give exactly one of --driver, --driver-file and --driver-sha256")
+	}
+	var wasm []byte
+	switch {
+	case c.IsSet("driver-sha256"):
+		return c.String("driver-sha256"), nil, nil
+	case c.IsSet("driver"):
+		for _, b := range wasmdrivers.All() {
+			if b.Name == c.String("driver") {
+				wasm = b.Wasm()
+			}
+		}
+		if wasm == nil {
+			return "", nil, usageErrorf("driver propose-chain: --driver %q: want one of %s", c.String("driver"), strings.Join(names, ", "))
+		}
+	default:
+		var err error
+		if wasm, err = readModuleFile(c.String("driver-file")); err != nil {
+			return "", nil, err
+		}
+		if _, err := meter.Instrument(wasm); err != nil {
+			return "", nil, usageErrorf("driver propose-chain: %s: %w: %w", c.String("driver-file"), plugins.ErrBadModule, err)
+		}
+	}
+	sum := sha256.Sum256(wasm)
+	return hex.EncodeToString(sum[:]), wasm, nil
+}
+
+// driverInState reports whether a proposal may name the module without
+// uploading it: it is in state, or an enabled chain's driver.
+func driverInState(ctx context.Context, vc *valclient.Client, sum string) (bool, error) {
+	m, err := vc.DriverModule(ctx, sum, false)
+	if err != nil {
+		return false, fmt.Errorf("read the node's driver modules: %w", err)
+	}
+	if m.Found {
+		return true, nil
+	}
+	chains, _, err := vc.DriverChains(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read the node's chains: %w", err)
+	}
+	for _, ch := range chains {
+		if ch.DriverSHA256 == sum {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func driverApproveChainCommand() *cli.Command {

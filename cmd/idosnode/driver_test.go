@@ -104,11 +104,14 @@ func TestDriverChainUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		0: {base, "give exactly one of --driver and --driver-sha256"},
+		0: {base, "give exactly one of --driver, --driver-file and --driver-sha256"},
 		1: {append(base, "--driver", "nosuch"), `--driver "nosuch": want one of evm, evmfinalized`},
 		2: {append(base, "--driver-sha256", "zz"), "driver propose-chain: "},
 		3: {[]string{"driver", "propose-chain", "--driver", "evm"}, "--chain is required"},
 		4: {[]string{"driver", "approve-chain", "--home", "/nonexistent"}, "needs exactly one argument, DIGEST"},
+		5: {append(base, "--driver", "evm", "--driver-file", "x.wasm"), "give exactly one of"},
+		6: {append(base, "--driver-file", "/nonexistent/x.wasm"), "read module: "},
+		7: {append(base, "--driver-file", "driver_test.go"), "module refused"},
 	} {
 		if _, stderr, code := runCLI(c.args...); code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%d: exit %d, stderr %q, want 2 and %q", i, code, stderr, c.want)

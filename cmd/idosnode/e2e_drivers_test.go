@@ -182,8 +182,10 @@ func startDrvNet(t *testing.T, ctx context.Context, expiry int64) *drvNet {
 		DriverSHA256: evm.SHA256(), AccountScheme: auth.SchemeEIP191, LockUnit: "s"}
 	v0, v1, v2 := n.nodes[0], n.nodes[1], n.nodes[2]
 	out := n.cli(0, "driver", "propose-chain", "--home", v0.home, "--chain", d.cfg.Chain, "--contract", d.cfg.Contract,
-		"--confirmations", fmt.Sprint(drvConfirmations), "--driver", "evm")
-	if !strings.Contains(out, "digest  "+d.cfg.Digest()+"\n") || !strings.Contains(out, "result  ok") {
+		"--confirmations", fmt.Sprint(drvConfirmations), "--driver-file", filepath.Join("..", "..", "wasmdrivers", "evm", "evm.wasm"))
+	// The module is chain state: the proposal uploads it, chunk by chunk.
+	if !strings.Contains(out, "digest  "+d.cfg.Digest()+"\n") || !strings.Contains(out, "result  ok") ||
+		!strings.Contains(out, "uploaded with the proposal") || !strings.Contains(out, "upload  chunk 1/") {
 		t.Fatalf("driver propose-chain:\n%s", out)
 	}
 	n.cli(0, "driver", "approve-chain", "--home", v1.home, d.cfg.Digest())
@@ -196,6 +198,14 @@ func startDrvNet(t *testing.T, ctx context.Context, expiry int64) *drvNet {
 	out = n.cli(0, "driver", "list", "--home", n.nodes[3].home)
 	if !strings.Contains(out, evmchain.CAIP2+" "+d.cfg.Contract+"  enabled  confirmations 3") {
 		t.Fatalf("driver list after approval:\n%s", out)
+	}
+	// Every validator loads the chain's driver from state, before the
+	// copy built into its binary.
+	for _, v := range n.nodes {
+		d.eventually(v.name+" loading the driver from state", func() bool {
+			b, _ := os.ReadFile(v.proc.log)
+			return strings.Contains(string(b), `module="state (height `)
+		})
 	}
 
 	// The owner's user (its wallet is the chain account that grants), and

@@ -103,6 +103,9 @@ func (r *Running) startListener(pv *privval.FilePV, chainID string, opts Options
 					}
 					said[k] = src.Skip
 				}
+				if errors.Is(p.err, errStateRead) {
+					delete(pollers, k) // load again next round
+				}
 				out = append(out, src)
 			}
 			return out, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
@@ -234,5 +235,80 @@ func TestDriverReconfigured(t *testing.T) {
 	// The endpoint failed every round with the same error: one warning.
 	if n := strings.Count(logs.String(), `level=WARN msg="driver listener"`); n != 1 {
 		t.Errorf("%d warnings for a lasting endpoint error, want 1:\n%s", n, logs.String())
+	}
+}
+
+// TestDriverFromState: a driver module that is neither built in nor in
+// the node's driver modules directory (the template driver) reaches the
+// node through the chain: uploaded with the chain's proposal, it is
+// loaded from state. A second chain naming the same module with an
+// account scheme that does not fit the module's family is not observed,
+// and the status file says why; nothing of it reaches state.
+func TestDriverFromState(t *testing.T) {
+	wasm, err := os.ReadFile(filepath.Join("..", "..", "wasmdrivers", "template", "template.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHome(t, "idos-runner-state-driver")
+	sum := sha256.Sum256(wasm)
+	cfg := drivers.Chain{Chain: "eip155:7", Contract: "0xc0ffee", Confirmations: 2,
+		DriverSHA256: hex.EncodeToString(sum[:]), AccountScheme: "eip191", LockUnit: "s"}
+	if _, ok := wasmdrivers.BySHA256(cfg.DriverSHA256); ok {
+		t.Fatal("the template driver is built in; this test needs a module that is not")
+	}
+	misfit := cfg
+	misfit.Chain, misfit.AccountScheme = "near:testnet", "nep413"
+	// Unreachable: the drivers load (loading reads no endpoint).
+	h.App.DriverEndpoints = map[string][]string{cfg.Chain: {"http://127.0.0.1:1"}, misfit.Chain: {"http://127.0.0.1:1"}}
+	var logs syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := runner.StartWithOptions(ctx, h, slog.New(slog.NewTextHandler(&logs, nil)), runner.Options{DriverInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	pv, err := h.PrivValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := ed25519.PrivateKey(pv.Key.PrivKey.Bytes())
+	vc := valclient.New(r.Client(), "idos-runner-state-driver")
+	var chunks int
+	vc.UploadProgress = func(i, n int, _, _ int64) { chunks = n }
+	res, err := vc.ProposeChain(ctx, key, wasm, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chunks < 2 {
+		t.Fatalf("uploaded in %d chunks", chunks)
+	}
+	// The module is in state now: the second proposal needs no upload.
+	if _, err := vc.ProposeChain(ctx, key, nil, misfit); err != nil {
+		t.Fatal(err)
+	}
+	m, err := vc.DriverModule(ctx, cfg.DriverSHA256, true)
+	if err != nil || !m.Found || m.Kind != "driver" || !bytes.Equal(m.Module, wasm) || m.Height != res.Height {
+		t.Fatalf("drivers.module: found %v kind %q height %d (proposal at %d) %v", m.Found, m.Kind, m.Height, res.Height, err)
+	}
+	dir := filepath.Join(filepath.Dir(h.DBPath), runner.DriverCursorsDir)
+	for {
+		st, err := listener.ReadStatus(dir)
+		if err == nil && len(st.Chains) == 2 && st.Chains[1].Skip != "" &&
+			strings.Contains(logs.String(), `msg="driver loaded" module=drivers chain=eip155:7 contract=0xc0ffee driver=template module="state (height`) {
+			if st.Chains[0].Chain != cfg.Chain || st.Chains[0].Skip != "" || st.Chains[1].Chain != misfit.Chain ||
+				!strings.Contains(st.Chains[1].Skip, runner.ErrDriverMismatch.Error()) {
+				t.Fatalf("status %+v", st)
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("status %+v %v; log:\n%s", st, err, logs.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if files, _ := filepath.Glob(filepath.Join(h.DriverModulesDir(), "*")); len(files) != 0 {
+		t.Fatalf("driver modules directory holds %v", files)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/retain"
+	"github.com/idos-network/idos-node/node/valclient"
 	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
@@ -189,7 +190,8 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 	}
 	r.gateway = gw
 	if opts.Drivers == nil {
-		r.drivers = &hostDrivers{home: h, cacheDir: cacheDir, log: logger.With("module", "drivers")}
+		r.drivers = &hostDrivers{home: h, cacheDir: cacheDir, log: logger.With("module", "drivers"),
+			state: valclient.New(r.client, n.GenesisDoc().ChainID)}
 		opts.Drivers = r.drivers.driver
 	}
 	r.startListener(pv, n.GenesisDoc().ChainID, opts)
