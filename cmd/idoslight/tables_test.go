@@ -18,7 +18,7 @@ func TestGetCutsLongBlobs(t *testing.T) {
 	copy(module, "\x00asm\x01\x00\x00\x00")
 	hash := bytes.Repeat([]byte{0x11}, 32)
 	row := readproof.VerifiedRow{Key: []byte("plugins\x00k"), Values: []any{"solana", hash, hash, module, "ed25519", "base58", int64(1),
-		"validator", int64(3), int64(0), int64(3), int64(0)}}
+		"validator", int64(3), int64(0), int64(3), int64(0), int64(13), ""}}
 	key := append([]byte("plugins"), 0)
 	for _, full := range []bool{false, true} {
 		ans, err := answerOf(7, readproof.KindRange, key, []readproof.VerifiedRow{row})
