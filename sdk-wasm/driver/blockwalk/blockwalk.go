@@ -2,9 +2,12 @@
 // whose RPC has no log filter (NEAR; Substrate or Bitcoin-like chains
 // alike): each poll reads the final blocks after its cursor one by one,
 // found by walking back by parent hash from the top of the range to the
-// cursor's block, so that every block read descends from the last one read
-// and an endpoint cannot hide, add or swap a block without the poll
-// failing. It keeps the poll inside the host's call budget: a block whose
+// cursor's block. Every block read thus descends from the last one read:
+// heights without a block are told apart from a block an endpoint does not
+// give for its height, and a fork below the cursor fails the poll. The walk
+// does not recompute hashes: headers forged consistently are for the
+// host's cross-check of the endpoints and the validators' 2/3 agreement to
+// catch. It keeps the poll inside the host's call budget: a block whose
 // reads do not fit is left to the next poll, alone if need be.
 //
 // A driver gives the Walker a Header function (a block's height, hash and
