@@ -8,7 +8,7 @@
 // addresses.
 //
 // NEAR's RPC has no log filter, so each poll walks the final blocks after
-// its cursor: EXPERIMENTAL_changes names the receipts that wrote the
+// its cursor (the SDK's blockwalk): EXPERIMENTAL_changes names the receipts that wrote the
 // contract's STATE key in a block (every mutating call writes it), and
 // EXPERIMENTAL_light_client_proof gives each receipt's outcome and logs.
 // Deletions are the contract's grant_deleted events, like insertions. The
