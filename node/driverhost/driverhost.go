@@ -23,7 +23,6 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/idos-network/idos-node/node/wasmhost"
 	"github.com/idos-network/idos-node/node/wasmhost/meter"
@@ -148,7 +147,9 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	r := &Runtime{rt: rt, cache: cache, limits: l}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+	// The plugins' stateless WASI: memory and globals are then all a
+	// reused instance's state (Driver.release).
+	if _, err := wasmhost.StatelessWASI(rt).Instantiate(ctx); err != nil {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("driverhost: WASI: %w", err)
 	}
