@@ -9,8 +9,9 @@
 // signature plugins' sandbox: the module is metered by meter.Instrument
 // (fuel and stack budget, NaN canonicalization), memory is capped, WASI is
 // deterministic (frozen clocks, zero randomness, no files, environment or
-// sockets), and each Poll runs in a fresh instance, so no state survives
-// between polls except the cursor the caller keeps.
+// sockets), and each Poll starts from the instance's post-_initialize
+// state (a fresh instance, or the last poll's reset to it), so no state
+// survives between polls except the cursor the caller keeps.
 package driverhost
 
 import (
