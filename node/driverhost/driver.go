@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -59,6 +60,21 @@ type Driver struct {
 	mod  wazero.CompiledModule
 	cfg  Config
 	meta Metadata
+
+	// Instance reuse, as wasmhost's plugins do: every poll starts from the
+	// post-_initialize state, either a fresh instance or the last poll's
+	// reset to snap (nil: never reused, a stateful module).
+	globals   []string
+	snap      *snapshot
+	idle      chan api.Module
+	instances atomic.Int64 // instantiations, for tests
+}
+
+// snapshot is an instance's linear memory and mutable globals right after
+// _initialize.
+type snapshot struct {
+	mem     []byte
+	globals []uint64
 }
 
 // Load meters and compiles wasm, checks its imports, ABI version and
@@ -104,7 +120,7 @@ func Load(ctx context.Context, rt *Runtime, wasm []byte, cfg Config) (*Driver, e
 			return nil, fmt.Errorf("%w: forbidden import %s.%s", ErrInvalidModule, m, n)
 		}
 	}
-	d := &Driver{rt: rt, mod: mod, cfg: cfg}
+	d := &Driver{rt: rt, mod: mod, cfg: cfg, globals: mm.Globals, idle: make(chan api.Module, 1)}
 	ctx, cancel := context.WithTimeout(ctx, cfg.PollTimeout)
 	defer cancel()
 	m, err := d.instantiate(ctx)
@@ -113,6 +129,12 @@ func Load(ctx context.Context, rt *Runtime, wasm []byte, cfg Config) (*Driver, e
 		return nil, err
 	}
 	defer m.Close(ctx)
+	if !mm.Stateful {
+		if d.snap, err = d.takeSnapshot(m); err != nil {
+			_ = mod.Close(ctx)
+			return nil, err
+		}
+	}
 	res, err := metered(ctx, m, rt.limits.FuelLimit, rt.limits.StackBudget, "idos_abi_version")
 	if err != nil {
 		_ = mod.Close(ctx)
@@ -144,11 +166,75 @@ func Load(ctx context.Context, rt *Runtime, wasm []byte, cfg Config) (*Driver, e
 // Metadata returns what the driver declared.
 func (d *Driver) Metadata() Metadata { return d.meta }
 
-// Close releases the compiled driver.
-func (d *Driver) Close(ctx context.Context) error { return d.mod.Close(ctx) }
+// Close releases the compiled driver and its idle instance.
+func (d *Driver) Close(ctx context.Context) error {
+	select {
+	case m := <-d.idle:
+		_ = m.Close(ctx)
+	default:
+	}
+	return d.mod.Close(ctx)
+}
+
+func (d *Driver) takeSnapshot(m api.Module) (*snapshot, error) {
+	buf, _ := m.Memory().Read(0, m.Memory().Size())
+	s := &snapshot{mem: bytes.Clone(buf)}
+	for _, name := range d.globals {
+		g, ok := m.ExportedGlobal(name).(api.MutableGlobal)
+		if !ok {
+			return nil, fmt.Errorf("%w: global %s missing", ErrInvalidModule, name)
+		}
+		s.globals = append(s.globals, g.Get())
+	}
+	return s, nil
+}
+
+// acquire returns an instance in the post-_initialize state: the idle one
+// or a fresh one.
+func (d *Driver) acquire(ctx context.Context) (api.Module, error) {
+	select {
+	case m := <-d.idle:
+		return m, nil
+	default:
+		return d.instantiate(ctx)
+	}
+}
+
+// release resets an instance whose poll ended without a fault to the
+// snapshot and keeps it for the next poll, or closes it: after a trap,
+// timeout or host failure (the guest may have stopped halfway through its
+// bookkeeping), when its memory grew (it cannot shrink, and a Go guest
+// would grow it again on every reuse), or when one is already idle.
+func (d *Driver) release(m api.Module, healthy bool) {
+	ctx := context.Background()
+	if !healthy || d.snap == nil || m.IsClosed() || m.Memory().Size() != uint32(len(d.snap.mem)) {
+		_ = m.Close(ctx)
+		return
+	}
+	buf, _ := m.Memory().Read(0, m.Memory().Size())
+	for off := 0; off < len(buf); off += resetPage {
+		end := min(off+resetPage, len(buf))
+		if !bytes.Equal(buf[off:end], d.snap.mem[off:end]) {
+			copy(buf[off:end], d.snap.mem[off:end])
+		}
+	}
+	for i, name := range d.globals {
+		m.ExportedGlobal(name).(api.MutableGlobal).Set(d.snap.globals[i])
+	}
+	select {
+	case d.idle <- m:
+	default:
+		_ = m.Close(ctx)
+	}
+}
+
+// resetPage is the granularity of the memory reset: pages that differ
+// from the snapshot are copied back, the others are only compared.
+const resetPage = 4096
 
 // instantiate makes a fresh instance and runs _initialize.
 func (d *Driver) instantiate(ctx context.Context) (api.Module, error) {
+	d.instances.Add(1)
 	m, err := d.rt.rt.InstantiateModule(ctx, d.mod, wasmhost.DeterministicModuleConfig())
 	if err != nil {
 		return nil, fmt.Errorf("%w: instantiate: %w", ErrInvalidModule, err)
@@ -209,11 +295,12 @@ func (d *Driver) Poll(ctx context.Context, cursor []byte) ([]observation.Grant, 
 	defer cancel()
 	st := &pollState{d: d}
 	ctx = context.WithValue(ctx, stateKey{}, st)
-	m, err := d.instantiate(ctx)
+	m, err := d.acquire(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer m.Close(context.Background())
+	healthy := false
+	defer func() { d.release(m, healthy) }()
 	st.fuel, _ = m.ExportedGlobal(meter.ExportFuel).(api.MutableGlobal)
 	in, err := json.Marshal(pollRequest{d.cfg.Chain, d.cfg.Contract, d.cfg.Confirmations, cursor})
 	if err != nil {
@@ -232,6 +319,7 @@ func (d *Driver) Poll(ctx context.Context, cursor []byte) ([]observation.Grant, 
 	if err != nil {
 		return nil, nil, err
 	}
+	healthy = true
 	var res pollResult
 	if err := decodeStrict(out, &res); err != nil {
 		return nil, nil, fmt.Errorf("%w: malformed poll result: %w", ErrDriver, err)

@@ -9,8 +9,9 @@
 // signature plugins' sandbox: the module is metered by meter.Instrument
 // (fuel and stack budget, NaN canonicalization), memory is capped, WASI is
 // deterministic (frozen clocks, zero randomness, no files, environment or
-// sockets), and each Poll runs in a fresh instance, so no state survives
-// between polls except the cursor the caller keeps.
+// sockets), and each Poll starts from the instance's post-_initialize
+// state (a fresh instance, or the last poll's reset to it), so no state
+// survives between polls except the cursor the caller keeps.
 package driverhost
 
 import (
@@ -23,7 +24,6 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/idos-network/idos-node/node/wasmhost"
 	"github.com/idos-network/idos-node/node/wasmhost/meter"
@@ -148,7 +148,9 @@ func NewRuntime(ctx context.Context, cfg RuntimeConfig) (*Runtime, error) {
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	r := &Runtime{rt: rt, cache: cache, limits: l}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+	// The plugins' stateless WASI: memory and globals are then all a
+	// reused instance's state (Driver.release).
+	if _, err := wasmhost.StatelessWASI(rt).Instantiate(ctx); err != nil {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("driverhost: WASI: %w", err)
 	}

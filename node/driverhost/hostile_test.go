@@ -156,3 +156,47 @@ func TestCompilationCache(t *testing.T) {
 	}
 	t.Logf("load: %v compiling, %v from the cache", took[0], took[1])
 }
+
+// TestPollIsolation: every poll starts from the post-_initialize state,
+// in a fresh instance or in the previous poll's reset to it: the hostile
+// driver's counter, which it never resets, reads 1 after each poll. A clean
+// poll's instance is reused; after a trap, or a poll that grew the memory,
+// the next poll gets a fresh one.
+func TestPollIsolation(t *testing.T) {
+	wasm, err := os.ReadFile("testdata/hostile.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, interp := range []bool{false, true} {
+		d, err := Load(ctx, newRuntime(t, interp), wasm, Config{Chain: "eip155:1337", Contract: "state", Endpoints: []string{"http://127.0.0.1:1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, step := range []struct {
+			cursor, want string
+			fresh        bool
+		}{
+			{"", "1", true},
+			{"count", "1", false},
+			{"count", "1", false},
+			{"trap", "", false},
+			{"count", "1", true},
+			{"grow", "1", false},
+			{"count", "1", true},
+			{"count", "1", false},
+		} {
+			before := d.instances.Load()
+			_, next, err := d.Poll(ctx, []byte(step.cursor))
+			if step.cursor == "trap" && !errors.Is(err, wasmhost.ErrTrap) || step.cursor != "trap" && err != nil || string(next) != step.want {
+				t.Fatalf("interpreter=%v poll %d (%s): cursor %q, %v", interp, i, step.cursor, next, err)
+			}
+			if fresh := d.instances.Load() != before; fresh != step.fresh {
+				t.Fatalf("interpreter=%v poll %d (%s): fresh instance %v, want %v", interp, i, step.cursor, fresh, step.fresh)
+			}
+		}
+		if err := d.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -368,8 +368,13 @@ const (
 // outside both, so it must not change: fd_close, fd_renumber and
 // fd_fdstat_set_flags answer ENOTSUP for the three standard descriptors
 // (there are no others: EBADF) and change nothing.
-func (r *Runtime) wasiModuleBuilder() wazero.HostModuleBuilder {
-	b := r.rt.NewHostModuleBuilder(wasiModule)
+func (r *Runtime) wasiModuleBuilder() wazero.HostModuleBuilder { return StatelessWASI(r.rt) }
+
+// StatelessWASI is the WASI host module plugins run with (see
+// wasiModuleBuilder), for other hosts of the same sandbox that reuse
+// instances (node/driverhost).
+func StatelessWASI(rt wazero.Runtime) wazero.HostModuleBuilder {
+	b := rt.NewHostModuleBuilder(wasiModule)
 	wasi_snapshot_preview1.NewFunctionExporter().ExportFunctions(b)
 	stdioOnly := func(_ context.Context, _ api.Module, stack []uint64) {
 		if uint32(stack[0]) <= 2 {

@@ -2,7 +2,10 @@
 
 package driver
 
-import "unsafe"
+import (
+	"runtime"
+	"unsafe"
+)
 
 // pinned keeps every idos_alloc buffer referenced until idos_free.
 var pinned = map[uintptr][]byte{}
@@ -48,16 +51,26 @@ func pack(b []byte) int64 {
 func hostRPCCall(req unsafe.Pointer, reqLen int32, flags int32, out unsafe.Pointer, outCap int32) int64
 
 // buf receives every response; the host writes at most MaxResponse bytes.
-var buf []byte
+// It is allocated in _initialize, not at the first call, so that a poll
+// does not grow the instance's memory and the host can reset the instance
+// to its post-_initialize state and reuse it for the next poll.
+var buf = make([]byte, MaxResponse)
+
+// headroom is freed during _initialize: its pages stay in the Go heap, where
+// a poll's garbage then fits without growing the memory (up to about its
+// size), which keeps the instance reusable.
+var headroom = make([]byte, 2<<20)
+
+func init() {
+	headroom = nil
+	runtime.GC()
+}
 
 const flagCrossCheck = 1
 
 // rpcCall returns the response bytes and the status: rpc_call returns
 // status<<32 | length, or a negative value when the host failed the call.
 func rpcCall(req []byte, crossCheck bool) ([]byte, int) {
-	if buf == nil {
-		buf = make([]byte, MaxResponse)
-	}
 	var flags int32
 	if crossCheck {
 		flags = flagCrossCheck

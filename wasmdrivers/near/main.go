@@ -8,7 +8,7 @@
 // addresses.
 //
 // NEAR's RPC has no log filter, so each poll walks the final blocks after
-// its cursor: EXPERIMENTAL_changes names the receipts that wrote the
+// its cursor (the SDK's blockwalk): EXPERIMENTAL_changes names the receipts that wrote the
 // contract's STATE key in a block (every mutating call writes it), and
 // EXPERIMENTAL_light_client_proof gives each receipt's outcome and logs.
 // Deletions are the contract's grant_deleted events, like insertions. The
@@ -20,14 +20,14 @@ package main
 import (
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"math/big"
 	"strconv"
 	"strings"
 
 	"github.com/idos-network/idos-node/node/observation"
 	"github.com/idos-network/idos-node/sdk-wasm/driver"
+	"github.com/idos-network/idos-node/sdk-wasm/driver/blockwalk"
+	"github.com/mr-tron/base58"
 )
 
 //go:generate go run ../../sdk-wasm/cmd/idos-wasm-build -o near.wasm .
@@ -44,138 +44,49 @@ func init() {
 func main() {}
 
 const (
-	// maxBlocks bounds the blocks one poll reads: 2 calls each plus one
-	// per receipt must fit in callBudget, the host's default MaxCalls.
-	maxBlocks  = 16
-	callBudget = 64
-	standard   = "FractalRegistry"
-	stateKey   = "U1RBVEU=" // base64 of near-sdk's "STATE"
+	standard = "FractalRegistry"
+	stateKey = "U1RBVEU=" // base64 of near-sdk's "STATE"
 )
 
-// cursor is the last block whose changes were read, and how many heights
-// past it the next poll reads if not maxBlocks.
-type cursor struct {
-	Height uint64 `json:"height"`
-	Hash   string `json:"hash"`
-	Span   uint64 `json:"span,omitempty"`
-}
-
-type block struct {
-	Header struct {
-		Height   uint64 `json:"height"`
-		Hash     string `json:"hash"`
-		PrevHash string `json:"prev_hash"`
-	} `json:"header"`
-}
-
-var (
-	calls     int
-	errBudget = errors.New("near: call budget spent")
-)
-
-func call(method string, params map[string]any, cross bool, out any) error {
-	calls++
-	return driver.Call(method, params, cross, out)
+// header reads a block's header.
+func header(w *blockwalk.Walker, params map[string]any, cross bool) (blockwalk.Block, error) {
+	var b struct {
+		Header struct {
+			Height   uint64 `json:"height"`
+			Hash     string `json:"hash"`
+			PrevHash string `json:"prev_hash"`
+		} `json:"header"`
+	}
+	err := w.Call("block", params, cross, &b)
+	return blockwalk.Block{Height: b.Header.Height, Hash: b.Header.Hash, Parent: b.Header.PrevHash}, err
 }
 
 func poll(req driver.Request) (driver.Response, error) {
-	calls = 0
 	if !strings.HasPrefix(req.Chain, "near:") {
 		return driver.Response{}, fmt.Errorf("near: chain %q is not near:<network>", req.Chain)
 	}
-	var fin block
-	if err := call("block", map[string]any{"finality": "final"}, false, &fin); err != nil {
-		return driver.Response{}, err
-	}
-	var cur cursor
-	if len(req.Cursor) == 0 {
-		// No cursor: start at the current final block (docs/drivers.md).
-		next, _ := json.Marshal(cursor{Height: fin.Header.Height, Hash: fin.Header.Hash})
-		return driver.Response{Cursor: next}, nil
-	}
-	if err := json.Unmarshal(req.Cursor, &cur); err != nil || cur.Hash == "" {
-		return driver.Response{}, fmt.Errorf("near: bad cursor %q: %v", req.Cursor, err)
-	}
-	// An outcome's proof needs later blocks up to the head the proof is
-	// made against (fin): read only up to two heights below it.
-	if fin.Header.Height < cur.Height+3 {
-		return driver.Response{Cursor: req.Cursor}, nil
-	}
-	span := uint64(maxBlocks)
-	if cur.Span > 0 {
-		span = cur.Span
-	}
-	chain, err := walk(cur, min(fin.Header.Height-2, cur.Height+span))
+	// At most 16 blocks a poll: 2 calls each plus one per receipt must fit
+	// in the host's default MaxCalls. An outcome's proof needs later
+	// blocks up to the head the proof is made against (fin): read only up
+	// to two heights below it. A height may have no block.
+	w := &blockwalk.Walker{MaxBlocks: 16, MaxCalls: 64, Lag: 2, Tries: 4}
+	w.Header = func(id any) (blockwalk.Block, error) { return header(w, map[string]any{"block_id": id}, true) }
+	fin, err := header(w, map[string]any{"finality": "final"}, false)
 	if err != nil {
 		return driver.Response{}, err
 	}
-	var obs []observation.Grant
-	done := cur
-	for _, b := range chain {
-		got, err := blockGrants(req, b, fin.Header.Hash)
-		if errors.Is(err, errBudget) && done != cur {
-			break // the next poll goes on from done
-		}
-		if errors.Is(err, errBudget) && len(chain) > 1 {
-			// The walk spent the calls this block needs: the next poll
-			// reads it alone.
-			next, _ := json.Marshal(cursor{cur.Height, cur.Hash, b.Header.Height - cur.Height})
-			return driver.Response{Cursor: next}, nil
-		}
-		if err != nil {
-			return driver.Response{}, err
-		}
-		obs = append(obs, got...)
-		done = cursor{Height: b.Header.Height, Hash: b.Header.Hash}
-	}
-	next, _ := json.Marshal(done)
-	return driver.Response{Observations: obs, Cursor: next}, nil
-}
-
-// walk returns the blocks after cur up to the last one at most at height
-// target, oldest first, each the parent of the next and the first a child
-// of cur. Heights without a block are skipped.
-func walk(cur cursor, target uint64) ([]block, error) {
-	var top block
-	var err error
-	for h := target; h > cur.Height && h+4 > target; h-- {
-		if err = call("block", map[string]any{"block_id": h}, true, &top); err == nil {
-			if top.Header.Height != h {
-				return nil, fmt.Errorf("near: block %d answered with height %d", h, top.Header.Height)
-			}
-			break
-		}
-		if !errors.Is(err, driver.ErrRPC) {
-			return nil, err
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("near: no block at heights %d..%d: %w", cur.Height+1, target, err)
-	}
-	chain := []block{top}
-	for chain[0].Header.PrevHash != cur.Hash {
-		if chain[0].Header.Height <= cur.Height+1 {
-			return nil, fmt.Errorf("near: block %d %s does not descend from the cursor's block %d %s",
-				chain[0].Header.Height, chain[0].Header.Hash, cur.Height, cur.Hash)
-		}
-		var b block
-		if err := call("block", map[string]any{"block_id": chain[0].Header.PrevHash}, true, &b); err != nil {
-			return nil, err
-		}
-		if b.Header.Hash != chain[0].Header.PrevHash || b.Header.Height >= chain[0].Header.Height {
-			return nil, fmt.Errorf("near: block %s answered with %d %s", chain[0].Header.PrevHash, b.Header.Height, b.Header.Hash)
-		}
-		chain = append([]block{b}, chain...)
-	}
-	return chain, nil
+	// No cursor: the walk starts at the current final block (docs/drivers.md).
+	return w.Poll(req.Cursor, fin, func(b blockwalk.Block) ([]observation.Grant, error) {
+		return blockGrants(w, req, b, fin.Hash)
+	})
 }
 
 // blockGrants reads the contract's events in block b: the receipts that
 // wrote its STATE, in the order they did, and their logs, proved against
 // head.
-func blockGrants(req driver.Request, b block, head string) ([]observation.Grant, error) {
-	if calls >= callBudget {
-		return nil, errBudget
+func blockGrants(w *blockwalk.Walker, req driver.Request, b blockwalk.Block, head string) ([]observation.Grant, error) {
+	if err := w.Afford(1); err != nil {
+		return nil, err
 	}
 	var ch struct {
 		BlockHash string `json:"block_hash"`
@@ -188,12 +99,12 @@ func blockGrants(req driver.Request, b block, head string) ([]observation.Grant,
 	}
 	// Only the STATE key, which every mutating call writes: the grant
 	// index vectors can grow past the 4 MiB a response may have.
-	if err := call("EXPERIMENTAL_changes", map[string]any{"changes_type": "data_changes",
-		"account_ids": []string{req.Contract}, "key_prefix_base64": stateKey, "block_id": b.Header.Hash}, true, &ch); err != nil {
+	if err := w.Call("EXPERIMENTAL_changes", map[string]any{"changes_type": "data_changes",
+		"account_ids": []string{req.Contract}, "key_prefix_base64": stateKey, "block_id": b.Hash}, true, &ch); err != nil {
 		return nil, err
 	}
-	if ch.BlockHash != b.Header.Hash {
-		return nil, fmt.Errorf("near: changes of block %s answered for %q", b.Header.Hash, ch.BlockHash)
+	if ch.BlockHash != b.Hash {
+		return nil, fmt.Errorf("near: changes of block %s answered for %q", b.Hash, ch.BlockHash)
 	}
 	var receipts []string
 	seen := map[string]bool{}
@@ -203,8 +114,8 @@ func blockGrants(req driver.Request, b block, head string) ([]observation.Grant,
 			receipts = append(receipts, r)
 		}
 	}
-	if calls+len(receipts) > callBudget {
-		return nil, fmt.Errorf("%w: block %d has %d receipts", errBudget, b.Header.Height, len(receipts))
+	if err := w.Afford(len(receipts)); err != nil {
+		return nil, err
 	}
 	var obs []observation.Grant
 	for _, r := range receipts {
@@ -219,14 +130,14 @@ func blockGrants(req driver.Request, b block, head string) ([]observation.Grant,
 				} `json:"outcome"`
 			} `json:"outcome_proof"`
 		}
-		if err := call("EXPERIMENTAL_light_client_proof", map[string]any{"type": "receipt", "receipt_id": r,
+		if err := w.Call("EXPERIMENTAL_light_client_proof", map[string]any{"type": "receipt", "receipt_id": r,
 			"receiver_id": req.Contract, "light_client_head": head}, true, &p); err != nil {
 			return nil, err
 		}
 		o := p.OutcomeProof
 		_, ok1 := o.Outcome.Status["SuccessValue"]
 		_, ok2 := o.Outcome.Status["SuccessReceiptId"]
-		if o.ID != r || o.BlockHash != b.Header.Hash || o.Outcome.ExecutorID != req.Contract || !(ok1 || ok2) {
+		if o.ID != r || o.BlockHash != b.Hash || o.Outcome.ExecutorID != req.Contract || !(ok1 || ok2) {
 			return nil, fmt.Errorf("near: receipt %s: outcome of %s in block %s by %s, or not a success",
 				r, o.ID, o.BlockHash, o.Outcome.ExecutorID)
 		}
@@ -235,7 +146,7 @@ func blockGrants(req driver.Request, b block, head string) ([]observation.Grant,
 			if err != nil {
 				return nil, fmt.Errorf("near: receipt %s log %d: %w", r, i, err)
 			}
-			g.Chain, g.Contract, g.BlockNumber, g.BlockHash = req.Chain, req.Contract, b.Header.Height, b.Header.Hash
+			g.Chain, g.Contract, g.BlockNumber, g.BlockHash = req.Chain, req.Contract, b.Height, b.Hash
 			g.TxRef = r + ":" + strconv.Itoa(i)
 			// A well-formed event no idOS grant can hold (an empty or
 			// over-long data id) is skipped, not a stalled driver.
@@ -289,8 +200,6 @@ func event(line string) (observation.Grant, error) {
 		LockedUntil: strconv.FormatUint(locked, 10)}, nil
 }
 
-const alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
 // account turns a public key as the contract writes it into the address
 // the node links NEAR wallets by (the nep413 scheme's): an Ed25519 key
 // "ed25519:<base58>" becomes its implicit account id, the 64 lowercase hex
@@ -300,16 +209,10 @@ func account(s string) (string, bool) {
 	if curve != "ed25519" && curve != "secp256k1" || key == "" || len(key) > 100 {
 		return "", false
 	}
-	n := new(big.Int)
-	for _, c := range key {
-		i := strings.IndexRune(alphabet, c)
-		if i < 0 {
-			return "", false
-		}
-		n.Mul(n, big.NewInt(58)).Add(n, big.NewInt(int64(i)))
-	}
-	b := append(make([]byte, len(key)-len(strings.TrimLeft(key, "1"))), n.Bytes()...)
+	b, err := base58.Decode(key)
 	switch {
+	case err != nil:
+		return "", false
 	case curve == "secp256k1" && len(b) == 64:
 		return s, true
 	case curve == "ed25519" && len(b) == 32:

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/idos-network/idos-node/node/observation"
@@ -15,7 +16,11 @@ func init() {
 
 func main() {}
 
-var sink int
+var (
+	sink    int
+	counter int
+	kept    [][]byte
+)
 
 func grant(req driver.Request) observation.Grant {
 	return observation.Grant{Kind: observation.Added, Chain: req.Chain, Contract: req.Contract, Owner: "0xaa", Grantee: "0xbb",
@@ -61,6 +66,17 @@ func poll(req driver.Request) (driver.Response, error) {
 			obs[i] = grant(req)
 		}
 		return driver.Response{Observations: obs}, nil
+	case "state":
+		// Carries state from poll to poll if the host lets it: each poll
+		// should see the counter at zero.
+		counter++
+		switch string(req.Cursor) {
+		case "trap":
+			panic("hostile trap after a change")
+		case "grow":
+			kept = append(kept, make([]byte, 16<<20))
+		}
+		return driver.Response{Cursor: []byte(strconv.Itoa(counter))}, nil
 	case "memory":
 		var keep [][]byte
 		for {
