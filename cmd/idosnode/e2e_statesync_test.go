@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	cmtcfg "github.com/cometbft/cometbft/config"
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 
 	"github.com/idos-network/idos-node/internal/testnet"
@@ -164,6 +165,11 @@ func pruneHomes(t *testing.T, homes []string) {
 		// 1,000 blocks of info lines from four nodes cost CPU the blocks need;
 		// the checks below look for error lines only.
 		h.App.LogLevel = "warn"
+		// CometBFT's gossip routines sleep 100 ms when they have nothing to
+		// send, which paces a block at several times that whatever
+		// timeout_commit says; CometBFT's own test config uses 5 ms.
+		h.CometBFT.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
+		cmtcfg.WriteConfigFile(filepath.Join(dir, "config", "config.toml"), h.CometBFT)
 		cfg, _ := json.Marshal(h.App)
 		if err := os.WriteFile(filepath.Join(dir, "config", home.AppConfigFile), cfg, 0o644); err != nil {
 			t.Fatal(err)
