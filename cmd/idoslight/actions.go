@@ -133,9 +133,15 @@ func walletCommand() *cli.Command {
 					}
 					if out := c.String("out"); out != "" {
 						b, _ := json.MarshalIndent(p, "", "  ")
-						return os.WriteFile(out, append(b, '\n'), 0o600)
+						err = os.WriteFile(out, append(b, '\n'), 0o600)
+					} else {
+						err = printJSON(c, p)
 					}
-					return printJSON(c, p)
+					if err != nil {
+						return err
+					}
+					proofNextStep(c, p)
+					return nil
 				},
 			},
 			{
@@ -177,6 +183,27 @@ func walletCommand() *cli.Command {
 	}
 }
 
+// proofNextStep says on stderr what the proof holds and the command that
+// uses it: `user add` by an inserter for a new user (no --user-id), `wallet
+// add` by the user for another wallet. Stdout keeps the JSON alone.
+func proofNextStep(c *cli.Context, p *userclient.Proof) {
+	file := c.String("out")
+	if file == "" {
+		file = "FILE" // the JSON went to stdout; the reader saves it
+	}
+	w := c.App.ErrWriter
+	fmt.Fprintf(w, "wallet proof: user %s, wallet %s (%s:%s)", p.UserID, p.Wallet.WalletID, p.Wallet.WalletType, p.Wallet.Address)
+	if c.String("out") != "" {
+		fmt.Fprintf(w, ", written to %s", file)
+	}
+	fmt.Fprintln(w)
+	if c.String("user-id") == "" {
+		fmt.Fprintf(w, "next: an inserter creates the user with it: idoslight user add --key INSERTER --proof %s\n", file)
+		return
+	}
+	fmt.Fprintf(w, "next: the user links this wallet with it: idoslight wallet add --key A_WALLET_OF_THE_USER --proof %s\n", file)
+}
+
 // simpleTx runs a write that takes only --id.
 func simpleTx(c *cli.Context, what string, f func(*userclient.Client, string) (*userclient.Receipt, error)) error {
 	if err := need(c, "id"); err != nil {
@@ -205,7 +232,8 @@ func credentialCommand() *cli.Command {
 				UsageText: "idoslight credential add --key NAME --user-id ID --file PLAINTEXT --to-key USER_ENC_PUBKEY [--notes TEXT]",
 				Description: "The file is sealed here (NaCl box) from this key's encryption key to\n" +
 					"--to-key, the user's encryption public key (base64, as `key show` prints\n" +
-					"it); only ciphertext is sent. Prints the new credential's id.",
+					"it); only ciphertext is sent. Prints the new credential's id with its\n" +
+					"transaction's hash and height (--json: {\"credential_id\", \"tx\"}).",
 				Flags: writeFlags(
 					&cli.StringFlag{Name: "user-id", Usage: "user `ID` (required)"},
 					&cli.StringFlag{Name: "file", Usage: "plaintext `FILE` (- for stdin) (required)"},
@@ -235,11 +263,8 @@ func credentialCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					if c.Bool("json") {
-						return printJSON(c, map[string]any{"credential_id": id, "tx": r})
-					}
-					fmt.Fprintln(c.App.Writer, id)
-					return nil
+					return printReceipt(c, "added credential "+id+" for user "+c.String("user-id"),
+						map[string]any{"credential_id": id, "tx": r}, r)
 				},
 			},
 			{

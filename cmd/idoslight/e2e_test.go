@@ -217,8 +217,15 @@ func TestUserStoryCLI(t *testing.T) {
 	// The issuer stores a credential encrypted to the user's key.
 	secret := `{"name":"Alice","document":"X1234567"}`
 	plain := writeFile(t, filepath.Join(tmp, "cred.json"), secret)
-	credID := strings.TrimSpace(c.ok(g("credential", "add", "--key", "issuer", "--user-id", user.ID, "--file", plain,
-		"--to-key", user.EncryptionPublicKey, "--notes", `{"type":"kyc"}`)...))
+	// What the next step needs: the credential's id, its transaction and
+	// height.
+	added := c.ok(g("credential", "add", "--key", "issuer", "--user-id", user.ID, "--file", plain,
+		"--to-key", user.EncryptionPublicKey, "--notes", `{"type":"kyc"}`)...)
+	am := regexp.MustCompile(`^added credential (\S+) for user ` + regexp.QuoteMeta(user.ID) + ` \(tx [0-9A-Fa-f]{64}, height [1-9]\d*, `).FindStringSubmatch(added)
+	if am == nil {
+		t.Fatalf("credential add printed %q, want its id, tx hash and height", added)
+	}
+	credID := am[1]
 	for _, w := range []string{"user-eth", "user-ed"} {
 		var r readJSON
 		c.okJSON(&r, g("credentials", "--key", w, "--decrypt")...)
@@ -260,7 +267,9 @@ func TestUserStoryCLI(t *testing.T) {
 	}
 	c.fails(exitFailure, "forbidden", g("credential", "get", "--key", "stranger", "--id", shared.CopyID)...)
 	c.fails(exitFailure, "not a wallet of any user", g("credentials", "--key", "stranger")...)
-	c.fails(exitFailure, "locked", g("grant", "revoke", "--key", "user-eth", "--id", shared.GrantID)...)
+	// The refusal says until when, as a date (RFC 3339), not Unix seconds.
+	c.fails(exitFailure, "locked until "+regexp.QuoteMeta(time.Unix(lock, 0).UTC().Format(time.RFC3339)),
+		g("grant", "revoke", "--key", "user-eth", "--id", shared.GrantID)...)
 	c.fails(exitFailure, "locked", g("credential", "remove", "--key", "user-eth", "--id", credID)...)
 
 	// Once block time passes the lock, revoking works and the copy goes.

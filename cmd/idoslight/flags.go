@@ -32,7 +32,7 @@ func signingFlags(extra ...cli.Flag) []cli.Flag {
 	fs = append(fs, keystoreFlags()...)
 	fs = append(fs, walletFlags()...)
 	fs = append(fs,
-		&cli.StringFlag{Name: "gateway", Value: "http://127.0.0.1:8080", EnvVars: []string{"IDOSLIGHT_GATEWAY"}, Usage: "node gateway `URL`"},
+		gatewayFlag(),
 		&cli.StringFlag{Name: "chain-id", Usage: "chain `ID` to sign for (default: the gateway's, from /v1/status)"},
 		&cli.BoolFlag{Name: "json", Usage: "print JSON for programs instead of text"},
 	)
@@ -98,9 +98,14 @@ func loadKey(c *cli.Context) (*userclient.Key, error) {
 	return openKeystore(c).Load(c.String("key"), pass)
 }
 
-// dial unlocks --key and connects to --gateway. The returned function
-// releases the context.
-func dial(c *cli.Context) (*userclient.Client, func(), error) {
+// dial unlocks --key and connects to the gateway (gatewayOf; cfg, the light
+// client's configuration, may be nil). The returned function releases the
+// context.
+func dial(c *cli.Context, cfg *lightConfig) (*userclient.Client, func(), error) {
+	gw, from, err := gatewayOf(c, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
 	key, err := loadKey(c)
 	if err != nil {
 		return nil, nil, err
@@ -110,10 +115,10 @@ func dial(c *cli.Context) (*userclient.Client, func(), error) {
 		return nil, nil, err
 	}
 	ctx, cancel := commandContext(c)
-	cl, err := userclient.Dial(ctx, c.String("gateway"), key, c.String("chain-id"), log)
+	cl, err := userclient.Dial(ctx, gw, key, c.String("chain-id"), log)
 	if err != nil {
 		cancel()
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%w (gateway %s from %s; give another with --gateway URL or IDOSLIGHT_GATEWAY)", err, gw, from)
 	}
 	c.Context = ctx
 	return cl, cancel, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/idos-network/idos-node/lightclient"
 	"github.com/idos-network/idos-node/lightclient/idosverify"
 	"github.com/idos-network/idos-node/node/readproof"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // The light client's files under --home (default ~/.idoslight):
@@ -145,9 +147,8 @@ func witnessesOf(cfg *lightConfig, log *slog.Logger) []string {
 }
 
 // openLight resumes the light client of --home from its trusted store and,
-// when the command reads (needGateway), makes a reader of the gateway:
-// --gateway if given, else the config's, else IDOSLIGHT_GATEWAY. `sync`
-// needs no gateway and has no --gateway flag.
+// when the command reads (needGateway), makes a reader of the gateway
+// (gatewayOf). `sync` needs no gateway and has no --gateway flag.
 func openLight(c *cli.Context, log *slog.Logger, needGateway bool) (*lightSession, error) {
 	home := c.String("home")
 	cfg, err := readLightConfig(home)
@@ -175,19 +176,13 @@ func openLight(c *cli.Context, log *slog.Logger, needGateway bool) (*lightSessio
 	if err != nil {
 		return nil, verified(err)
 	}
-	gw := cfg.Gateway
-	if c.IsSet("gateway") || gw == "" {
-		gw = c.String("gateway")
-	}
-	if gw == "" {
-		gw = os.Getenv("IDOSLIGHT_GATEWAY")
-	}
-	if gw == "" && !needGateway {
+	if !needGateway {
 		return &lightSession{cfg: cfg, client: lc}, nil
 	}
-	if gw == "" {
+	gw, _, err := gatewayOf(c, cfg)
+	if err != nil {
 		lc.Close()
-		return nil, usageErrorf("no gateway: give --gateway URL (or idoslight init --gateway)")
+		return nil, err
 	}
 	if c.Int64("max-lag") < 1 {
 		lc.Close()
@@ -259,14 +254,43 @@ func (e *verifyError) Error() string {
 }
 func (e *verifyError) Unwrap() error { return e.err }
 
-// verified names err's failure class in its message (exit status 1).
+// forbiddenError is the gateway's refusal to answer this read at all (HTTP
+// 403, e.g. a proof of a private table). It is not a verification failure:
+// nothing was sent to verify.
+type forbiddenError struct {
+	gw *lightclient.GatewayError
+}
+
+func (e *forbiddenError) Error() string {
+	// The node's reason may itself start with its error class.
+	return "forbidden: the gateway refuses this read: " + strings.TrimPrefix(e.gw.Message, "forbidden: ") +
+		" (private tables are read by their owner: idoslight me, wallets, credentials, credential get, grants)"
+}
+func (e *forbiddenError) Unwrap() error { return e.gw }
+
+// forbidden returns err as a forbiddenError if the gateway refused with 403.
+func forbidden(err error) (*forbiddenError, bool) {
+	var ge *lightclient.GatewayError
+	if errors.As(err, &ge) && (ge.Status == http.StatusForbidden || ge.Code == wire.ErrForbidden) {
+		return &forbiddenError{gw: ge}, true
+	}
+	return nil, false
+}
+
+// verified names err's failure class in its message (exit status 1); a
+// refusal of the gateway is reported as forbidden, not as a failed
+// verification.
 func verified(err error) error {
 	if err == nil {
 		return nil
 	}
 	var ve *verifyError
-	if errors.As(err, &ve) {
+	var fe *forbiddenError
+	if errors.As(err, &ve) || errors.As(err, &fe) {
 		return err
+	}
+	if fe, ok := forbidden(err); ok {
+		return fe
 	}
 	_, name := failureOf(err)
 	if name == "" {
@@ -331,6 +355,12 @@ func initCommand() *cli.Command {
 			if c.Duration("trusting-period") <= 0 {
 				return usageErrorf("--trusting-period must be positive")
 			}
+			gw := c.String("gateway")
+			if gw != "" {
+				if gw, err = gatewayURL(gw); err != nil {
+					return usageErrorf("--gateway: %w", err)
+				}
+			}
 			home := c.String("home")
 			dir, err := trustDir(home, c.String("chain-id"))
 			if err != nil {
@@ -360,7 +390,7 @@ func initCommand() *cli.Command {
 			cfg := &lightConfig{
 				ChainID: c.String("chain-id"), Primary: c.String("primary"), Witnesses: c.StringSlice("witness"),
 				TrustHeight: h, TrustHash: hex.EncodeToString(hash), TrustingPeriod: c.Duration("trusting-period").String(),
-				Gateway: c.String("gateway"),
+				Gateway: gw,
 			}
 			lc, err := lightclient.New(ctx, lightclient.Config{
 				ChainID: cfg.ChainID, Primary: cfg.Primary, Witnesses: witnessesOf(cfg, log),

@@ -374,7 +374,10 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 	c.fails(exitUsage, "primary key of 2 columns", with(hm, "get", "--table", "kv", "--key", `["a"]`)...)
 	c.fails(exitUsage, "not a 64-bit integer", with(hm, "get", "--table", "kv", "--key", `["a",1.5]`)...)
 	c.fails(exitUsage, "neither a string nor an integer", with(hm, "get", "--table", "kv", "--key", `["a",true]`)...)
-	c.fails(exitFailure, "private table|forbidden", with(hm, "get", "--table", "idos_credentials", "--prefix", "[]")...)
+	// A private table is refused by the gateway: reported as forbidden, not
+	// as a failed verification (nothing was sent to verify).
+	c.fails(exitFailure, `^Error: forbidden: the gateway refuses this read: table idos_credentials is private`,
+		with(hm, "get", "--table", "idos_credentials", "--prefix", "[]")...)
 
 	// credentials: verified by default now that light.json exists.
 	var proven struct {
@@ -487,6 +490,10 @@ func TestVerifyWhatNodesSay(t *testing.T) {
 		}
 		if st, _ := call(http.MethodGet, base+"/v1/proof?key=zz", ""); st != http.StatusBadRequest {
 			t.Fatalf("proxy bad key: %d", st)
+		}
+		// The gateway's refusal of a private table is passed on as such.
+		if st, v := call(http.MethodGet, base+"/v1/proof?prefix="+hex.EncodeToString(append([]byte("idos_credentials"), 0)), ""); st != http.StatusForbidden || errCode(v) != "forbidden" {
+			t.Fatalf("proxy proof of a private table: %d %v, want 403 forbidden", st, v)
 		}
 		// The proxy holds the trusted store: another command on the same
 		// home says so.

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/idos-network/idos-node/internal/jsontext"
 )
 
 // Exit statuses.
@@ -27,10 +29,14 @@ const (
 
 func main() {
 	if err := runApp(newApp(), os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
+		fmt.Fprintln(os.Stderr, "Error:", errorText(err))
 		os.Exit(exitCode(err))
 	}
 }
+
+// errorText is err's message for a person: a JSON type mismatch (a --proof
+// file, a gateway's answer) names the field and JSON kinds, not Go types.
+func errorText(err error) string { return jsontext.Message(err) }
 
 // runApp runs app on args. `help NAME` of an unknown NAME is a usage error
 // (cli would exit 1 with "No help topic").

@@ -324,6 +324,10 @@ func (p *verifyingProxy) kvGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *verifyingProxy) answer(w http.ResponseWriter, r *http.Request, key []byte, read *lightclient.Read, err error) {
+	if fe, ok := forbidden(err); ok {
+		writeProxyError(w, http.StatusForbidden, wire.ErrForbidden, fe.Error())
+		return
+	}
 	if err != nil {
 		code, _ := failureOf(err)
 		if code == "" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"github.com/idos-network/idos-node/node/module/idos/idosschema"
 	"github.com/idos-network/idos-node/node/readproof"
 	"github.com/idos-network/idos-node/node/userclient"
+	"github.com/idos-network/idos-node/node/wire"
 )
 
 // Private reads are authenticated by signing a single-use challenge of the
@@ -103,12 +105,11 @@ func openReader(c *cli.Context) (*reader, func(), error) {
 // dialUnverified dials the gateway (the light client's, if there is one and
 // no --gateway) and warns on stderr that what follows is its word.
 func dialUnverified(c *cli.Context, reason string) (*userclient.Client, func(), error) {
-	if cfg, err := readLightConfig(c.String("home")); err == nil && cfg.Gateway != "" && !c.IsSet("gateway") {
-		if err := c.Set("gateway", cfg.Gateway); err != nil {
-			return nil, nil, err
-		}
+	var cfg *lightConfig
+	if c.String("home") != "" {
+		cfg, _ = readLightConfig(c.String("home")) // no light client: no configured gateway
 	}
-	cl, done, err := dial(c)
+	cl, done, err := dial(c, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -300,6 +301,69 @@ func printCredentials(c *cli.Context, out []credentialOut, skipCopies bool) {
 	}
 }
 
+// chainOrigin is where a grant from an external chain was made: the
+// drivers module's record of the last observation applied to it
+// (driver_grants, docs/spec/drivers.md).
+type chainOrigin struct {
+	Kind        string `json:"kind"`
+	BlockNumber int64  `json:"block_number"`
+	BlockHash   string `json:"block_hash"`
+	TxRef       string `json:"tx_ref"`
+	// Height is the state the record was proven in (0: not verified).
+	Height int64 `json:"height,omitempty"`
+}
+
+// chainOrigins reads the record of every grant in gs whose origin is a
+// chain: proven row by row when r verifies (a missing record is an
+// error: the drivers module writes one with every grant it applies), from
+// the gateway's drivers.grant otherwise.
+func chainOrigins(c *cli.Context, r *reader, gs []idosschema.Grant) (map[string]chainOrigin, error) {
+	out := map[string]chainOrigin{}
+	for _, g := range gs {
+		if g.Origin == wire.OriginInternal {
+			continue
+		}
+		var o chainOrigin
+		if r.v == nil {
+			res, err := r.cl.GW.Query(c.Context, "drivers.grant", map[string]string{"grant_id": g.ID})
+			if err != nil {
+				return nil, fmt.Errorf("origin of grant %s: %w", g.ID, err)
+			}
+			if err := json.Unmarshal(res.Value, &o); err != nil {
+				return nil, fmt.Errorf("origin of grant %s: %w", g.ID, err)
+			}
+			out[g.ID] = o
+			continue
+		}
+		key, err := buildKey("driver_grants", []any{g.ID}, true)
+		if err != nil {
+			return nil, err
+		}
+		read, err := r.v.Reader.Get(c.Context, key)
+		if err != nil {
+			return nil, verified(fmt.Errorf("origin of grant %s: %w", g.ID, err))
+		}
+		ans, err := answerOf(read.Height, read.Kind, key, read.Rows)
+		if err != nil {
+			return nil, err
+		}
+		if len(ans.Rows) != 1 {
+			return nil, verified(fmt.Errorf("grant %s names origin %s, but the proven state holds no record of it from a chain (%s)",
+				g.ID, g.Origin, read.Kind))
+		}
+		b, err := json.Marshal(ans.Rows[0])
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(b, &o); err != nil {
+			return nil, err
+		}
+		o.Height = read.Height
+		out[g.ID] = o
+	}
+	return out, nil
+}
+
 func grantsCommand() *cli.Command {
 	list := func(name, usage string, unverified func(*cli.Context, *userclient.Client) ([]idosschema.Grant, error),
 		proven func(*idosverify.Verifier, context.Context) (*idosverify.ProvenGrants, error)) *cli.Command {
@@ -318,17 +382,28 @@ func grantsCommand() *cli.Command {
 				}
 				gs, height = pg.Grants, pg.Height
 			}
+			origins, err := chainOrigins(c, r, gs)
+			if err != nil {
+				return err
+			}
 			if c.Bool("json") {
 				return printJSON(c, struct {
 					readStatus
 					Height int64              `json:"height,omitempty"`
 					Grants []idosschema.Grant `json:"grants"`
-				}{r.status(), height, nonNil(gs)})
+					// ChainOrigins: by grant id, the chain event of each
+					// grant from a chain (origin other than "internal").
+					ChainOrigins map[string]chainOrigin `json:"chain_origins,omitempty"`
+				}{r.status(), height, nonNil(gs), origins})
 			}
 			tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "GRANT ID\tGRANTEE\tCOPY ID\tLOCKED UNTIL\tORIGIN")
+			fmt.Fprintln(tw, "GRANT ID\tGRANTEE\tDATA ID\tLOCKED UNTIL\tORIGIN")
 			for _, g := range gs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.ID, g.Grantee, g.DataID, unixTime(g.LockedUntil), g.Origin)
+				origin := g.Origin
+				if o, ok := origins[g.ID]; ok {
+					origin = fmt.Sprintf("%s (block %d %s, log %s)", g.Origin, o.BlockNumber, o.BlockHash, o.TxRef)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.ID, g.Grantee, g.DataID, unixTime(g.LockedUntil), origin)
 			}
 			if err := tw.Flush(); err != nil {
 				return err

@@ -41,14 +41,18 @@ var stateTables = withIdosTables(map[string]stateTable{
 	"validator_updates":   {[]string{"pubkey", "prev_power", "power"}, []string{"pubkey"}},
 	// node/module/plugins
 	"plugin_params": {[]string{"id", "proposal_expiry_blocks", "threshold_num", "threshold_den", "activation_delay_blocks",
-		"max_module_bytes"}, []string{"id"}},
+		"max_module_bytes", "check_delay_blocks"}, []string{"id"}},
 	"plugins": {[]string{"scheme", "module_hash", "code_hash", "module", "key_type", "address_format", "status", "proposer", "proposed",
-		"activation_delay", "active_from", "removed_from"}, []string{"scheme"}},
+		"activation_delay", "active_from", "removed_from", "check_height", "refusal"}, []string{"scheme"}},
 	"plugin_requests":  {[]string{"kind", "scheme", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "scheme"}},
 	"plugin_approvals": {[]string{"kind", "scheme", "approver", "height"}, []string{"kind", "scheme", "approver"}},
 	"plugin_uploads":   {[]string{"uploader", "seq", "module_hash", "data", "height"}, []string{"uploader", "seq"}},
 	"plugin_wasm_limits": {[]string{"active_from", "fuel_limit", "init_fuel_limit", "stack_budget", "memory_limit_pages"},
 		[]string{"active_from"}},
+	// node/module/idos: inserters by approval (its idos_ tables come from idosschema)
+	"inserter_params":    {[]string{"id", "expiry_blocks", "threshold_num", "threshold_den"}, []string{"id"}},
+	"inserter_requests":  {[]string{"kind", "target", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "target"}},
+	"inserter_approvals": {[]string{"kind", "target", "approver", "height"}, []string{"kind", "target", "approver"}},
 	// node/module/drivers
 	"driver_params": {[]string{"id", "expiry_blocks", "threshold_num", "threshold_den", "max_observations"}, []string{"id"}},
 	"driver_chains": {[]string{"chain", "contract", "confirmations", "driver_sha256", "account_scheme", "lock_unit", "status", "digest",
@@ -58,6 +62,7 @@ var stateTables = withIdosTables(map[string]stateTable{
 		"tx_ref", "digest", "applied"}, []string{"grant_id"}},
 	"driver_requests":  {[]string{"kind", "digest", "proposer", "created", "expires", "status", "decided"}, []string{"kind", "digest"}},
 	"driver_approvals": {[]string{"kind", "digest", "approver", "height"}, []string{"kind", "digest", "approver"}},
+	"wasm_modules":     {[]string{"sha256", "kind", "module", "uploader", "height"}, []string{"sha256"}},
 })
 
 func withIdosTables(m map[string]stateTable) map[string]stateTable {
@@ -128,10 +133,22 @@ func tableOfKey(key []byte) (string, stateTable, error) {
 }
 
 // namedRow is a verified row as printed: column names with their values in
-// table order. BLOB values are printed as lowercase hex strings.
+// table order. BLOB values are printed as lowercase hex strings, cut after
+// maxBlob bytes when maxBlob > 0.
 type namedRow struct {
-	cols []string
-	vals []any
+	cols    []string
+	vals    []any
+	maxBlob int
+}
+
+// blobText is a BLOB as printed: all of it in hex, or its first max bytes
+// and how long it is (a plugin's module is megabytes of hex, which buries
+// the row's other columns on a terminal).
+func blobText(b []byte, max int) string {
+	if max <= 0 || len(b) <= max {
+		return hex.EncodeToString(b)
+	}
+	return fmt.Sprintf("%s… (%d bytes; --full prints them all)", hex.EncodeToString(b[:max]), len(b))
 }
 
 // MarshalJSON writes the row as an object in column order.
@@ -147,7 +164,7 @@ func (r namedRow) MarshalJSON() ([]byte, error) {
 		b.WriteByte(':')
 		v := r.vals[i]
 		if blob, ok := v.([]byte); ok {
-			v = hex.EncodeToString(blob)
+			v = blobText(blob, r.maxBlob)
 		}
 		enc, err := json.Marshal(v)
 		if err != nil {
@@ -181,6 +198,13 @@ type verifiedAnswer struct {
 	Table  string         `json:"table"`
 	Key    string         `json:"key"`
 	Rows   []namedRow     `json:"rows"`
+}
+
+// cutBlobs makes the answer print at most max bytes of each BLOB.
+func (a *verifiedAnswer) cutBlobs(max int) {
+	for i := range a.Rows {
+		a.Rows[i].maxBlob = max
+	}
 }
 
 // answerOf names the rows of a verified read of key (or prefix).

@@ -16,21 +16,25 @@ var errCredentialPresent = errors.New("not deleted")
 
 func gatewayFlag() cli.Flag {
 	return &cli.StringFlag{Name: "gateway", EnvVars: []string{"IDOSLIGHT_GATEWAY"},
-		Usage: "untrusted gateway `URL` (default: the one given to idoslight init)"}
+		Usage: "node gateway `URL`, http://HOST:PORT or HOST:PORT (default: the one given to idoslight init, else node 0 of a devnet in ./.devnet, else " + devnetGateway + ")"}
 }
+
+// getBlobBytes is how much of a BLOB `get` prints without --full: enough
+// to recognise a hash or a module's header.
+const getBlobBytes = 64
 
 func getCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "get",
 		Usage:     "read rows of a public table, verified against a header this client verified",
-		UsageText: "idoslight get --table T (--key JSON_ARRAY | --prefix JSON_ARRAY) [--gateway URL] [--home DIR] [--max-lag N]",
+		UsageText: "idoslight get --table T (--key JSON_ARRAY | --prefix JSON_ARRAY) [--full] [--gateway URL] [--home DIR] [--max-lag N]",
 		Description: "The key is built here (docs/spec/commitment.md) from the table and the\n" +
 			"primary key values, a JSON array: strings are TEXT, integers INTEGER.\n" +
 			"--key names one row (every primary key column) and proves it present or\n" +
 			"absent; --prefix names the leading key columns ([] for the whole table) and\n" +
 			"proves the rows complete. The gateway's bundle (GET /v1/proof) is verified\n" +
 			"against header H+1's app hash; the answer is printed as JSON, each row with\n" +
-			"its column names (BLOB values in hex):\n" +
+			"its column names (BLOB values in hex, the first 64 bytes without --full):\n" +
 			"  {\"height\":H,\"kind\":\"row|absent|range\",\"table\":T,\"key\":HEX,\"rows\":[{...}]}\n\n" +
 			"  idoslight get --table kv --key '[\"ed25519:ab12…\",\"color\"]'\n" +
 			"  idoslight get --table kv --prefix '[\"ed25519:ab12…\"]'\n" +
@@ -39,6 +43,7 @@ func getCommand() *cli.Command {
 			&cli.StringFlag{Name: "table", Usage: "table `NAME` (required)"},
 			&cli.StringFlag{Name: "key", Usage: "primary key values, a `JSON_ARRAY`"},
 			&cli.StringFlag{Name: "prefix", Usage: "leading primary key values, a `JSON_ARRAY`"},
+			&cli.BoolFlag{Name: "full", Usage: fmt.Sprintf("print BLOB values whole (default: their first %d bytes and their length)", getBlobBytes)},
 		),
 		Action: func(c *cli.Context) error {
 			if err := need(c, "table"); err != nil {
@@ -84,13 +89,16 @@ func getCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if !c.Bool("full") {
+				ans.cutBlobs(getBlobBytes)
+			}
 			return printJSON(c, ans)
 		},
 	}
 }
 
 // dialVerified unlocks the key and opens the light client, both talking to
-// the same gateway: --gateway if given, else light.json's.
+// the same gateway (gatewayOf).
 func dialVerified(c *cli.Context) (*userclient.Client, *lightSession, func(), error) {
 	log, err := logger(c)
 	if err != nil {
@@ -100,18 +108,13 @@ func dialVerified(c *cli.Context) (*userclient.Client, *lightSession, func(), er
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if !c.IsSet("gateway") && cfg.Gateway != "" {
-		if err := c.Set("gateway", cfg.Gateway); err != nil {
-			return nil, nil, nil, err
-		}
-	}
 	if c.String("chain-id") == "" {
 		// The chain is known: no need to ask the gateway's /v1/status.
 		if err := c.Set("chain-id", cfg.ChainID); err != nil {
 			return nil, nil, nil, err
 		}
 	}
-	cl, done, err := dial(c)
+	cl, done, err := dial(c, cfg)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/idos-network/idos-node/node/home"
+	"github.com/idos-network/idos-node/node/listener"
 	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/observation"
 )
@@ -62,6 +65,57 @@ func TestDriverTest(t *testing.T) {
 	}
 	if _, _, code = runCLI("driver", "test", "../../wasmdrivers/evm/evm.wasm"); code != exitUsage {
 		t.Fatalf("missing --fixtures: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// driver status --home shows, per enabled chain, whether this node
+// observes it and what its listener last did.
+func TestPrintDriverLocal(t *testing.T) {
+	h := &home.Home{Dir: "/n0", App: home.AppConfig{DriverEndpoints: map[string][]string{
+		"eip155:1": {"http://a", "http://b"}, "eip155:2": {"http://c"}, "eip155:3": {"http://d"}}}}
+	row := func(chain string) drivers.ChainRow {
+		return drivers.ChainRow{Chain: drivers.Chain{Chain: chain, Contract: "0xc0"}, Status: "enabled"}
+	}
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	st := listener.Status{Updated: at, Chains: []listener.ChainStatus{
+		{Chain: "eip155:1", Contract: "0xc0", Cursor: `{"next":12}`, LastPoll: at, Attested: 3, LastError: "poll: endpoint down"},
+		{Chain: "eip155:2", Contract: "0xc0", Skip: "not a validator: only validators attest"},
+	}}
+	var b bytes.Buffer
+	printDriverLocal(&b, h, []drivers.ChainRow{row("eip155:0"), row("eip155:1"), row("eip155:2"), row("eip155:3")}, st)
+	for _, want := range []string{
+		"this node (/n0), listener round at 2026-12-01T12:00:00Z:",
+		"eip155:0 0xc0  not observed: no endpoints in config/idos.json (driver_endpoints)",
+		`eip155:1 0xc0  2 endpoint(s); cursor {"next":12}  attested 3  last poll 2026-12-01T12:00:00Z  last error: poll: endpoint down`,
+		"eip155:2 0xc0  1 endpoint(s); not a validator: only validators attest",
+		"eip155:3 0xc0  1 endpoint(s); not polled yet",
+	} {
+		if !strings.Contains(b.String(), want+"\n") {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// propose-chain and approve-chain refuse bad command lines before
+// reading the home.
+func TestDriverChainUsage(t *testing.T) {
+	base := []string{"driver", "propose-chain", "--home", "/nonexistent", "--chain", "eip155:1", "--contract", "0xc0", "--confirmations", "3"}
+	for i, c := range []struct {
+		args []string
+		want string
+	}{
+		0: {base, "give exactly one of --driver, --driver-file and --driver-sha256"},
+		1: {append(base, "--driver", "nosuch"), `--driver "nosuch": want one of evm, evmfinalized`},
+		2: {append(base, "--driver-sha256", "zz"), "driver propose-chain: "},
+		3: {[]string{"driver", "propose-chain", "--driver", "evm"}, "--chain is required"},
+		4: {[]string{"driver", "approve-chain", "--home", "/nonexistent"}, "needs exactly one argument, DIGEST"},
+		5: {append(base, "--driver", "evm", "--driver-file", "x.wasm"), "give exactly one of"},
+		6: {append(base, "--driver-file", "/nonexistent/x.wasm"), "read module: "},
+		7: {append(base, "--driver-file", "driver_test.go"), "module refused"},
+	} {
+		if _, stderr, code := runCLI(c.args...); code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%d: exit %d, stderr %q, want 2 and %q", i, code, stderr, c.want)
+		}
 	}
 }
 

@@ -16,6 +16,11 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testnet.Cleanup()
+	if lightBuilt.Load() {
+		if bin, err := lightBinary(); err == nil {
+			os.RemoveAll(filepath.Dir(bin))
+		}
+	}
 	os.Exit(code)
 }
 

@@ -66,7 +66,9 @@ var nodeSide = []string{
 	mod + "node/runner",
 	mod + "node/home",
 	mod + "node/devnet",
+	mod + "node/driverhost",
 	mod + "sigplugins",
+	mod + "wasmdrivers",
 }
 
 // TestClientsLinkNoNode: the user's binary and the libraries it is built

@@ -149,7 +149,7 @@ func TestSameBlocksSameAppHash(t *testing.T) {
 		}
 		last = r1.AppHash
 	}
-	const pinned = "47f639a93c1683254b48ee2f81c367720ee591791eba93ab13625bcb2b5f4a64"
+	const pinned = "a20482dec40e7f0db3462d5411e14519650ec832ef0f7d1daf1fbec00b0813df"
 	if got := hex.EncodeToString(last); got != pinned {
 		t.Fatalf("final app hash %s, want pinned %s", got, pinned)
 	}

@@ -92,12 +92,12 @@ func BenchmarkPollEVM(b *testing.B) {
 	c := newChain(b)
 	for i := range 1010 { // final (head - 3) past 1,000
 		if i%100 == 50 {
-			c.call("insertGrant", common.BigToAddress(big.NewInt(int64(0xb0+i))), fmt.Sprint("data-", i), big.NewInt(0))
+			c.Call("insertGrant", common.BigToAddress(big.NewInt(int64(0xb0+i))), fmt.Sprint("data-", i), big.NewInt(0))
 		} else {
-			c.b.Commit()
+			c.Commit(1)
 		}
 	}
-	final := c.head() - 3
+	final := c.Head() - 3
 	for _, tc := range []struct {
 		name    string
 		k       int
@@ -109,7 +109,7 @@ func BenchmarkPollEVM(b *testing.B) {
 				if mode == "memo" {
 					tr = memo(tr)
 				}
-				d := loadEVM(b, newRuntime(b, false), c, []string{c.url}, tr)
+				d := loadEVM(b, newRuntime(b, false), c, []string{c.URL}, tr)
 				empty := fmt.Appendf(nil, `{"next":%d}`, final+1)
 				span := fmt.Appendf(nil, `{"next":%d}`, final+1-uint64(tc.k))
 				pollCost(b, d, empty, span, tc.k, tc.wantObs)

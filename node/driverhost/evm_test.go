@@ -2,14 +2,11 @@ package driverhost
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,132 +15,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/eth/ethconfig"
-	"github.com/ethereum/go-ethereum/ethclient/simulated"
-	"github.com/ethereum/go-ethereum/node"
 
+	"github.com/idos-network/idos-node/internal/evmchain"
 	"github.com/idos-network/idos-node/node/observation"
 )
 
-// chain is a real go-ethereum node (the simulated backend: an in-process
-// geth with its dev-mode beacon, mined on Commit) serving HTTP JSON-RPC on
-// loopback, with the grant contract deployed.
-type chain struct {
-	t        testing.TB
-	b        *simulated.Backend
-	url      string
-	key      *ecdsa.PrivateKey
-	abi      abi.ABI
-	contract common.Address
-}
+// chain is a real go-ethereum node serving HTTP JSON-RPC on loopback with
+// the grant contract deployed (internal/evmchain).
+type chain = evmchain.Chain
 
-// freePort returns a loopback port that was free a moment ago. The
-// simulated backend does not expose its node, so the HTTP server's actual
-// address cannot be read back after listening on port 0.
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func newChain(t testing.TB) *chain {
-	t.Helper()
-	key, err := crypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	from := crypto.PubkeyToAddress(key.PublicKey)
-	port := freePort(t)
-	b := simulated.NewBackend(types.GenesisAlloc{from: {Balance: new(big.Int).Lsh(big.NewInt(1), 100)}},
-		func(nc *node.Config, _ *ethconfig.Config) {
-			nc.HTTPHost, nc.HTTPPort, nc.HTTPModules = "127.0.0.1", port, []string{"eth"}
-		})
-	t.Cleanup(func() { _ = b.Close() })
-	abiJSON, err := os.ReadFile("../../wasmdrivers/evm/contract/Grants.abi")
-	if err != nil {
-		t.Fatal(err)
-	}
-	parsed, err := abi.JSON(strings.NewReader(string(abiJSON)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &chain{t: t, b: b, url: fmt.Sprintf("http://127.0.0.1:%d", port), key: key, abi: parsed}
-	binHex, err := os.ReadFile("../../wasmdrivers/evm/contract/Grants.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := hex.DecodeString(strings.TrimSpace(string(binHex)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rcpt := c.send(nil, code)
-	c.contract = rcpt.ContractAddress
-	return c
-}
-
-// send signs and sends a transaction, mines it and returns its receipt.
-func (c *chain) send(to *common.Address, data []byte) *types.Receipt {
-	c.t.Helper()
-	ctx := context.Background()
-	cl := c.b.Client()
-	from := crypto.PubkeyToAddress(c.key.PublicKey)
-	nonce, err := cl.PendingNonceAt(ctx, from)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	chainID, err := cl.ChainID(ctx)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	tx := types.NewTx(&types.DynamicFeeTx{ChainID: chainID, Nonce: nonce, To: to, Gas: 3_000_000,
-		GasFeeCap: big.NewInt(100e9), GasTipCap: big.NewInt(1e9), Data: data})
-	signed, err := types.SignTx(tx, types.LatestSignerForChainID(chainID), c.key)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if err := cl.SendTransaction(ctx, signed); err != nil {
-		c.t.Fatal(err)
-	}
-	c.b.Commit()
-	rcpt, err := cl.TransactionReceipt(ctx, signed.Hash())
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if rcpt.Status != types.ReceiptStatusSuccessful {
-		c.t.Fatalf("transaction %s reverted", signed.Hash())
-	}
-	return rcpt
-}
-
-func (c *chain) call(method string, args ...any) *types.Receipt {
-	c.t.Helper()
-	data, err := c.abi.Pack(method, args...)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return c.send(&c.contract, data)
-}
-
-func (c *chain) commit(n int) {
-	for range n {
-		c.b.Commit()
-	}
-}
-
-func (c *chain) head() uint64 {
-	n, err := c.b.Client().BlockNumber(context.Background())
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return n
-}
+func newChain(t testing.TB) *chain { return evmchain.New(t, nil) }
 
 func loadEVM(t testing.TB, rt *Runtime, c *chain, endpoints []string, tr Transport) *Driver {
 	t.Helper()
@@ -151,7 +34,7 @@ func loadEVM(t testing.TB, rt *Runtime, c *chain, endpoints []string, tr Transpo
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := Load(context.Background(), rt, wasm, Config{Chain: "eip155:1337", Contract: strings.ToLower(c.contract.Hex()),
+	d, err := Load(context.Background(), rt, wasm, Config{Chain: "eip155:1337", Contract: c.ContractHex(),
 		Confirmations: 3, Endpoints: endpoints, Transport: tr})
 	if err != nil {
 		t.Fatal(err)
@@ -190,27 +73,27 @@ func TestEVMDriver(t *testing.T) {
 	rt := newRuntime(t, false)
 	rec := &Recorder{Next: HTTPTransport(nil)}
 	// Two endpoints (the same node twice): cross-checked calls go to both.
-	d := loadEVM(t, rt, c, []string{c.url, c.url + "/"}, rec.Transport)
+	d := loadEVM(t, rt, c, []string{c.URL, c.URL + "/"}, rec.Transport)
 	if m := d.Metadata(); m.Family != "evm" || m.Finality != FinalityConfirmations {
 		t.Fatalf("metadata %+v", m)
 	}
 	grantee := common.HexToAddress("0x00000000000000000000000000000000000000b0")
-	owner := crypto.PubkeyToAddress(c.key.PublicKey)
+	owner := crypto.PubkeyToAddress(c.Key.PublicKey)
 
 	// The contract is at head-0 < 3 confirmations: nothing is final.
 	obs, cur := poll(t, d, nil)
 	if len(obs) != 0 || cur != nil {
 		t.Fatalf("before finality: %v, cursor %q", obs, cur)
 	}
-	added := c.call("insertGrant", grantee, "data-1", big.NewInt(0))
-	c.commit(2)
+	added := c.Call("insertGrant", grantee, "data-1", big.NewInt(0))
+	c.Commit(2)
 	obs, cur = poll(t, d, cur)
 	if len(obs) != 0 {
 		t.Fatalf("grant at 2 confirmations observed: %v", obs)
 	}
-	c.commit(1)
+	c.Commit(1)
 	obs, cur = poll(t, d, cur)
-	want := observation.Grant{Kind: observation.Added, Chain: "eip155:1337", Contract: strings.ToLower(c.contract.Hex()),
+	want := observation.Grant{Kind: observation.Added, Chain: "eip155:1337", Contract: c.ContractHex(),
 		Owner: strings.ToLower(owner.Hex()), Grantee: strings.ToLower(grantee.Hex()), DataID: "data-1", LockedUntil: "0",
 		BlockNumber: added.BlockNumber.Uint64(), BlockHash: strings.ToLower(added.BlockHash.Hex()),
 		TxRef: fmt.Sprintf("%s:%d", strings.ToLower(added.TxHash.Hex()), added.Logs[0].Index)}
@@ -219,8 +102,8 @@ func TestEVMDriver(t *testing.T) {
 	}
 	before := cur
 
-	deleted := c.call("deleteGrant", grantee, "data-1")
-	c.commit(3)
+	deleted := c.Call("deleteGrant", grantee, "data-1")
+	c.Commit(3)
 	obs, cur = poll(t, d, cur)
 	if len(obs) != 1 || obs[0].Kind != observation.Deleted || obs[0].BlockHash != strings.ToLower(deleted.BlockHash.Hex()) || obs[0].DataID != "data-1" {
 		t.Fatalf("deletion: %+v", obs)
@@ -233,7 +116,7 @@ func TestEVMDriver(t *testing.T) {
 
 	// Restart: a fresh driver from the saved cursor reports the deletion
 	// again; from no cursor, both.
-	d2 := loadEVM(t, rt, c, []string{c.url}, nil)
+	d2 := loadEVM(t, rt, c, []string{c.URL}, nil)
 	if obs, _ = poll(t, d2, before); len(obs) != 1 || obs[0] != delObs {
 		t.Fatalf("restart from cursor: %+v", obs)
 	}
@@ -269,12 +152,12 @@ func TestEVMDriver(t *testing.T) {
 // TestEVMDriverEngines: the interpreter gives the compiler's observations.
 func TestEVMDriverEngines(t *testing.T) {
 	c := newChain(t)
-	c.call("insertGrant", common.HexToAddress("0xb1"), "data-2", big.NewInt(1<<40))
-	c.commit(3)
+	c.Call("insertGrant", common.HexToAddress("0xb1"), "data-2", big.NewInt(1<<40))
+	c.Commit(3)
 	var res [2][]observation.Grant
 	var curs [2][]byte
 	for i, interp := range []bool{false, true} {
-		d := loadEVM(t, newRuntime(t, interp), c, []string{c.url}, nil)
+		d := loadEVM(t, newRuntime(t, interp), c, []string{c.URL}, nil)
 		res[i], curs[i] = poll(t, d, nil)
 	}
 	if len(res[0]) != 1 || res[0][0].LockedUntil != fmt.Sprint(int64(1)<<40) || !slices.Equal(res[0], res[1]) || string(curs[0]) != string(curs[1]) {
@@ -286,10 +169,10 @@ func TestEVMDriverEngines(t *testing.T) {
 // cross-checked final-block query differently is named in the error.
 func TestEndpointDisagreement(t *testing.T) {
 	c := newChain(t)
-	c.commit(4)
+	c.Commit(4)
 	liar := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		resp, err := http.Post(c.url, "application/json", strings.NewReader(string(body)))
+		resp, err := http.Post(c.URL, "application/json", strings.NewReader(string(body)))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -307,14 +190,14 @@ func TestEndpointDisagreement(t *testing.T) {
 		_, _ = w.Write(out)
 	}))
 	defer liar.Close()
-	d := loadEVM(t, newRuntime(t, false), c, []string{c.url, liar.URL}, nil)
+	d := loadEVM(t, newRuntime(t, false), c, []string{c.URL, liar.URL}, nil)
 	_, _, err := d.Poll(context.Background(), nil)
 	var ee *EndpointError
 	if !errors.Is(err, ErrEndpoint) || !errors.As(err, &ee) || ee.Endpoint != liar.URL {
 		t.Fatalf("err = %v, want an EndpointError naming %s", err, liar.URL)
 	}
 	// An unreachable endpoint is an EndpointError too.
-	dead := "http://127.0.0.1:" + fmt.Sprint(freePort(t))
+	dead := "http://127.0.0.1:" + fmt.Sprint(evmchain.FreePort(t))
 	d = loadEVM(t, newRuntime(t, false), c, []string{dead}, nil)
 	if _, _, err = d.Poll(context.Background(), nil); !errors.As(err, &ee) || ee.Endpoint != dead {
 		t.Fatalf("dead endpoint: %v", err)
@@ -326,17 +209,17 @@ func TestEndpointDisagreement(t *testing.T) {
 // reporting nothing and moving its cursor to the final block.
 func TestTemplateDriver(t *testing.T) {
 	c := newChain(t)
-	c.commit(5)
+	c.Commit(5)
 	wasm, err := os.ReadFile("../../wasmdrivers/template/template.wasm")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := Load(context.Background(), newRuntime(t, false), wasm, Config{Chain: "eip155:1337", Contract: "0x01", Confirmations: 2, Endpoints: []string{c.url}})
+	d, err := Load(context.Background(), newRuntime(t, false), wasm, Config{Chain: "eip155:1337", Contract: "0x01", Confirmations: 2, Endpoints: []string{c.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	obs, cur := poll(t, d, nil)
-	if want := fmt.Sprintf(`{"next":%d}`, c.head()-2+1); len(obs) != 0 || string(cur) != want {
+	if want := fmt.Sprintf(`{"next":%d}`, c.Head()-2+1); len(obs) != 0 || string(cur) != want {
 		t.Fatalf("template: %v, cursor %s, want %s", obs, cur, want)
 	}
 }
@@ -365,22 +248,41 @@ func TestEVMFinalizedDriver(t *testing.T) {
 		t.Fatal(err)
 	}
 	d, err := Load(context.Background(), newRuntime(t, false), wasm, Config{Chain: "eip155:1337",
-		Contract: strings.ToLower(c.contract.Hex()), Endpoints: []string{c.url}})
+		Contract: c.ContractHex(), Endpoints: []string{c.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m := d.Metadata(); m.Finality != FinalityTag {
 		t.Fatalf("metadata %+v", m)
 	}
-	added := c.call("insertGrant", common.HexToAddress("0xb2"), "data-3", big.NewInt(7))
-	c.commit(int(31 - c.head()))
+	added := c.Call("insertGrant", common.HexToAddress("0xb2"), "data-3", big.NewInt(7))
+	c.Commit(int(31 - c.Head()))
 	obs, cur := poll(t, d, nil)
 	if len(obs) != 0 {
-		t.Fatalf("at head %d (finalized 0): %v", c.head(), obs)
+		t.Fatalf("at head %d (finalized 0): %v", c.Head(), obs)
 	}
-	c.commit(1)
+	c.Commit(1)
 	obs, _ = poll(t, d, cur)
 	if len(obs) != 1 || obs[0].DataID != "data-3" || obs[0].LockedUntil != "7" || obs[0].BlockNumber != added.BlockNumber.Uint64() {
-		t.Fatalf("at head %d (finalized 32): %+v", c.head(), obs)
+		t.Fatalf("at head %d (finalized 32): %+v", c.Head(), obs)
+	}
+}
+
+// TestEVMUnrepresentableGrantSkipped: anyone can insert a grant whose data
+// id no idOS grant can hold (empty, or over observation.MaxDataID bytes);
+// the driver skips it instead of returning an observation the host
+// refuses, which would fail every later poll and stall the chain's
+// grants for all. A valid grant in the same range is still observed.
+func TestEVMUnrepresentableGrantSkipped(t *testing.T) {
+	c := newChain(t)
+	d := loadEVM(t, newRuntime(t, false), c, []string{c.URL}, nil)
+	grantee := common.HexToAddress("0x00000000000000000000000000000000000000b0")
+	c.Call("insertGrant", grantee, "", big.NewInt(0))
+	c.Call("insertGrant", grantee, strings.Repeat("x", observation.MaxDataID+1), big.NewInt(0))
+	c.Call("insertGrant", grantee, "data-ok", big.NewInt(0))
+	c.Commit(3)
+	obs, cur := poll(t, d, nil)
+	if len(obs) != 1 || obs[0].DataID != "data-ok" || cur == nil {
+		t.Fatalf("observations %+v, cursor %q; want only data-ok", obs, cur)
 	}
 }

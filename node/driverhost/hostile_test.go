@@ -45,7 +45,7 @@ func TestHostileDriver(t *testing.T) {
 					fuel = 50_000_000
 				}
 				d, err := Load(context.Background(), rt, wasm, Config{Chain: "eip155:1337", Contract: tc.mode,
-					Endpoints: []string{c.url}, FuelLimit: fuel, MaxCalls: 8})
+					Endpoints: []string{c.URL}, FuelLimit: fuel, MaxCalls: 8})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -63,7 +63,7 @@ func TestHostileDriver(t *testing.T) {
 			})
 		}
 		// A well-behaved poll on the same runtime afterwards.
-		d, err := Load(context.Background(), rt, wasm, Config{Chain: "eip155:1337", Contract: "ok", Endpoints: []string{c.url}})
+		d, err := Load(context.Background(), rt, wasm, Config{Chain: "eip155:1337", Contract: "ok", Endpoints: []string{c.URL}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"strings"
 
+	"github.com/idos-network/idos-node/internal/jsontext"
 	"github.com/idos-network/idos-node/node/wire"
 )
 
@@ -36,8 +39,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decodeBody reads the body and decodes it strictly into v: one JSON value,
 // no unknown fields, no trailing data. It answers the error itself; ok is
-// false then. An empty body is refused when required.
+// false then. An empty body is refused when required, a body declared as
+// something else than JSON always (jsonContent).
 func decodeBody(w http.ResponseWriter, r *http.Request, v any, required bool) (ok bool) {
+	if ct := r.Header.Get("Content-Type"); !jsonContent(ct) {
+		writeError(w, http.StatusUnsupportedMediaType, wire.ErrUnsupportedMedia,
+			fmt.Sprintf("Content-Type %q: the body must be JSON, sent as application/json (curl: -H 'Content-Type: application/json')", ct))
+		return false
+	}
 	body, ok := readBody(w, r)
 	if !ok {
 		return false
@@ -56,6 +65,18 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, required bool) (o
 	return true
 }
 
+// jsonContent reports whether a request's Content-Type allows a JSON body:
+// none (as many HTTP tools send), application/json or a +json type. A body
+// declared as text or a form is not parsed as JSON by guess: the sender
+// meant something else, and 415 says what to send.
+func jsonContent(ct string) bool {
+	if strings.TrimSpace(ct) == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")))
+}
+
 // decodeStrict decodes exactly one JSON value into v, refusing unknown
 // fields, so that a misspelt field is an error rather than silently ignored.
 func decodeStrict(data []byte, v any) error {
@@ -66,11 +87,7 @@ func decodeStrict(data []byte, v any) error {
 		var syntaxErr *json.SyntaxError
 		switch {
 		case errors.As(err, &typeErr):
-			field := typeErr.Field
-			if field == "" {
-				field = "body"
-			}
-			return fmt.Errorf("%s: want %s, got JSON %s", field, typeErr.Type, typeErr.Value)
+			return errors.New(jsontext.TypeError(typeErr))
 		case errors.As(err, &syntaxErr):
 			return fmt.Errorf("malformed JSON at byte %d: %v", syntaxErr.Offset, err)
 		case errors.Is(err, io.ErrUnexpectedEOF):

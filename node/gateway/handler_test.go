@@ -295,3 +295,52 @@ func TestChallengeMessage(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// TestBodyContentTypeAndTypeErrors: a body declared as other than JSON is
+// 415 on every POST route, whatever it holds; a JSON body with a value of
+// the wrong type is 400 naming the field and JSON kinds, never a Go type
+// (issue 13: "want gateway.SubmitRequest").
+func TestBodyContentTypeAndTypeErrors(t *testing.T) {
+	s := newTestServer(t, &fakeNode{}, &fakeReader{}, nil)
+	send := func(path, ct, body string) (int, wire.ErrorDetail) {
+		t.Helper()
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		var eb wire.ErrorBody
+		_ = json.Unmarshal(rec.Body.Bytes(), &eb)
+		return rec.Code, eb.Error
+	}
+	for _, path := range []string{"/v1/tx", "/v1/query/kv.get", "/v1/auth/challenge", "/v1/private/idos.get_user"} {
+		for _, ct := range []string{"text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded", "application/xml", "nonsense/"} {
+			status, d := send(path, ct, `{"tx":"AQID"}`)
+			if status != 415 || d.Code != wire.ErrUnsupportedMedia || !strings.Contains(d.Message, "application/json") {
+				t.Errorf("POST %s as %q: %d %+v, want 415 %s saying what to send", path, ct, status, d, wire.ErrUnsupportedMedia)
+			}
+		}
+	}
+	// JSON, declared or not, passes the check (and fails later or not).
+	for _, ct := range []string{"", "application/json", "application/json; charset=utf-8", "application/problem+json"} {
+		if status, d := send("/v1/tx", ct, `{"tx":"AQID"}`); status == 415 {
+			t.Errorf("POST /v1/tx as %q: 415 %+v", ct, d)
+		}
+	}
+	for i, c := range []struct{ body, want string }{
+		0: {`{"tx": 5}`, `field "tx" is a JSON number, want a string`},
+		1: {`["AQID"]`, `a JSON array where an object is wanted`},
+		2: {`"AQID"`, `a JSON string where an object is wanted`},
+	} {
+		status, d := send("/v1/tx", "application/json", c.body)
+		if status != 400 || d.Code != wire.ErrBadRequest || d.Message != c.want {
+			t.Errorf("%d: %s: %d %+v, want 400 %q", i, c.body, status, d, c.want)
+		}
+		for _, goName := range []string{"wire.", "gateway.", "SubmitRequest", "Go "} {
+			if strings.Contains(d.Message, goName) {
+				t.Errorf("%d: %q names the Go type (%s)", i, d.Message, goName)
+			}
+		}
+	}
+}

@@ -2,10 +2,14 @@ package home
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,6 +62,24 @@ type AppConfig struct {
 	// SnapshotKeep is how many of the newest snapshots are kept; 0 means
 	// the default.
 	SnapshotKeep int `json:"snapshot_keep"`
+	// DriverEndpoints gives, per external chain (its id as the enabled
+	// chain configs name it, e.g. "eip155:1"), the JSON-RPC endpoints this
+	// node's chain-grant drivers read it through: the only places a driver
+	// can reach. With several, what a driver reads at a final block must
+	// be identical on all of them (docs/drivers.md). A chain enabled in
+	// state but absent here is not observed by this node (logged once at
+	// INFO, shown by `idosnode driver status --home`); a validator that
+	// observes no chain only leaves the others' 2/3 to decide. Local, not
+	// consensus.
+	DriverEndpoints map[string][]string `json:"driver_endpoints,omitempty"`
+	// DriverPollIntervalMS is the time between two polling rounds of the
+	// chain-grant listener, in milliseconds; 0 means 5,000.
+	DriverPollIntervalMS int `json:"driver_poll_interval_ms,omitempty"`
+	// DriverModulesDir holds driver modules (*.wasm) other than the ones
+	// built into the binary (wasmdrivers.All); a chain config names its
+	// module by SHA-256, looked up among both. Empty means
+	// <home>/config/drivers. Read when a chain's driver is loaded.
+	DriverModulesDir string `json:"driver_modules_dir,omitempty"`
 }
 
 // Default application settings.
@@ -133,10 +155,48 @@ func (c AppConfig) Validate() error {
 	if c.WasmCallTimeoutMS < 0 {
 		return fmt.Errorf("wasm_call_timeout_ms %d: want 0 (default) or more", c.WasmCallTimeoutMS)
 	}
+	if c.DriverPollIntervalMS < 0 {
+		return fmt.Errorf("driver_poll_interval_ms %d: want 0 (default) or more", c.DriverPollIntervalMS)
+	}
+	if err := validateDriverEndpoints(c.DriverEndpoints); err != nil {
+		return err
+	}
 	if err := ValidateLogLevel(c.LogLevel); err != nil {
 		return err
 	}
 	return ValidateLogFormat(c.LogFormat)
+}
+
+// ErrDriverEndpoints is the class of an invalid driver_endpoints setting.
+var ErrDriverEndpoints = errors.New("driver_endpoints")
+
+// validateDriverEndpoints checks each chain id (1 to 256 bytes without
+// white space, as chain configs have) and its endpoints (at least one;
+// http or https URLs with a host, none twice).
+func validateDriverEndpoints(m map[string][]string) error {
+	for _, chain := range slices.Sorted(maps.Keys(m)) {
+		eps := m[chain]
+		if chain == "" || len(chain) > 256 || strings.ContainsAny(chain, " \t\r\n") {
+			return fmt.Errorf("%w: chain id %q: want 1 to 256 bytes without white space", ErrDriverEndpoints, chain)
+		}
+		if len(eps) == 0 {
+			return fmt.Errorf("%w: %q: no endpoint; list at least one, or remove the chain to not observe it", ErrDriverEndpoints, chain)
+		}
+		seen := map[string]bool{}
+		for _, ep := range eps {
+			u, err := url.Parse(ep)
+			switch {
+			case err != nil:
+				return fmt.Errorf("%w: %q: endpoint %q: %w", ErrDriverEndpoints, chain, ep, err)
+			case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+				return fmt.Errorf("%w: %q: endpoint %q: want an http:// or https:// URL with a host", ErrDriverEndpoints, chain, ep)
+			case seen[ep]:
+				return fmt.Errorf("%w: %q: endpoint %q listed twice", ErrDriverEndpoints, chain, ep)
+			}
+			seen[ep] = true
+		}
+	}
+	return nil
 }
 
 // ValidateLogLevel accepts debug, info, warn and error.
@@ -226,4 +286,18 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// DriverModulesDir is where the node looks for driver modules besides the
+// built-in ones: App.DriverModulesDir, relative to the home unless
+// absolute, or <home>/config/drivers.
+func (h *Home) DriverModulesDir() string {
+	d := h.App.DriverModulesDir
+	switch {
+	case d == "":
+		return filepath.Join(h.Dir, "config", "drivers")
+	case filepath.IsAbs(d):
+		return d
+	}
+	return filepath.Join(h.Dir, d)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,5 +235,44 @@ func TestAppConfigRefusesWasmLimits(t *testing.T) {
 		if _, err := home.Load(dir); !errors.Is(err, wasmhost.ErrLocalLimits) {
 			t.Errorf("idos.json with %s: Load = %v, want ErrLocalLimits", extra, err)
 		}
+	}
+}
+
+// TestDriverEndpointsConfig: driver_endpoints in idos.json, read by Load:
+// valid lists load; each mistake is refused as ErrDriverEndpoints naming
+// the chain.
+func TestDriverEndpointsConfig(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "node")
+	if err := home.Init(dir, home.Options{ChainID: "idos-test", Moniker: "n0", GenesisTime: genesisTime}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "config", home.AppConfigFile)
+	load := func(extra string) (*home.Home, error) {
+		cfg := `{"gateway_listen_addr": "127.0.0.1:8080", "log_level": "info", "log_format": "text", "retain_blocks": 0, "light_trusting_period": "1h", ` + extra + `}`
+		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return home.Load(dir)
+	}
+	h, err := load(`"driver_endpoints": {"eip155:1": ["https://a.example/v3/key", "http://127.0.0.1:8545"]}, "driver_poll_interval_ms": 250, "driver_modules_dir": "mods"`)
+	if err != nil || len(h.App.DriverEndpoints["eip155:1"]) != 2 || h.App.DriverPollIntervalMS != 250 || h.DriverModulesDir() != filepath.Join(h.Dir, "mods") {
+		t.Fatalf("valid config: %+v %v", h, err)
+	}
+	if h, err = load(`"log_level": "info"`); err != nil || h.DriverModulesDir() != filepath.Join(h.Dir, "config", "drivers") || len(h.App.DriverEndpoints) != 0 {
+		t.Fatalf("defaults: %+v %v", h, err)
+	}
+	for i, c := range []struct{ extra, want string }{
+		0: {`"driver_endpoints": {"eip155:1": []}`, `"eip155:1": no endpoint`},
+		1: {`"driver_endpoints": {"eip155 1": ["http://a"]}`, `chain id "eip155 1"`},
+		2: {`"driver_endpoints": {"eip155:1": ["ws://a"]}`, `"ws://a": want an http:// or https:// URL`},
+		3: {`"driver_endpoints": {"eip155:1": ["http://"]}`, `"http://": want an http:// or https:// URL`},
+		4: {`"driver_endpoints": {"eip155:1": ["http://a", "http://a"]}`, `"http://a" listed twice`},
+	} {
+		if _, err := load(c.extra); !errors.Is(err, home.ErrDriverEndpoints) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%d: Load = %v, want ErrDriverEndpoints with %q", i, err, c.want)
+		}
+	}
+	if _, err := load(`"driver_poll_interval_ms": -1`); err == nil || !strings.Contains(err.Error(), "driver_poll_interval_ms") {
+		t.Errorf("negative interval: %v", err)
 	}
 }

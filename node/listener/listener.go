@@ -46,6 +46,10 @@ type Source struct {
 	// the cursor.
 	Chain, Contract string
 	Poller          Poller
+	// Skip, if set, says why this node does not poll the chain (not a
+	// validator, no endpoints configured, the driver did not load): the
+	// source is only reported in the status file, and its cursor stays.
+	Skip string
 }
 
 func (s Source) key() string {
@@ -68,6 +72,9 @@ type Listener struct {
 	// Interval between rounds in Run; 0 means 5 s.
 	Interval time.Duration
 	Log      *slog.Logger
+
+	// status is what Step last did per source, saved in StatusFile.
+	status map[string]ChainStatus
 }
 
 // Cursor returns the saved cursor of a source (nil if none).
@@ -121,32 +128,70 @@ func (l *Listener) Step(ctx context.Context) error {
 		}
 		l.Sources = src
 	}
+	now := time.Now().UTC()
+	st := Status{Updated: now, Chains: []ChainStatus{}}
 	for _, s := range l.Sources {
-		if err := l.step(ctx, s); err != nil {
-			l.log().Warn("driver listener", "chain", s.Chain, "contract", s.Contract, "err", err)
-			errs = append(errs, fmt.Errorf("%s %s: %w", s.Chain, s.Contract, err))
+		cs := l.status[s.key()]
+		cs.Chain, cs.Contract, cs.Skip = s.Chain, s.Contract, s.Skip
+		if s.Skip == "" {
+			cs.LastPoll = now
+			n, err := l.step(ctx, s)
+			prev := cs.LastError
+			cs.LastError = ""
+			if err != nil {
+				cs.LastError = err.Error()
+				// An error that lasts (an endpoint down) is logged once,
+				// then at debug level each round until it changes; one
+				// caused by stopping is not worth a warning.
+				level := slog.LevelWarn
+				if cs.LastError == prev || ctx.Err() != nil {
+					level = slog.LevelDebug
+				}
+				l.log().Log(ctx, level, "driver listener", "chain", s.Chain, "contract", s.Contract, "err", err)
+				errs = append(errs, fmt.Errorf("%s %s: %w", s.Chain, s.Contract, err))
+			} else {
+				cs.LastSuccess = now
+				cs.Attested += n
+			}
+		}
+		if c, err := l.Cursor(s); err == nil {
+			cs.Cursor = string(c)
+		}
+		st.Chains = append(st.Chains, cs)
+	}
+	// A node with no enabled chain writes no file until it has one.
+	write := len(st.Chains) > 0 || len(l.status) > 0
+	l.status = map[string]ChainStatus{}
+	for _, cs := range st.Chains {
+		l.status[Source{Chain: cs.Chain, Contract: cs.Contract}.key()] = cs
+	}
+	if write {
+		if err := l.saveStatus(st); err != nil {
+			errs = append(errs, fmt.Errorf("status file: %w", err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (l *Listener) step(ctx context.Context, s Source) error {
+// step polls s and submits what it reports; it returns the number of
+// observations attested.
+func (l *Listener) step(ctx context.Context, s Source) (int, error) {
 	cur, err := l.Cursor(s)
 	if err != nil {
-		return fmt.Errorf("read cursor: %w", err)
+		return 0, fmt.Errorf("read cursor: %w", err)
 	}
 	obs, next, err := s.Poller.Poll(ctx, cur)
 	if err != nil {
-		return fmt.Errorf("poll: %w", err)
+		return 0, fmt.Errorf("poll: %w", err)
 	}
 	var encs [][]byte
 	for _, g := range obs {
 		if g.Chain != s.Chain || g.Contract != s.Contract {
-			return fmt.Errorf("%w: the driver reported %s %s", observation.ErrInvalid, g.Chain, g.Contract)
+			return 0, fmt.Errorf("%w: the driver reported %s %s", observation.ErrInvalid, g.Chain, g.Contract)
 		}
 		b, err := g.Encode()
 		if err != nil {
-			return fmt.Errorf("driver output: %w", err) // the cursor stays: nothing is skipped silently
+			return 0, fmt.Errorf("driver output: %w", err) // the cursor stays: nothing is skipped silently
 		}
 		encs = append(encs, b)
 	}
@@ -157,14 +202,14 @@ func (l *Listener) step(ctx context.Context, s Source) error {
 	for len(encs) > 0 {
 		n := min(max, len(encs))
 		if err := l.Submit.Attest(ctx, encs[:n]); err != nil {
-			return fmt.Errorf("submit: %w", err)
+			return 0, fmt.Errorf("submit: %w", err)
 		}
 		encs = encs[n:]
 	}
 	if len(obs) > 0 {
 		l.log().Info("attested", "chain", s.Chain, "observations", len(obs))
 	}
-	return l.saveCursor(s, next)
+	return len(obs), l.saveCursor(s, next)
 }
 
 // Run calls Step every Interval until ctx ends.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/idos-network/idos-node/node/listener"
@@ -97,5 +98,43 @@ func TestCursor(t *testing.T) {
 	}
 	if after, _ := l2.Cursor(src); string(after) != string(before) {
 		t.Fatal("the cursor moved past a refused observation")
+	}
+}
+
+// TestSkipAndStatus: a source with a Skip reason is not polled and keeps
+// no cursor; the status file records each source's cursor, attested count,
+// skip reason and last error.
+func TestSkipAndStatus(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	polled := &tablePoller{rows: []observation.Grant{grant(1), grant(2)}}
+	skipped := &tablePoller{rows: []observation.Grant{grant(3)}}
+	rec := &recorder{}
+	l := &listener.Listener{Submit: rec, Dir: dir, Sources: []listener.Source{
+		{Chain: "eip155:1", Contract: "0xc0ffee", Poller: polled},
+		{Chain: "eip155:2", Contract: "0xc0ffee", Poller: skipped, Skip: "no endpoints"},
+	}}
+	if _, err := listener.ReadStatus(dir); !errors.Is(err, listener.ErrNoStatus) {
+		t.Fatalf("status before a round: %v", err)
+	}
+	if err := l.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec.fail = errors.New("mempool full")
+	polled.rows = append(polled.rows, grant(4))
+	if err := l.Step(ctx); err == nil {
+		t.Fatal("a failed submission was not reported")
+	}
+	st, err := listener.ReadStatus(dir)
+	if err != nil || len(st.Chains) != 2 {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	a, b := st.Chains[0], st.Chains[1]
+	if a.Skip != "" || a.Attested != 2 || a.Cursor != "\x00\x00\x00\x00\x00\x00\x00\x02" || !strings.Contains(a.LastError, "mempool full") ||
+		a.LastPoll.Before(a.LastSuccess) || a.LastSuccess.IsZero() {
+		t.Errorf("polled source %+v", a)
+	}
+	if b.Skip != "no endpoints" || skipped.calls != 0 || b.Cursor != "" || !b.LastPoll.IsZero() {
+		t.Errorf("skipped source %+v, %d polls", b, skipped.calls)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/idos-network/idos-node/internal/jsontext"
 	"github.com/idos-network/idos-node/node/auth"
 	"github.com/idos-network/idos-node/node/sqlstate"
 )
@@ -65,7 +66,9 @@ func Decode(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidPayload, err)
+		// The message reaches people (a refused transaction's log, the
+		// gateway's 422): JSON field and kinds, not Go type names.
+		return fmt.Errorf("%w: %s", ErrInvalidPayload, jsontext.Message(err))
 	}
 	if dec.More() {
 		return fmt.Errorf("%w: trailing data after JSON value", ErrInvalidPayload)

@@ -28,12 +28,17 @@ type Options struct {
 	// DefaultCompactEvery); tests shorten them.
 	PruneInterval time.Duration
 	CompactEvery  int64
-	// Drivers, if set, gives each enabled chain (drivers.chains, read
-	// every DriverInterval) its driver; the node then runs a listener
-	// beside consensus that attests what the drivers report, signed with
-	// the validator key (node/listener). node/driverhost provides the Wasm
-	// drivers. Nil: no listener.
-	Drivers        func(c drivers.ChainRow) (listener.Poller, error)
+	// Drivers gives each enabled chain (drivers.chains, read every
+	// DriverInterval) its driver; the node runs a listener beside
+	// consensus that, while the node is a validator, attests what the
+	// drivers report, signed with the validator key (node/listener). Nil
+	// is the standard node: the Wasm driver with the config's
+	// driver_sha256 (built in, or in the home's driver modules directory)
+	// run by node/driverhost with the endpoints of config/idos.json, and
+	// chains without endpoints are not observed (ErrNoEndpoints).
+	Drivers func(c drivers.ChainRow) (listener.Poller, error)
+	// DriverInterval is the time between polling rounds; 0 means
+	// idos.json's driver_poll_interval_ms, else 5 s.
 	DriverInterval time.Duration
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/idos-network/idos-node/node/gateway"
 	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/retain"
+	"github.com/idos-network/idos-node/node/valclient"
 	"github.com/idos-network/idos-node/node/wasmhost"
 )
 
@@ -48,6 +49,9 @@ type Running struct {
 	// when it has.
 	stopListener context.CancelFunc
 	listenerDone chan struct{}
+	// drivers are the standard node's Wasm drivers (nil when
+	// Options.Drivers was given).
+	drivers *hostDrivers
 
 	stopOnce sync.Once
 	stopErr  error
@@ -185,9 +189,12 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 		return nil, r.abort(err)
 	}
 	r.gateway = gw
-	if opts.Drivers != nil {
-		r.startListener(pv, n.GenesisDoc().ChainID, opts)
+	if opts.Drivers == nil {
+		r.drivers = &hostDrivers{home: h, cacheDir: cacheDir, log: logger.With("module", "drivers"),
+			state: valclient.New(r.client, n.GenesisDoc().ChainID)}
+		opts.Drivers = r.drivers.driver
 	}
+	r.startListener(pv, n.GenesisDoc().ChainID, opts)
 	logger.Info("node started",
 		"node_id", nodeKey.ID(), "chain_id", n.GenesisDoc().ChainID,
 		"rpc", h.CometBFT.RPC.ListenAddress, "gateway", gw.Addr().String())
@@ -238,6 +245,9 @@ func (r *Running) Stop() error {
 		if r.stopListener != nil {
 			r.stopListener()
 			<-r.listenerDone
+		}
+		if r.drivers != nil {
+			errs = append(errs, r.drivers.close())
 		}
 		if r.stopPruner != nil {
 			r.stopPruner()

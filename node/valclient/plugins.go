@@ -40,34 +40,9 @@ type PluginMeta struct {
 // with consecutive nonces) and then proposes it (plugins.propose), waiting
 // for the proposal's block. delay 0 means the genesis activation delay.
 func (c *Client) ProposePlugin(ctx context.Context, key ed25519.PrivateKey, wasm []byte, meta PluginMeta, delay int64) (Result, error) {
-	sum, chunks := plugins.UploadChunks(wasm, plugins.DefaultChunkSize)
-	nonce, err := c.NextNonce(ctx, key)
+	sum, acc, err := c.upload(ctx, key, wasm)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s: read nonce: %w", ActionPluginUpload, err)
-	}
-	acc := client.NewAccount(auth.NewEd25519Signer(key), c.ChainID)
-	acc.Nonce = nonce
-	var total, sent int64
-	for _, ch := range chunks {
-		total += int64(len(ch.Data))
-	}
-	for _, ch := range chunks {
-		raw, err := acc.Build(ActionPluginUpload, ch)
-		if err != nil {
-			return Result{}, err
-		}
-		res, err := c.RPC.BroadcastTxSync(ctx, raw)
-		if err != nil {
-			return Result{}, fmt.Errorf("%s %d/%d: %w", ActionPluginUpload, ch.Index+1, len(chunks), err)
-		}
-		if res.Code != wire.CodeOK {
-			return Result{}, &RejectedError{Action: ActionPluginUpload, Stage: "check", Code: res.Code, Codespace: res.Codespace,
-				Log: res.Log, Hash: fmt.Sprintf("%X", types.Tx(raw).Hash())}
-		}
-		sent += int64(len(ch.Data))
-		if c.UploadProgress != nil {
-			c.UploadProgress(int(ch.Index)+1, len(chunks), sent, total)
-		}
+		return Result{}, err
 	}
 	raw, err := acc.Build(ActionPluginPropose, plugins.ProposePayload{Scheme: meta.Scheme, KeyType: meta.KeyType,
 		AddressFormat: meta.AddressFormat, SHA256: sum, ActivationDelay: delay})
@@ -81,6 +56,42 @@ func (c *Client) ProposePlugin(ctx context.Context, key ed25519.PrivateKey, wasm
 		return c.broadcastAndPoll(ctx, tl, ActionPluginPropose, raw)
 	}
 	return c.broadcastCommit(ctx, ActionPluginPropose, raw)
+}
+
+// upload sends wasm in chunks (plugins.upload, back to back with
+// consecutive nonces, reporting each to UploadProgress) and returns its
+// hex SHA-256 and the account, whose nonce is the next one.
+func (c *Client) upload(ctx context.Context, key ed25519.PrivateKey, wasm []byte) (string, *client.Account, error) {
+	sum, chunks := plugins.UploadChunks(wasm, plugins.DefaultChunkSize)
+	nonce, err := c.NextNonce(ctx, key)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: read nonce: %w", ActionPluginUpload, err)
+	}
+	acc := client.NewAccount(auth.NewEd25519Signer(key), c.ChainID)
+	acc.Nonce = nonce
+	var total, sent int64
+	for _, ch := range chunks {
+		total += int64(len(ch.Data))
+	}
+	for _, ch := range chunks {
+		raw, err := acc.Build(ActionPluginUpload, ch)
+		if err != nil {
+			return "", nil, err
+		}
+		res, err := c.RPC.BroadcastTxSync(ctx, raw)
+		if err != nil {
+			return "", nil, fmt.Errorf("%s %d/%d: %w", ActionPluginUpload, ch.Index+1, len(chunks), err)
+		}
+		if res.Code != wire.CodeOK {
+			return "", nil, &RejectedError{Action: ActionPluginUpload, Stage: "check", Code: res.Code, Codespace: res.Codespace,
+				Log: res.Log, Hash: fmt.Sprintf("%X", types.Tx(raw).Hash())}
+		}
+		sent += int64(len(ch.Data))
+		if c.UploadProgress != nil {
+			c.UploadProgress(int(ch.Index)+1, len(chunks), sent, total)
+		}
+	}
+	return sum, acc, nil
 }
 
 // txLookup is the transaction lookup of *rpchttp.HTTP (the node's kv

@@ -25,12 +25,16 @@ const (
 	ErrCommitTimeout    = "commit_timeout"     // 504: the transaction was not committed in time
 )
 
+// ErrUnsupportedMedia is 415: a request body declared (Content-Type) as
+// something else than JSON.
+const ErrUnsupportedMedia = "unsupported_media_type"
+
 // ErrorCodes lists every error code the gateway answers with.
 func ErrorCodes() []string {
 	return []string{
 		ErrBadRequest, ErrUnknownScheme, ErrChallengeInvalid, ErrBadSignature, ErrForbidden,
 		ErrNotFound, ErrTxNotFound, ErrUnknownQuery, ErrMethodNotAllowed, ErrTxInCache,
-		ErrBodyTooLarge, ErrTxTooLarge, ErrTxRejected, ErrQueryFailed, ErrInternal,
+		ErrBodyTooLarge, ErrUnsupportedMedia, ErrTxTooLarge, ErrTxRejected, ErrQueryFailed, ErrInternal,
 		ErrUnavailable, ErrNotReady, ErrMempoolFull, ErrBusy, ErrCommitTimeout,
 	}
 }

@@ -22,8 +22,11 @@ func TestPinnedValues(t *testing.T) {
 		}
 		seen[c] = true
 	}
-	if len(seen) != 20 {
-		t.Errorf("%d error codes, want 20", len(seen))
+	if len(seen) != 21 {
+		t.Errorf("%d error codes, want 21", len(seen))
+	}
+	if ErrUnsupportedMedia != "unsupported_media_type" {
+		t.Errorf("ErrUnsupportedMedia = %q", ErrUnsupportedMedia)
 	}
 	// Signed texts: a wallet signs exactly these bytes.
 	exp := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))

@@ -149,6 +149,9 @@ func proposeChain(env *module.Env, payload []byte) error {
 			return fmt.Errorf("%w: chain config %s is enabled already", ErrDuplicate, d)
 		}
 	}
+	if err := takeDriverModule(env, who, cp.Chain.DriverSHA256); err != nil {
+		return err
+	}
 	if err := putPending(env, KindChain, d, mustJSON(cp.Chain)); err != nil {
 		return err
 	}
@@ -178,8 +181,11 @@ func endBlock(env *module.Env) ([]module.ValidatorUpdate, error) {
 // proposal itself, so that reports nobody else confirmed (a liar's) leave
 // nothing in state; attesting it again opens a new proposal.
 func expired(env *module.Env, r approval.Request) error {
-	if err := dropPending(env, r); err != nil || r.Kind != KindObservation {
+	if err := dropPending(env, r); err != nil {
 		return err
+	}
+	if r.Kind == KindChain {
+		return dropUnusedModules(env)
 	}
 	_, err := env.DB.ExecContext(env.Ctx, `DELETE FROM driver_requests WHERE kind = ? AND digest = ?`, r.Kind, r.Subject)
 	return err

@@ -183,5 +183,8 @@ func applyChain(env *module.Env, r approval.Request) (string, error) {
 	if err := json.Unmarshal(body, &c); err != nil {
 		return "", err
 	}
-	return approval.StatusApproved, putChain(env, c, "enabled")
+	if err := putChain(env, c, "enabled"); err != nil {
+		return "", err
+	}
+	return approval.StatusApproved, dropUnusedModules(env)
 }

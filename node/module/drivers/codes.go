@@ -1,6 +1,9 @@
 package drivers
 
-import "github.com/idos-network/idos-node/node/module"
+import (
+	"github.com/idos-network/idos-node/node/module"
+	"github.com/idos-network/idos-node/node/module/plugins"
+)
 
 // Result codes of the drivers module's own errors; the rules it shares
 // with other approvals use module's codes (docs/spec/result-codes.md).
@@ -21,4 +24,8 @@ var Codes = []module.ErrorCode{
 	{Code: CodeObservation, Err: ErrObservation},
 	{Code: CodeUnknownChain, Err: ErrUnknownChain},
 	{Code: CodeChainConfig, Err: ErrChainConfig},
+	// A driver module reaches the chain as a signature plugin's does
+	// (plugins.upload), and is refused with the same codes.
+	{Code: plugins.CodeBadModule, Err: plugins.ErrBadModule},
+	{Code: plugins.CodeUpload, Err: plugins.ErrUpload},
 }

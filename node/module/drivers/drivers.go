@@ -15,7 +15,9 @@
 //
 // The enabled chains are chain state: a genesis list, extended by
 // drivers.propose_chain and drivers.approve_chain on the same engine (kind
-// "chain").
+// "chain"). A proposal's driver module is chain state too: uploaded with
+// plugins.upload, taken into wasm_modules (kind "driver") by
+// drivers.propose_chain, and dropped when no chain config names it.
 package drivers
 
 import (
@@ -110,6 +112,7 @@ var schema = slices.Concat([]string{
 		digest       TEXT NOT NULL,
 		applied      INTEGER NOT NULL
 	) STRICT, WITHOUT ROWID`,
+	modulesTable,
 }, engine.Tables.Schema())
 
 // Module returns the drivers module.
@@ -127,6 +130,7 @@ func Module() module.Module {
 			"drivers.chains":  chainsQuery,
 			"drivers.pending": pendingQuery,
 			"drivers.grant":   grantQuery,
+			"drivers.module":  moduleQuery,
 		},
 		InitGenesis: initGenesis,
 		EndBlock:    endBlock,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/idos-network/idos-node/node/module"
 	"github.com/idos-network/idos-node/node/wire"
@@ -218,6 +219,13 @@ func lockedGrant(env *module.Env, where string, args ...any) (string, int64, err
 // ErrLocked is returned when a grant's lock forbids a removal.
 var ErrLocked = errors.New("locked by an access grant")
 
+// lockTime words a grant's locked_until (Unix seconds, compared with block
+// time) for the refusal's message, which people read: RFC 3339 in UTC, so it
+// is the same text on every node. The stored value stays Unix seconds.
+func lockTime(until int64) string {
+	return time.Unix(until, 0).UTC().Format(time.RFC3339)
+}
+
 func removeCredential(env *module.Env, payload []byte) error {
 	var p RemoveCredentialPayload
 	if err := module.Decode(payload, &p); err != nil {
@@ -230,7 +238,7 @@ func removeCredential(env *module.Env, payload []byte) error {
 	if g, until, err := lockedGrant(env, onCopies, p.CredentialID, p.CredentialID); err != nil {
 		return err
 	} else if g != "" {
-		return fmt.Errorf("%w: grant %s keeps credential %s until %d", ErrLocked, g, p.CredentialID, until)
+		return fmt.Errorf("%w: grant %s keeps credential %s until %s", ErrLocked, g, p.CredentialID, lockTime(until))
 	}
 	for _, q := range []string{
 		`DELETE FROM idos_grants_by_grantee WHERE (grantee, id) IN (SELECT grantee, id FROM idos_grants WHERE ` + onCopies + `)`,
@@ -310,7 +318,7 @@ func revokeGrant(env *module.Env, payload []byte) error {
 		return err
 	}
 	if until > env.Time {
-		return fmt.Errorf("%w: grant %s is locked until %d", ErrLocked, p.GrantID, until)
+		return fmt.Errorf("%w: grant %s is locked until %s", ErrLocked, p.GrantID, lockTime(until))
 	}
 	for _, table := range []string{"idos_grants", "idos_grants_by_grantee"} {
 		if _, err := env.DB.ExecContext(env.Ctx, `DELETE FROM `+table+` WHERE id = ?`, p.GrantID); err != nil {

@@ -70,7 +70,8 @@ type step struct {
 	by      *party
 	action  string
 	payload any
-	wantErr error // nil: must succeed; else the result code must be this error's
+	wantErr error  // nil: must succeed; else the result code must be this error's
+	wantLog string // with wantErr: the refusal's message contains it
 }
 
 func (c *chainT) block(steps ...step) {
@@ -100,6 +101,8 @@ func (c *chainT) block(steps ...step) {
 			c.t.Errorf("height %d: %s: %s", c.height, s.action, r.Log)
 		case s.wantErr != nil && r.Code != c.a.ResultCode(s.wantErr):
 			c.t.Errorf("height %d: %s: code %d %q, want error %q", c.height, s.action, r.Code, r.Log, s.wantErr)
+		case s.wantErr != nil && !strings.Contains(r.Log, s.wantLog):
+			c.t.Errorf("height %d: %s: message %q, want it to say %q", c.height, s.action, r.Log, s.wantLog)
 		}
 	}
 }
@@ -186,10 +189,14 @@ func TestUserStory(t *testing.T) {
 	if code, v := c.read(consumer, "idos.get_grants_received", struct{}{}); code != app.CodeOK || !strings.Contains(v, grantID) {
 		t.Fatalf("grants received: %d %s", code, v)
 	}
-	// Locked: neither revoke nor remove.
+	// Locked: neither revoke nor remove; the refusal gives the lock's end
+	// as a date people read, not Unix seconds alone.
+	until := time.Unix(lock, 0).UTC().Format(time.RFC3339)
 	c.block(
-		step{by: userEth, action: "idos.revoke_grant", payload: idos.RevokeGrantPayload{GrantID: grantID}, wantErr: idos.ErrLocked},
-		step{by: userEth, action: "idos.remove_credential", payload: idos.RemoveCredentialPayload{CredentialID: credID}, wantErr: idos.ErrLocked},
+		step{by: userEth, action: "idos.revoke_grant", payload: idos.RevokeGrantPayload{GrantID: grantID}, wantErr: idos.ErrLocked,
+			wantLog: "locked until " + until},
+		step{by: userEth, action: "idos.remove_credential", payload: idos.RemoveCredentialPayload{CredentialID: credID}, wantErr: idos.ErrLocked,
+			wantLog: "until " + until},
 		step{by: consumer, action: "idos.revoke_grant", payload: idos.RevokeGrantPayload{GrantID: grantID}, wantErr: idos.ErrUnauthorized},
 	)
 	// Time passes beyond the lock (block time, not the wall clock).

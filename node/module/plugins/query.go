@@ -13,6 +13,9 @@ import (
 
 // Plugin is one row of plugins.list.
 type Plugin struct {
+	// Kind is always KindSignature: the plugins table holds signature
+	// modules only (drivers are in wasm_modules).
+	Kind   string `json:"kind"`
 	Scheme string `json:"scheme"`
 	SHA256 string `json:"sha256"`
 	// CodeSHA256 is the hash of the metered module the nodes run
@@ -101,7 +104,7 @@ func list(ctx context.Context, snap *sql.Tx, data []byte) (any, error) {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var pl Plugin
+		pl := Plugin{Kind: KindSignature}
 		var hash, code []byte
 		if err := rows.Scan(&pl.Scheme, &hash, &code, &pl.Size, &pl.KeyType, &pl.AddressFormat, &pl.Status, &pl.Proposer,
 			&pl.Proposed, &pl.ActivationDelay, &pl.ActiveFrom, &pl.RemovedFrom, &pl.CheckHeight, &pl.Refusal); err != nil {

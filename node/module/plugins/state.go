@@ -168,3 +168,38 @@ func expired(env *module.Env, r approval.Request) error {
 		`UPDATE plugins SET status = ? WHERE scheme = ? AND status = ?`, StatusExpired, r.Subject, StatusPending)
 	return err
 }
+
+// KindSignature and KindDriver are the kinds of Wasm module the chain
+// holds: signature plugins (this module's plugins table) and chain-grant
+// drivers (node/module/drivers, table wasm_modules). Both reach the chain
+// through plugins.upload.
+const (
+	KindSignature = "signature"
+	KindDriver    = "driver"
+)
+
+// TakeUpload returns the module of who's finished upload of the module
+// whose SHA-256 is hash, decompressed (Decompress, under max_module_bytes),
+// and drops the upload. ok is false when who has no upload of that module.
+// It is how another module (node/module/drivers) takes a module uploaded
+// with plugins.upload, so that every module reaches the chain one way.
+func TakeUpload(env *module.Env, who string, hash []byte) (wasm []byte, ok bool, err error) {
+	var n int64
+	if err := env.DB.QueryRowContext(env.Ctx,
+		`SELECT count(*) FROM plugin_uploads WHERE uploader = ? AND module_hash = ?`, who, hash).Scan(&n); err != nil || n == 0 {
+		return nil, false, err
+	}
+	p, err := loadParams(env)
+	if err != nil {
+		return nil, true, err
+	}
+	compressed, err := assembleUpload(env, who, hash)
+	if err != nil {
+		return nil, true, err
+	}
+	if wasm, err = Decompress(compressed, p.MaxModuleBytes, hash); err != nil {
+		return nil, true, err
+	}
+	_, err = env.DB.ExecContext(env.Ctx, `DELETE FROM plugin_uploads WHERE uploader = ?`, who)
+	return wasm, true, err
+}

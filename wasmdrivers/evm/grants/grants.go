@@ -90,6 +90,12 @@ func Poll(req driver.Request, finalized bool) (driver.Response, error) {
 		if err != nil {
 			return driver.Response{}, fmt.Errorf("evm: log %d: %w", i, err)
 		}
+		// The contract takes any string as a data id: one no idOS grant
+		// can hold (empty, or over observation.MaxDataID bytes) is
+		// skipped, or the host would refuse every poll from here on.
+		if g.Validate() != nil {
+			continue
+		}
 		obs = append(obs, g)
 	}
 	next, _ := json.Marshal(cursor{Next: to + 1})
