@@ -35,6 +35,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"start", "--home", "/nonexistent", "extra"}, "unexpected arguments: [extra]", "idosnode start"},
 		{[]string{"init", "--bogus"}, "flag provided but not defined: -bogus", "idosnode init"},
 		{[]string{"init"}, "--home is required", "idosnode init"},
+		{[]string{"init", "--home", "/nonexistent", "--join", "x:1", "--state-sync", "x:1"}, "--join and --state-sync exclude each other", "idosnode init"},
 		{[]string{"devnet", "extra"}, "unexpected arguments: [extra]", "idosnode devnet"},
 		{[]string{"plugin"}, "plugin needs a command: propose, approve, remove, limits, list, test", "idosnode plugin"},
 		{[]string{"plugin", "frobnicate"}, `unknown plugin command "frobnicate"`, "idosnode plugin"},

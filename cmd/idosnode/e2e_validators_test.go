@@ -232,7 +232,11 @@ func (n *vsNet) create(k int) {
 }
 
 // vsAppState is the default app_state with a short request expiry.
-func vsAppState(t *testing.T) json.RawMessage {
+func vsAppState(t *testing.T) json.RawMessage { return vsAppStateExpiry(t, vsExpiry) }
+
+// vsAppStateExpiry is the default app_state with requests expiring after
+// vsExpiry blocks.
+func vsAppStateExpiry(t *testing.T, vsExpiry int64) json.RawMessage {
 	var state map[string]json.RawMessage
 	if err := json.Unmarshal(composition.DefaultGenesisState(), &state); err != nil {
 		t.Fatal(err)

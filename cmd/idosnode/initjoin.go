@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/cometbft/cometbft/types"
+
+	"github.com/idos-network/idos-node/node/home"
 )
 
 // joinTimeout bounds the RPC calls `init --join` makes to its peer.
@@ -23,39 +28,157 @@ type network struct {
 }
 
 // fetchNetwork reads the genesis and the P2P address of the node whose
-// CometBFT RPC is at rpcURL.
-func fetchNetwork(ctx context.Context, rpcURL string) (*network, error) {
+// CometBFT RPC is at rpcURL; flag names the option in errors.
+func fetchNetwork(ctx context.Context, flag, rpcURL string) (*network, error) {
+	nw, _, err := fetchServer(ctx, flag, rpcURL)
+	return nw, err
+}
+
+// fetchServer is fetchNetwork that also returns the server's client and
+// latest height.
+func fetchServer(ctx context.Context, flag, rpcURL string) (*network, *rpcServer, error) {
 	u, err := normaliseRPCURL(rpcURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c, err := rpchttp.New(u.String(), "/websocket")
 	if err != nil {
-		return nil, fmt.Errorf("--join %s: %w", rpcURL, err)
+		return nil, nil, fmt.Errorf("--%s %s: %w", flag, rpcURL, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
 	st, err := c.Status(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("--join %s: node status: %w", rpcURL, err)
+		return nil, nil, fmt.Errorf("--%s %s: node status: %w: %w", flag, rpcURL, ErrUnreachable, err)
 	}
 	gen, err := c.Genesis(ctx)
 	if err != nil {
 		// Genesis files over 16 MiB are only served in chunks; ours are
 		// far smaller, so that case is reported rather than handled.
-		return nil, fmt.Errorf("--join %s: genesis: %w", rpcURL, err)
+		return nil, nil, fmt.Errorf("--%s %s: genesis: %w", flag, rpcURL, err)
 	}
 	if gen.Genesis == nil {
-		return nil, fmt.Errorf("--join %s: the node returned no genesis", rpcURL)
+		return nil, nil, fmt.Errorf("--%s %s: the node returned no genesis", flag, rpcURL)
 	}
 	if st.NodeInfo.Network != gen.Genesis.ChainID {
-		return nil, fmt.Errorf("--join %s: node reports chain %q but serves a genesis for %q", rpcURL, st.NodeInfo.Network, gen.Genesis.ChainID)
+		return nil, nil, fmt.Errorf("--%s %s: node reports chain %q but serves a genesis for %q", flag, rpcURL, st.NodeInfo.Network, gen.Genesis.ChainID)
 	}
 	addr, err := dialableP2PAddr(st.NodeInfo.ListenAddr, u.Hostname())
 	if err != nil {
-		return nil, fmt.Errorf("--join %s: %w", rpcURL, err)
+		return nil, nil, fmt.Errorf("--%s %s: %w", flag, rpcURL, err)
 	}
-	return &network{Genesis: gen.Genesis, Peer: string(st.NodeInfo.DefaultNodeID) + "@" + addr}, nil
+	nw := &network{Genesis: gen.Genesis, Peer: string(st.NodeInfo.DefaultNodeID) + "@" + addr}
+	return nw, &rpcServer{url: u.String(), c: c, latest: st.SyncInfo.LatestBlockHeight, catchingUp: st.SyncInfo.CatchingUp}, nil
+}
+
+type rpcServer struct {
+	url        string
+	c          *rpchttp.HTTP
+	latest     int64
+	catchingUp bool
+}
+
+// ErrUnreachable is a state-sync or join server that did not answer.
+var ErrUnreachable = errors.New("RPC server unreachable")
+
+// ErrTrustMismatch is returned when the state-sync servers disagree on the
+// block the new node is to trust, or serve different networks.
+var ErrTrustMismatch = errors.New("state-sync servers disagree")
+
+// stateSyncJoin is what `init --state-sync` writes: the network (genesis
+// and the servers as peers) and CometBFT's trust settings.
+type stateSyncJoin struct {
+	Genesis *types.GenesisDoc
+	Peers   []string
+	Sync    home.StateSync
+	// Repeated is set when one server was given and is both the light
+	// client's primary and its witness.
+	Repeated bool
+}
+
+// fetchStateSync asks every server for the network and a recent block, and
+// takes that block as the trusted one only if all of them agree on its
+// hash. CometBFT's light client needs a primary and at least one witness
+// (two rpc_servers); one server is repeated and reported in Repeated,
+// because then nothing checks the one server's word.
+func fetchStateSync(ctx context.Context, urls []string) (*stateSyncJoin, error) {
+	if len(urls) == 0 {
+		return nil, usageErrorf("--state-sync: want RPC_URL[,RPC_URL...]")
+	}
+	var (
+		out     = &stateSyncJoin{}
+		servers []*rpcServer
+	)
+	for _, raw := range urls {
+		nw, srv, err := fetchServer(ctx, "state-sync", raw)
+		if err != nil {
+			return nil, err
+		}
+		if srv.catchingUp {
+			return nil, fmt.Errorf("--state-sync %s: the node is still catching up; give servers that follow the chain", raw)
+		}
+		if out.Genesis == nil {
+			out.Genesis = nw.Genesis
+		} else if nw.Genesis.ChainID != out.Genesis.ChainID {
+			return nil, fmt.Errorf("%w: %s is on chain %q, %s on %q", ErrTrustMismatch, servers[0].url, out.Genesis.ChainID, srv.url, nw.Genesis.ChainID)
+		}
+		if !slices.Contains(out.Peers, nw.Peer) {
+			out.Peers = append(out.Peers, nw.Peer)
+		}
+		servers = append(servers, srv)
+	}
+	// The newest height every server has.
+	h := servers[0].latest
+	for _, s := range servers[1:] {
+		h = min(h, s.latest)
+	}
+	if h < 1 {
+		return nil, fmt.Errorf("--state-sync: %s has no blocks yet", servers[0].url)
+	}
+	var hash []byte
+	for _, s := range servers {
+		got, err := blockHashAt(ctx, s, h, out.Genesis.ChainID)
+		if err != nil {
+			return nil, err
+		}
+		if hash == nil {
+			hash = got
+		} else if !bytes.Equal(got, hash) {
+			return nil, fmt.Errorf("%w: block %d is %X at %s but %X at %s; refusing to trust either", ErrTrustMismatch, h, hash, servers[0].url, got, s.url)
+		}
+	}
+	for _, s := range servers {
+		out.Sync.RPCServers = append(out.Sync.RPCServers, s.url)
+	}
+	if len(servers) == 1 {
+		out.Sync.RPCServers = append(out.Sync.RPCServers, servers[0].url)
+		out.Repeated = true
+	}
+	out.Sync.TrustHeight = h
+	out.Sync.TrustHash = fmt.Sprintf("%X", hash)
+	return out, nil
+}
+
+// blockHashAt returns the hash of s's header at height h (from /commit),
+// checking that the header hashes to the block id its commit signs.
+func blockHashAt(ctx context.Context, s *rpcServer, h int64, chainID string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
+	defer cancel()
+	res, err := s.c.Commit(ctx, &h)
+	if err != nil {
+		return nil, fmt.Errorf("--state-sync %s: commit at height %d: %w: %w", s.url, h, ErrUnreachable, err)
+	}
+	if res.Header == nil || res.Commit == nil {
+		return nil, fmt.Errorf("--state-sync %s: no signed header at height %d", s.url, h)
+	}
+	if res.Header.ChainID != chainID || res.Header.Height != h {
+		return nil, fmt.Errorf("%w: %s answered for height %d with a header of chain %q height %d", ErrTrustMismatch, s.url, h, res.Header.ChainID, res.Header.Height)
+	}
+	hash := res.Header.Hash()
+	if !bytes.Equal(hash, res.Commit.BlockID.Hash) {
+		return nil, fmt.Errorf("%w: %s: header %d hashes to %X but its commit signs %X", ErrTrustMismatch, s.url, h, hash, res.Commit.BlockID.Hash)
+	}
+	return hash, nil
 }
 
 // normaliseRPCURL accepts http(s)://host:port, tcp://host:port and a bare

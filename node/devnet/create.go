@@ -21,6 +21,11 @@ type Config struct {
 	ChainID    string
 	// TimeoutCommit of new networks; zero means one second.
 	TimeoutCommit time.Duration
+	// SnapshotInterval and SnapshotKeep of new networks' nodes; zero means
+	// DefaultSnapshotInterval and DefaultSnapshotKeep, so that a node can
+	// join a devnet by state sync within seconds of its start.
+	SnapshotInterval int64
+	SnapshotKeep     int
 	// GenesisTime of new networks; zero means now.
 	GenesisTime time.Time
 	// AppState of new networks replaces the application's default genesis
@@ -71,6 +76,12 @@ func Create(cfg Config) (*Manifest, error) {
 	if cfg.TimeoutCommit == 0 {
 		cfg.TimeoutCommit = time.Second
 	}
+	if cfg.SnapshotInterval == 0 {
+		cfg.SnapshotInterval = DefaultSnapshotInterval
+	}
+	if cfg.SnapshotKeep == 0 {
+		cfg.SnapshotKeep = DefaultSnapshotKeep
+	}
 	if cfg.GenesisTime.IsZero() {
 		cfg.GenesisTime = time.Now()
 	}
@@ -115,6 +126,8 @@ func Create(cfg Config) (*Manifest, error) {
 			GatewayListenAddr: m.Nodes[i].GatewayAddr,
 			TimeoutCommit:     cfg.TimeoutCommit,
 			GenesisTime:       cfg.GenesisTime,
+			SnapshotInterval:  cfg.SnapshotInterval,
+			SnapshotKeep:      cfg.SnapshotKeep,
 		}
 	}
 	for i, h := range homes {

@@ -26,6 +26,12 @@ const (
 	// PortStride is the gap between consecutive nodes' ports: node i uses
 	// base+10*i (P2P), +1 (RPC) and +2 (gateway).
 	PortStride = 10
+	// DefaultSnapshotInterval and DefaultSnapshotKeep: a devnet's state is
+	// small, so a snapshot every 10 blocks is cheap and lets a node join
+	// by state sync (`init --state-sync`) soon after the devnet starts;
+	// 6 kept covers a minute at 1 s blocks, longer than a join fetches.
+	DefaultSnapshotInterval = 10
+	DefaultSnapshotKeep     = 6
 	// MaxValidators bounds the network to what one machine runs sensibly.
 	MaxValidators = 64
 )

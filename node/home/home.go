@@ -57,6 +57,10 @@ type Options struct {
 	GenesisTime time.Time
 	LogLevel    string
 	LogFormat   string
+	// SnapshotInterval and SnapshotKeep are written to idos.json; 0 takes
+	// the defaults (a negative interval: no snapshots).
+	SnapshotInterval int64
+	SnapshotKeep     int
 	// RetainBlocks is written to idos.json; 0 takes DefaultRetainBlocks
 	// (use a negative value for "keep every block").
 	RetainBlocks int64
@@ -65,10 +69,33 @@ type Options struct {
 	// full node, not a validator). Its chain id must match ChainID, if
 	// given.
 	Genesis *types.GenesisDoc
+	// StateSync, when set, makes the node join by CometBFT's state sync:
+	// it restores a snapshot served by its peers (verified against the
+	// light-client-checked app hash) instead of replaying from genesis.
+	StateSync *StateSync
 	// Overwrite allows Init over an existing home. Keys are kept; config
 	// and genesis are rewritten; data/ is left alone.
 	Overwrite bool
 }
+
+// StateSync is CometBFT's [statesync] section for a joining node. The
+// trust period is the app config's light_trusting_period, the one the
+// network's retain windows are sized for.
+type StateSync struct {
+	// RPCServers are at least two CometBFT RPC URLs: the light client's
+	// primary and witnesses.
+	RPCServers []string
+	// TrustHeight and TrustHash are a block the servers agreed on.
+	TrustHeight int64
+	TrustHash   string
+	// DiscoveryTime is how long the node gathers snapshot offers before
+	// choosing one; zero takes DefaultDiscoveryTime.
+	DiscoveryTime time.Duration
+}
+
+// DefaultDiscoveryTime gives peers time to answer the snapshot request;
+// CometBFT refuses less than 5 s.
+const DefaultDiscoveryTime = 10 * time.Second
 
 // ErrExists is returned by Init for a home that already has a config or
 // genesis and Overwrite is false.
@@ -217,13 +244,17 @@ func buildConfig(home string, opts Options) (*cmtcfg.Config, AppConfig, error) {
 		return nil, AppConfig{}, fmt.Errorf("invalid CometBFT config: %w", err)
 	}
 
-	app := AppConfig{
-		GatewayListenAddr: or(opts.GatewayListenAddr, DefaultGatewayListenAddr),
-		LogLevel:          or(opts.LogLevel, DefaultLogLevel),
-		LogFormat:         or(opts.LogFormat, DefaultLogFormat),
-
-		RetainBlocks:        DefaultRetainBlocks,
-		LightTrustingPeriod: DefaultLightTrustingPeriod,
+	// From the defaults, so that settings Options does not name (the
+	// snapshot interval) get their documented values.
+	app := DefaultAppConfig()
+	app.GatewayListenAddr = or(opts.GatewayListenAddr, DefaultGatewayListenAddr)
+	app.LogLevel = or(opts.LogLevel, DefaultLogLevel)
+	app.LogFormat = or(opts.LogFormat, DefaultLogFormat)
+	if opts.SnapshotInterval != 0 {
+		app.SnapshotInterval = max(opts.SnapshotInterval, 0)
+	}
+	if opts.SnapshotKeep > 0 {
+		app.SnapshotKeep = opts.SnapshotKeep
 	}
 	switch {
 	case opts.RetainBlocks > 0:
@@ -244,6 +275,24 @@ func buildConfig(home string, opts Options) (*cmtcfg.Config, AppConfig, error) {
 	}
 	if err := app.Validate(); err != nil {
 		return nil, AppConfig{}, err
+	}
+	if ss := opts.StateSync; ss != nil {
+		tp, err := app.TrustingPeriod()
+		if err != nil {
+			return nil, AppConfig{}, err
+		}
+		cfg.StateSync.Enable = true
+		cfg.StateSync.RPCServers = ss.RPCServers
+		cfg.StateSync.TrustHeight = ss.TrustHeight
+		cfg.StateSync.TrustHash = ss.TrustHash
+		cfg.StateSync.TrustPeriod = tp
+		cfg.StateSync.DiscoveryTime = DefaultDiscoveryTime
+		if ss.DiscoveryTime > 0 {
+			cfg.StateSync.DiscoveryTime = ss.DiscoveryTime
+		}
+		if err := cfg.StateSync.ValidateBasic(); err != nil {
+			return nil, AppConfig{}, fmt.Errorf("state sync: %w", err)
+		}
 	}
 	return cfg, app, nil
 }

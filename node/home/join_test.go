@@ -62,3 +62,39 @@ func TestGenesisAppStateOverride(t *testing.T) {
 		t.Error("invalid app_state accepted")
 	}
 }
+
+// Init writes the documented snapshot defaults (it once wrote 0, no
+// snapshots), the options' values when given, and a [statesync] section
+// CometBFT accepts, whose trust period is the light client's.
+func TestInitSnapshotsAndStateSync(t *testing.T) {
+	dir := t.TempDir()
+	def := filepath.Join(dir, "def")
+	if err := Init(def, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := Load(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.App.SnapshotInterval != DefaultSnapshotInterval || h.App.SnapshotKeep != DefaultSnapshotKeep || h.CometBFT.StateSync.Enable {
+		t.Fatalf("defaults: interval %d keep %d statesync %v", h.App.SnapshotInterval, h.App.SnapshotKeep, h.CometBFT.StateSync.Enable)
+	}
+	hash := strings.Repeat("AB", 32)
+	ss := filepath.Join(dir, "ss")
+	if err := Init(ss, Options{SnapshotInterval: -1, StateSync: &StateSync{RPCServers: []string{"http://a:1", "http://b:1"}, TrustHeight: 7, TrustHash: hash}}); err != nil {
+		t.Fatal(err)
+	}
+	if h, err = Load(ss); err != nil {
+		t.Fatal(err)
+	}
+	c := h.CometBFT.StateSync
+	if h.App.SnapshotInterval != 0 || !c.Enable || c.TrustHeight != 7 || c.TrustHash != hash || c.TrustPeriod != 168*time.Hour ||
+		c.DiscoveryTime != DefaultDiscoveryTime || strings.Join(c.RPCServers, ",") != "http://a:1,http://b:1" {
+		t.Fatalf("interval %d, statesync %+v", h.App.SnapshotInterval, c)
+	}
+	// CometBFT's own rule: a light client needs a primary and a witness.
+	err = Init(filepath.Join(dir, "one"), Options{StateSync: &StateSync{RPCServers: []string{"http://a:1"}, TrustHeight: 7, TrustHash: hash}})
+	if err == nil || !strings.Contains(err.Error(), "two rpc_servers") {
+		t.Fatalf("one rpc server: %v", err)
+	}
+}
