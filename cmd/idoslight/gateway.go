@@ -75,7 +75,7 @@ func gatewayURL(s string) (string, error) {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("gateway URL %q: want http://HOST:PORT (%v)", s, err)
+		return "", fmt.Errorf("gateway URL %q: want http://HOST:PORT (%w)", s, err)
 	case u.Scheme != "http" && u.Scheme != "https":
 		return "", fmt.Errorf("gateway URL %q: scheme %q, want http or https (http://HOST:PORT)", s, u.Scheme)
 	case u.Host == "" || u.Hostname() == "":

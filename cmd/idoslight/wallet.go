@@ -179,7 +179,7 @@ func (p *prompt) stdin() func(context.Context, *client.SignRequest) (string, err
 			return "", fmt.Errorf("%w: waiting for the signature on stdin: %w", client.ErrNoSignature, ctx.Err())
 		case l := <-got:
 			if l.err != nil && (l.err != io.EOF || strings.TrimSpace(l.s) == "") {
-				return "", fmt.Errorf("%w on stdin (%v): give the signature shown above as the answer", client.ErrNoSignature, l.err)
+				return "", fmt.Errorf("%w on stdin (%w): give the signature shown above as the answer", client.ErrNoSignature, l.err)
 			}
 			return l.s, nil
 		}
