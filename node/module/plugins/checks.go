@@ -44,7 +44,7 @@ type checkJob struct {
 }
 
 // checks runs registrations in the background, one goroutine per (module,
-// limits), one registration at a time, and hands each verdict out once.
+// limits), one registration at a time.
 // One at a time leaves the other cores to consensus: several proposals
 // in a block (one per proposer) would otherwise compile on every core at
 // once and slow the blocks they were moved out of.
@@ -82,15 +82,14 @@ func (c *checker) start(wasm []byte, l wasmhost.Limits) {
 }
 
 // verdict returns the registration of wasm under l: the background job's,
-// waited for, or done now if there is none. A job's result is handed out
-// once; a local failure (a timeout, a runtime closed by the node's
-// shutdown) is returned as it is, for the caller to halt on, and the job is forgotten so that a replay of the block checks
-// again.
+// waited for, or done now if there is none (decideChecks drops jobs no
+// pending check needs). A local failure (a timeout, a runtime closed by
+// the node's shutdown) is returned as it is, for the caller to halt on,
+// and the job is forgotten so that a replay of the block checks again.
 func (c *checker) verdict(ctx context.Context, wasm []byte, l wasmhost.Limits) (verdict, error) {
 	k := checkKey{sha256.Sum256(wasm), l}
 	c.checks.mu.Lock()
 	j := c.checks.jobs[k]
-	delete(c.checks.jobs, k)
 	c.checks.mu.Unlock()
 	var v verdict
 	if j == nil {
@@ -105,6 +104,9 @@ func (c *checker) verdict(ctx context.Context, wasm []byte, l wasmhost.Limits) (
 		}
 	}
 	if errors.Is(v.err, wasmhost.ErrTimeout) || errors.Is(v.err, wasmhost.ErrClosed) {
+		c.checks.mu.Lock()
+		delete(c.checks.jobs, k) // a replay of the block checks again
+		c.checks.mu.Unlock()
 		return verdict{}, v.err
 	}
 	return v, nil
@@ -196,11 +198,28 @@ func (c *checker) decideChecks(env *module.Env, p Params) error {
 	if err != nil {
 		return err
 	}
+	sched, err := scheduledLimits(env.Ctx, env.DB, env.Height)
+	if err != nil {
+		return err
+	}
+	keep := map[checkKey]bool{}
 	for _, ch := range later {
-		if err := c.startChecks(env, ch.wasm); err != nil {
-			return err
+		sum := sha256.Sum256(ch.wasm)
+		for _, s := range sched {
+			c.start(ch.wasm, s.Wasm)
+			keep[checkKey{sum, s.Wasm}] = true
 		}
 	}
+	// Verdicts stay until no proposal being checked needs them: two
+	// proposals of the same bytes share one job, and the second must not
+	// register again inside its block. Local bookkeeping, not state.
+	c.checks.mu.Lock()
+	for k := range c.checks.jobs {
+		if !keep[k] {
+			delete(c.checks.jobs, k)
+		}
+	}
+	c.checks.mu.Unlock()
 	return nil
 }
 
