@@ -10,26 +10,12 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/idos-network/idos-node/node/auth"
-	"github.com/idos-network/idos-node/node/home"
 	"github.com/idos-network/idos-node/node/module/drivers"
 	"github.com/idos-network/idos-node/node/module/plugins"
 	"github.com/idos-network/idos-node/node/valclient"
 	"github.com/idos-network/idos-node/node/wasmhost/meter"
 	"github.com/idos-network/idos-node/wasmdrivers"
 )
-
-// driverTxClient loads --home, its validator key and a client for it.
-func driverTxClient(c *cli.Context, cmd string) (*valclient.Client, *home.Home, error) {
-	if c.String("home") == "" {
-		return nil, nil, usageErrorf("driver %s: --home is required (it holds the signing key)", cmd)
-	}
-	h, err := home.Load(c.String("home"))
-	if err != nil {
-		return nil, nil, err
-	}
-	vc, err := newValClient(c, h)
-	return vc, h, err
-}
 
 func driverProposeChainCommand() *cli.Command {
 	var names []string
@@ -77,11 +63,7 @@ func driverProposeChainCommand() *cli.Command {
 			if err := cfg.Validate(); err != nil {
 				return usageErrorf("driver propose-chain: %v", err)
 			}
-			vc, h, err := driverTxClient(c, "propose-chain")
-			if err != nil {
-				return err
-			}
-			key, err := valclient.HomeKey(h)
+			vc, key, err := homeKeyClient(c, "driver propose-chain")
 			if err != nil {
 				return err
 			}
@@ -180,11 +162,7 @@ func driverApproveChainCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageErrorf("driver approve-chain needs exactly one argument, DIGEST")
 			}
-			vc, h, err := driverTxClient(c, "approve-chain")
-			if err != nil {
-				return err
-			}
-			key, err := valclient.HomeKey(h)
+			vc, key, err := homeKeyClient(c, "driver approve-chain")
 			if err != nil {
 				return err
 			}

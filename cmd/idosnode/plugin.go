@@ -57,7 +57,7 @@ func pluginCommand() *cli.Command {
 // homeKeyClient loads --home, its validator key and a client for it.
 func homeKeyClient(c *cli.Context, cmd string) (*valclient.Client, ed25519.PrivateKey, error) {
 	if c.String("home") == "" {
-		return nil, nil, usageErrorf("plugin %s: --home is required (it holds the signing key)", cmd)
+		return nil, nil, usageErrorf("%s: --home is required (it holds the signing key)", cmd)
 	}
 	h, err := home.Load(c.String("home"))
 	if err != nil {
@@ -130,7 +130,7 @@ func pluginProposeCommand() *cli.Command {
 			if c.Int64("activation-delay") < 0 {
 				return usageErrorf("--activation-delay %d: want a number of blocks", c.Int64("activation-delay"))
 			}
-			vc, key, err := homeKeyClient(c, "propose")
+			vc, key, err := homeKeyClient(c, "plugin propose")
 			if err != nil {
 				return err
 			}
@@ -197,7 +197,7 @@ func pluginTxCommand(name, kind, usage string, send func(context.Context, *valcl
 			if c.NArg() != 1 || c.Args().First() == "" {
 				return usageErrorf("plugin %s needs exactly one argument, SCHEME", name)
 			}
-			vc, key, err := homeKeyClient(c, name)
+			vc, key, err := homeKeyClient(c, "plugin "+name)
 			if err != nil {
 				return err
 			}
@@ -251,7 +251,7 @@ func pluginLimitsCommand() *cli.Command {
 			if !applyLimitFlags(c, &wasmhost.Limits{}) {
 				return usageErrorf("plugin limits: give at least one of --fuel-limit, --init-fuel-limit, --stack-budget, --memory-limit-pages")
 			}
-			vc, key, err := homeKeyClient(c, "limits")
+			vc, key, err := homeKeyClient(c, "plugin limits")
 			if err != nil {
 				return err
 			}
