@@ -108,15 +108,20 @@ func (a *App) OfferSnapshot(ctx context.Context, req *abci.RequestOfferSnapshot)
 	if s == nil || s.Format != snapshot.Format {
 		return reject(abci.ResponseOfferSnapshot_REJECT_FORMAT, fmt.Errorf("format %d", s.GetFormat()))
 	}
+	// Metadata that is not the chain's state at its height was made up
+	// by every peer that offered it: CometBFT lists a snapshot under its
+	// height, format, hash and metadata together, so REJECT_SENDER bans
+	// exactly the peers that offered these bytes. A schema unlike this
+	// node's may be honest (another version of the node): REJECT only.
 	m, err := snapshot.VerifyMetadata(int64(s.Height), req.AppHash, s.Metadata)
 	if err != nil {
-		return reject(abci.ResponseOfferSnapshot_REJECT, err)
+		return reject(abci.ResponseOfferSnapshot_REJECT_SENDER, err)
 	}
 	if h := sha256.Sum256(s.Metadata); !bytes.Equal(h[:], s.Hash) || int(s.Chunks) != len(m.Chunks) {
-		return reject(abci.ResponseOfferSnapshot_REJECT, fmt.Errorf("%w: hash or chunk count differ from the metadata", snapshot.ErrMalformed))
+		return reject(abci.ResponseOfferSnapshot_REJECT_SENDER, fmt.Errorf("%w: hash or chunk count differ from the metadata", snapshot.ErrMalformed))
 	}
 	if m.ChainID != a.cfg.ChainID || !bytes.Equal(m.Genesis, canonical) {
-		return reject(abci.ResponseOfferSnapshot_REJECT, errors.New("app: snapshot of another chain or genesis"))
+		return reject(abci.ResponseOfferSnapshot_REJECT_SENDER, errors.New("app: snapshot of another chain or genesis"))
 	}
 	r, err := a.startRestore(ctx, m)
 	if err != nil {
@@ -227,11 +232,11 @@ func (a *App) ApplySnapshotChunk(ctx context.Context, req *abci.RequestApplySnap
 	rows, err := snapshot.VerifyChunk(r.m, req.Index, r.prevLast, req.Chunk)
 	switch {
 	case errors.Is(err, snapshot.ErrChunkHash):
-		a.log.Warn("snapshot chunk refused, fetching it again", "index", req.Index, "sender", req.Sender, "err", err)
+		a.log.Warn("snapshot chunk refused, fetching it again", "height", r.m.Height, "index", req.Index, "sender", req.Sender, "err", err)
 		return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_RETRY,
 			RefetchChunks: []uint32{req.Index}, RejectSenders: senders}, nil
 	case err != nil:
-		a.log.Warn("snapshot rejected at a chunk", "index", req.Index, "sender", req.Sender, "err", err)
+		a.log.Warn("snapshot rejected at a chunk", "height", r.m.Height, "index", req.Index, "sender", req.Sender, "err", err)
 		a.discardRestore()
 		return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_REJECT_SNAPSHOT,
 			RejectSenders: senders}, nil
@@ -239,13 +244,16 @@ func (a *App) ApplySnapshotChunk(ctx context.Context, req *abci.RequestApplySnap
 	if err := r.write(ctx, rows); err != nil {
 		// Proven rows that do not fit this node's schema: the snapshot
 		// cannot be restored here.
-		a.log.Warn("snapshot rejected: rows do not fit the schema", "index", req.Index, "err", err)
+		a.log.Warn("snapshot rejected: rows do not fit the schema", "height", r.m.Height, "index", req.Index, "sender", req.Sender, "err", err)
 		a.discardRestore()
 		return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_REJECT_SNAPSHOT,
 			RejectSenders: senders}, nil
 	}
 	r.prevLast = rows[len(rows)-1].Key
 	r.next++
+	// Which peer served which chunk: what an operator (and the real-process
+	// test of bad peers) reads to see a banned peer never served again.
+	a.log.Info("snapshot chunk applied", "height", r.m.Height, "index", req.Index, "of", len(r.m.Chunks), "sender", req.Sender)
 	if int(r.next) < len(r.m.Chunks) {
 		return &abci.ResponseApplySnapshotChunk{Result: abci.ResponseApplySnapshotChunk_ACCEPT}, nil
 	}

@@ -62,6 +62,13 @@ type AppConfig struct {
 	// SnapshotKeep is how many of the newest snapshots are kept; 0 means
 	// the default.
 	SnapshotKeep int `json:"snapshot_keep"`
+	// SnapshotChunkBytes bounds the bytes of rows in one chunk of this
+	// node's snapshots; 0 means 4 MiB. Smaller chunks spread a joining
+	// node's fetches over more peers, but every chunk adds an entry to
+	// the snapshot's metadata, which may not exceed 3 MB: a state of N
+	// bytes needs chunks of at least about N/30,000 bytes, or its
+	// snapshots fail (logged).
+	SnapshotChunkBytes int `json:"snapshot_chunk_bytes,omitempty"`
 	// DriverEndpoints gives, per external chain (its id as the enabled
 	// chain configs name it, e.g. "eip155:1"), the JSON-RPC endpoints this
 	// node's chain-grant drivers read it through: the only places a driver
@@ -101,6 +108,10 @@ const (
 	// DefaultSnapshotKeep keeps the two newest, so one is always whole
 	// while the next is written.
 	DefaultSnapshotKeep = 2
+	// MaxSnapshotChunkBytes leaves room under the 15 MB a chunk may take
+	// on the wire for the one row a chunk may run over (at most a block,
+	// 4 MiB) and its proof.
+	MaxSnapshotChunkBytes = 8 << 20
 )
 
 // DefaultAppConfig returns the settings Init writes when options are empty.
@@ -151,6 +162,9 @@ func (c AppConfig) Validate() error {
 	}
 	if c.SnapshotKeep < 0 {
 		return fmt.Errorf("snapshot_keep %d: want 0 (default) or more", c.SnapshotKeep)
+	}
+	if c.SnapshotChunkBytes < 0 || c.SnapshotChunkBytes > MaxSnapshotChunkBytes {
+		return fmt.Errorf("snapshot_chunk_bytes %d: want 0 (default) to %d", c.SnapshotChunkBytes, MaxSnapshotChunkBytes)
 	}
 	if c.WasmCallTimeoutMS < 0 {
 		return fmt.Errorf("wasm_call_timeout_ms %d: want 0 (default) or more", c.WasmCallTimeoutMS)

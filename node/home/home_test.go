@@ -276,3 +276,32 @@ func TestDriverEndpointsConfig(t *testing.T) {
 		t.Errorf("negative interval: %v", err)
 	}
 }
+
+// TestSnapshotChunkBytesConfig: snapshot_chunk_bytes loads from idos.json
+// within 0..MaxSnapshotChunkBytes and is refused outside.
+func TestSnapshotChunkBytesConfig(t *testing.T) {
+	c := home.DefaultAppConfig()
+	for _, n := range []int{0, 1024, home.MaxSnapshotChunkBytes} {
+		c.SnapshotChunkBytes = n
+		if err := c.Validate(); err != nil {
+			t.Errorf("snapshot_chunk_bytes %d refused: %v", n, err)
+		}
+	}
+	for _, n := range []int{-1, home.MaxSnapshotChunkBytes + 1} {
+		c.SnapshotChunkBytes = n
+		if err := c.Validate(); err == nil {
+			t.Errorf("snapshot_chunk_bytes %d accepted", n)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "node")
+	if err := home.Init(dir, home.Options{ChainID: "idos-test", Moniker: "n0", GenesisTime: genesisTime}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `{"gateway_listen_addr": "127.0.0.1:8080", "log_level": "info", "log_format": "text", "retain_blocks": 0, "light_trusting_period": "1h", "snapshot_chunk_bytes": 4096}`
+	if err := os.WriteFile(filepath.Join(dir, "config", home.AppConfigFile), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := home.Load(dir); err != nil || h.App.SnapshotChunkBytes != 4096 {
+		t.Fatalf("Load: %+v %v", h, err)
+	}
+}

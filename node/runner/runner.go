@@ -144,7 +144,7 @@ func StartWithOptions(ctx context.Context, h *home.Home, logger *slog.Logger, op
 		Modules: modules, Schemes: schemes, Wasm: wasm, KeepVersions: h.App.ProofVersions,
 		Retain:      retain.Policy{Blocks: h.App.RetainBlocks},
 		SnapshotDir: filepath.Join(filepath.Dir(h.DBPath), "snapshots"), SnapshotInterval: h.App.SnapshotInterval,
-		SnapshotKeep: h.App.SnapshotKeep, ChainID: gen.ChainID, GenesisAppState: gen.AppState})
+		SnapshotKeep: h.App.SnapshotKeep, SnapshotChunkBytes: h.App.SnapshotChunkBytes, ChainID: gen.ChainID, GenesisAppState: gen.AppState})
 	if err != nil {
 		_ = wasm.Close(context.Background())
 		return nil, fmt.Errorf("open application state %s: %w", h.DBPath, err)
