@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -83,7 +82,12 @@ func TestStateSyncJoinsPrunedNetwork(t *testing.T) {
 
 	// The fifth node joins by state sync through the real command line.
 	step := time.Now()
-	n4 := n.stateSyncNode(4, vals[0], vals[1])
+	// It trusts the validators' newest snapshot: one written at ssRunTo,
+	// or the one before if that is not finished.
+	n4 := n.stateSyncNode(4, ssRunTo-ssInterval, ssTimeoutCommit, vals[0], vals[1])
+	if h4, err := home.Load(n4.home); err != nil || h4.CometBFT.StateSync.TrustHeight%ssInterval != 0 {
+		t.Fatalf("node4 trusts height %d, not a snapshot's: %v", h4.CometBFT.StateSync.TrustHeight, err)
+	}
 	n.start(n4)
 	st := n.waitSynced(n4)
 	if st.SyncInfo.EarliestBlockHeight <= 1 {
@@ -105,7 +109,7 @@ func TestStateSyncJoinsPrunedNetwork(t *testing.T) {
 
 	// node5 is killed while it restores, then restarted.
 	step = time.Now()
-	n5 := n.stateSyncNode(5, vals[2], vals[3])
+	n5 := n.stateSyncNode(5, ssRunTo-ssInterval, ssTimeoutCommit, vals[2], vals[3])
 	n.start(n5)
 	mid := n.killWhileRestoring(n5)
 	n.start(n5)
@@ -161,19 +165,17 @@ func pruneHomes(t *testing.T, homes []string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.App.RetainBlocks, h.App.LightTrustingPeriod, h.App.CompactEveryBlocks = ssRetain, "2s", 100
-		// 1,000 blocks of info lines from four nodes cost CPU the blocks need;
-		// the checks below look for error lines only.
-		h.App.LogLevel = "warn"
 		// CometBFT's gossip routines sleep 100 ms when they have nothing to
 		// send, which paces a block at several times that whatever
 		// timeout_commit says; CometBFT's own test config uses 5 ms.
 		h.CometBFT.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
 		cmtcfg.WriteConfigFile(filepath.Join(dir, "config", "config.toml"), h.CometBFT)
-		cfg, _ := json.Marshal(h.App)
-		if err := os.WriteFile(filepath.Join(dir, "config", home.AppConfigFile), cfg, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		editAppConfig(t, dir, func(c *home.AppConfig) {
+			c.RetainBlocks, c.LightTrustingPeriod, c.CompactEveryBlocks = ssRetain, "2s", 100
+			// 1,000 blocks of info lines from four nodes cost CPU the blocks
+			// need; the checks below look for error lines only.
+			c.LogLevel = "warn"
+		})
 		if h, err = home.Load(dir); err != nil {
 			t.Fatal(err)
 		}
@@ -184,20 +186,21 @@ func pruneHomes(t *testing.T, homes []string) {
 }
 
 // stateSyncNode creates node i with `init --state-sync` against two
-// servers and checks what it wrote.
-func (n *vsNet) stateSyncNode(i int, a, b *vsNode) *vsNode {
+// servers and checks what it wrote: a trusted height of at least minTrust
+// whose hash is the servers' block's.
+func (n *vsNet) stateSyncNode(i int, minTrust int64, timeoutCommit time.Duration, a, b *vsNode) *vsNode {
 	n.t.Helper()
 	name := fmt.Sprintf("node%d", i)
 	p2p, rpcAddr, gw := devnet.Addrs(n.base, i)
 	out := n.cli(0, "init", "--home", filepath.Join(n.dir, name), "--state-sync", a.rpc.Remote()+","+b.rpc.Remote(),
-		"--p2p-laddr", p2p, "--rpc-laddr", rpcAddr, "--gateway-laddr", gw, "--timeout-commit", ssTimeoutCommit.String())
+		"--p2p-laddr", p2p, "--rpc-laddr", rpcAddr, "--gateway-laddr", gw, "--timeout-commit", timeoutCommit.String())
 	v := n.load(name, "http://"+rpcAddr)
 	h, err := home.Load(v.home)
 	if err != nil {
 		n.t.Fatal(err)
 	}
 	ss := h.CometBFT.StateSync
-	if !ss.Enable || ss.TrustHeight < ssRunTo || !strings.Contains(out, ss.TrustHash) {
+	if !ss.Enable || ss.TrustHeight < minTrust || !strings.Contains(out, ss.TrustHash) {
 		n.t.Fatalf("%s: statesync %+v; init said:\n%s", name, ss, out)
 	}
 	blk, err := a.rpc.Block(n.ctx, &ss.TrustHeight)

@@ -72,6 +72,7 @@ func initCommand() *cli.Command {
 				Overwrite:         c.Bool("force"),
 			}
 			joining := c.IsSet("join") || c.IsSet("state-sync")
+			atSnapshot := false
 			if c.IsSet("join") && c.IsSet("state-sync") {
 				return usageErrorf("--join and --state-sync exclude each other (--state-sync joins too)")
 			}
@@ -89,6 +90,7 @@ func initCommand() *cli.Command {
 				opts.Genesis = ss.Genesis
 				opts.PersistentPeers = ss.Peers
 				opts.StateSync = &ss.Sync
+				atSnapshot = ss.AtSnapshot
 			}
 			if c.IsSet("join") {
 				nw, err := fetchNetwork(c.Context, "join", c.String("join"))
@@ -114,7 +116,11 @@ func initCommand() *cli.Command {
 			if joining {
 				fmt.Fprintf(out, "chain:             %s (peers %s)\n", opts.Genesis.ChainID, strings.Join(opts.PersistentPeers, ","))
 				if ss := opts.StateSync; ss != nil {
-					fmt.Fprintf(out, "state sync:        trust height %d hash %s (agreed by %s)\n", ss.TrustHeight, ss.TrustHash, strings.Join(slices.Compact(slices.Clone(ss.RPCServers)), ", "))
+					what := "the newest height the servers have"
+					if atSnapshot {
+						what = "the newest snapshot they offer"
+					}
+					fmt.Fprintf(out, "state sync:        trust height %d (%s) hash %s (agreed by %s)\n", ss.TrustHeight, what, ss.TrustHash, strings.Join(slices.Compact(slices.Clone(ss.RPCServers)), ", "))
 				}
 				fmt.Fprintf(out, "once it has synced, ask to become a validator:\n")
 				fmt.Fprintf(out, "                   idosnode validators join --home %s\n", dir)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,7 @@ import (
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/cometbft/cometbft/types"
 
+	"github.com/idos-network/idos-node/node/app"
 	"github.com/idos-network/idos-node/node/home"
 )
 
@@ -94,6 +96,49 @@ type stateSyncJoin struct {
 	// Repeated is set when one server was given and is both the light
 	// client's primary and its witness.
 	Repeated bool
+	// AtSnapshot is set when the trusted height is a snapshot's.
+	AtSnapshot bool
+}
+
+// trustHeight picks the height a joining node trusts: the newest snapshot
+// height a server offers, at most latest (the newest height every server
+// has); latest if none is offered. CometBFT's light client verifies a
+// header above its trusted one by skipping, in a few fetches, but one
+// below it backwards, one header per height: trusting the newest height
+// made a join fetch up to snapshot_interval headers (10,000 by default)
+// before restoring the newest snapshot, trusting that snapshot's height
+// makes it one.
+func trustHeight(latest int64, offered [][]int64) (int64, bool) {
+	best := int64(0)
+	for _, hs := range offered {
+		for _, h := range hs {
+			if h <= latest && h > best {
+				best = h
+			}
+		}
+	}
+	if best == 0 {
+		return latest, false
+	}
+	return best, true
+}
+
+// snapshotHeights asks s which snapshots its node offers (the ABCI query
+// /snapshots). The answer only picks the height that every server is then
+// asked the hash of; a server that gives none (an older node, or an
+// error) offers nothing init knows of.
+func snapshotHeights(ctx context.Context, s *rpcServer) []int64 {
+	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
+	defer cancel()
+	res, err := s.c.ABCIQuery(ctx, "/snapshots", nil)
+	if err != nil || res.Response.Code != app.CodeOK {
+		return nil
+	}
+	var v app.SnapshotHeights
+	if json.Unmarshal(res.Response.Value, &v) != nil {
+		return nil
+	}
+	return v.Heights
 }
 
 // fetchStateSync asks every server for the network and a recent block, and
@@ -135,6 +180,11 @@ func fetchStateSync(ctx context.Context, urls []string) (*stateSyncJoin, error) 
 	if h < 1 {
 		return nil, fmt.Errorf("--state-sync: %s has no blocks yet", servers[0].url)
 	}
+	var offered [][]int64
+	for _, s := range servers {
+		offered = append(offered, snapshotHeights(ctx, s))
+	}
+	h, out.AtSnapshot = trustHeight(h, offered)
 	var hash []byte
 	for _, s := range servers {
 		got, err := blockHashAt(ctx, s, h, out.Genesis.ChainID)

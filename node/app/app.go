@@ -599,6 +599,15 @@ func (a *App) Query(ctx context.Context, req *abci.RequestQuery) (*abci.Response
 	case "account":
 		next, err := nextNonce(ctx, snap, string(req.Data))
 		return respond(CodeOK, AccountInfo{ID: string(req.Data), NextNonce: next}, err)
+	case "snapshots":
+		// Local and unproven, like every answer of one node: a joining
+		// node's init uses it only to pick the height it asks its servers
+		// to agree on (cmd/idosnode, init --state-sync).
+		hs, err := a.snapshotHeights()
+		if err != nil {
+			return nil, err
+		}
+		return respond(CodeOK, SnapshotHeights{Heights: hs}, nil)
 	case "proof":
 		var pr ProofRequest
 		if err := module.Decode(req.Data, &pr); err != nil {

@@ -379,6 +379,23 @@ func (it *rowIter) next() (snapshot.Row, bool, error) {
 	}
 }
 
+// SnapshotHeights answers the ABCI query /snapshots: the heights of the
+// snapshots this node offers, oldest first.
+type SnapshotHeights struct {
+	Heights []int64 `json:"heights"`
+}
+
+func (a *App) snapshotHeights() ([]int64, error) {
+	if a.snaps == nil {
+		return []int64{}, nil
+	}
+	hs, err := a.snaps.store.Heights()
+	if hs == nil {
+		hs = []int64{}
+	}
+	return hs, err
+}
+
 // ListSnapshots offers the snapshots on disk.
 func (a *App) ListSnapshots(context.Context, *abci.RequestListSnapshots) (*abci.ResponseListSnapshots, error) {
 	res := &abci.ResponseListSnapshots{}
