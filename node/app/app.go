@@ -365,14 +365,28 @@ func (a *App) writeMeta(ctx context.Context, kv ...any) error {
 	return nil
 }
 
+// pruneRecordsPerBlock bounds how many old block records one block
+// deletes, so that the first block of a node upgraded with a long history
+// does not delete it all inside one block.
+const pruneRecordsPerBlock = 100
+
 // recordBlock writes the inputs and result of app_hash(height), which read
-// proofs quote (docs/spec/read-proofs.md).
+// proofs quote (docs/spec/read-proofs.md), and deletes the records no kept
+// trie version needs: a proof at version v quotes the records of v and
+// v-1, and only versions from height-keep+1 on are kept. The records are
+// the node's own bookkeeping, not state (a restored node starts with two);
+// kept, they grew the file ~120 bytes a block forever.
 func (a *App) recordBlock(ctx context.Context, height int64, csHash [32]byte, changes int, hash, root [32]byte) error {
 	_, err := a.db.ExecContext(ctx,
 		`INSERT INTO _idos_blocks (height, changeset_hash, changes, app_hash, state_root) VALUES (?, ?, ?, ?, ?)`,
 		height, csHash[:], changes, hash[:], root[:])
 	if err != nil {
 		return fmt.Errorf("app: record block %d: %w", height, err)
+	}
+	if _, err := a.db.ExecContext(ctx,
+		`DELETE FROM _idos_blocks WHERE height IN (SELECT height FROM _idos_blocks WHERE height < ? ORDER BY height LIMIT ?)`,
+		height-a.versions.keep, pruneRecordsPerBlock); err != nil {
+		return fmt.Errorf("app: prune block records below %d: %w", height-a.versions.keep, err)
 	}
 	return nil
 }

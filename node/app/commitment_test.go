@@ -237,4 +237,16 @@ func TestKeepVersions(t *testing.T) {
 	if b, res := proofQuery(t, a, ProofRequest{Prefix: prefix}); b == nil || b.Height != 5 {
 		t.Fatalf("proof at the latest height: %+v %d %s", b, res.Code, res.Log)
 	}
+	// The block records the kept versions quote (4 and 3 for version 4),
+	// and no older ones.
+	if b, res := proofQuery(t, a, ProofRequest{Prefix: prefix, Page: true, Height: 4, Limit: 10}); b == nil || b.Height != 4 {
+		t.Fatalf("page at the oldest kept version: %+v %d %s", b, res.Code, res.Log)
+	}
+	var lo, n int64
+	if err := a.db.Reader().QueryRowContext(context.Background(), `SELECT min(height), count(*) FROM _idos_blocks`).Scan(&lo, &n); err != nil {
+		t.Fatal(err)
+	}
+	if lo != 3 || n != 3 {
+		t.Errorf("block records from %d, %d of them; want 3, 4, 5", lo, n)
+	}
 }
