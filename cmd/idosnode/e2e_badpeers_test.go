@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -10,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
+	"github.com/go-logfmt/logfmt"
 
 	"github.com/idos-network/idos-node/internal/testnet"
 	"github.com/idos-network/idos-node/node/auth"
@@ -95,7 +94,7 @@ func TestStateSyncBadPeers(t *testing.T) {
 	honest, forger, corrupter, mixer := full[0], full[1], full[2], full[3]
 	ids := map[string]string{}
 	for _, v := range append(vals, full...) {
-		ids[nodeID(t, v)] = v.name
+		ids[v.p2pID] = v.name
 	}
 
 	// Snapshot 10 holds the genesis state; then bpRows kv rows, so that
@@ -182,7 +181,7 @@ func TestStateSyncBadPeers(t *testing.T) {
 	peers := []string{h.CometBFT.P2P.PersistentPeers}
 	for i, v := range full {
 		p2p, _, _ := devnet.Addrs(n.base, 2+i)
-		peers = append(peers, nodeID(t, v)+"@"+p2p)
+		peers = append(peers, v.p2pID+"@"+p2p)
 	}
 	h.CometBFT.P2P.PersistentPeers = strings.Join(peers, ",")
 	h.CometBFT.StateSync.ChunkFetchers = bpFetchers
@@ -215,7 +214,7 @@ func TestStateSyncBadPeers(t *testing.T) {
 		t.Errorf("%d chunks of the forged snapshot applied", k)
 	}
 	for _, liar := range []*vsNode{corrupter, mixer} {
-		k := count("snapshot chunk refused, fetching it again", "sender", nodeID(t, liar))
+		k := count("snapshot chunk refused, fetching it again", "sender", liar.p2pID)
 		if k < 1 || k > bpFetchers {
 			t.Errorf("%d chunks of %s refused; want 1 and, once banned, at most the %d already requested", k, liar.name, bpFetchers)
 		}
@@ -261,20 +260,6 @@ func editAppConfig(t *testing.T, dir string, edit func(*home.AppConfig)) {
 	if _, err := home.Load(dir); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// nodeID is v's p2p id, the sender CometBFT names for a chunk.
-func nodeID(t *testing.T, v *vsNode) string {
-	t.Helper()
-	h, err := home.Load(v.home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := h.NodeKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(k.ID())
 }
 
 // snapDir is where v keeps the snapshot of height (node/snapshot/snapstore).
@@ -355,10 +340,8 @@ func fillState(ctx context.Context, t *testing.T, v *vsNode, k int) int64 {
 	return last
 }
 
-// logKV matches key=value or key="quoted value" of slog's text format.
-var logKV = regexp.MustCompile(`(\w+)=("(?:[^"\\]|\\.)*"|\S*)`)
-
-// logLines parses the slog text lines of a node's log.
+// logLines decodes a node's log (slog's text format is logfmt), one map
+// per record.
 func logLines(t *testing.T, path string) []map[string]string {
 	t.Helper()
 	f, err := os.Open(path)
@@ -367,22 +350,17 @@ func logLines(t *testing.T, path string) []map[string]string {
 	}
 	defer f.Close()
 	var out []map[string]string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
+	d := logfmt.NewDecoder(f)
+	for d.ScanRecord() {
 		l := map[string]string{}
-		for _, m := range logKV.FindAllStringSubmatch(sc.Text(), -1) {
-			v := m[2]
-			if u, err := strconv.Unquote(v); err == nil {
-				v = u
-			}
-			l[m[1]] = v
+		for d.ScanKeyval() {
+			l[string(d.Key())] = string(d.Value())
 		}
 		if l["msg"] != "" {
 			out = append(out, l)
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := d.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -48,6 +48,7 @@ type vsNode struct {
 	vc         *valclient.Client
 	key        ed25519.PrivateKey
 	id         string // validator id: hex of the ed25519 public key
+	p2pID      string // node id, the peer CometBFT names
 	addr       types.Address
 	proc       *nodeProc // nil while not running
 }
@@ -272,7 +273,7 @@ func (n *vsNet) load(name, rpcURL string) *vsNode {
 	}
 	return &vsNode{
 		name: name, home: dir, rpc: rpc, vc: valclient.New(rpc, vsChainID),
-		key: key, id: valclient.ValidatorID(key), addr: id.ValidatorAddress,
+		key: key, id: valclient.ValidatorID(key), p2pID: string(id.NodeID), addr: id.ValidatorAddress,
 	}
 }
 
