@@ -35,14 +35,14 @@ func initCommand() *cli.Command {
 			"/status) becomes this node's persistent peer. `start` then syncs the chain\n" +
 			"as a full node; `idosnode validators join` asks the validators to admit it.\n\n" +
 			"With --state-sync, the node joins without replaying the chain: genesis and\n" +
-			"peers come from every listed server, the newest block they all have is\n" +
-			"fetched from each (/commit) and becomes the trusted height and hash only if\n" +
-			"they all agree on it, and `start` restores a snapshot a peer serves,\n" +
-			"verifying every chunk against the light-client-verified app hash, then\n" +
-			"block-syncs the rest. CometBFT's light client wants two servers (a primary\n" +
-			"and a witness that cross-checks it); with one, it is used for both and a\n" +
-			"warning says that nothing checks it. The trust period is the home's\n" +
-			"light_trusting_period (config/idos.json).",
+			"peers come from every listed server; the newest snapshot height they offer\n" +
+			"(else the newest block they all have) is fetched from each (/commit) and\n" +
+			"becomes the trusted height and hash only if they all agree on it; `start`\n" +
+			"restores a snapshot a peer serves, verifying every chunk against the\n" +
+			"light-client-verified app hash, then block-syncs the rest. CometBFT's\n" +
+			"light client wants two servers (a primary and a witness that cross-checks\n" +
+			"it); with one, it is used for both and a warning says that nothing checks\n" +
+			"it. The trust period is the home's light_trusting_period (config/idos.json).",
 		Flags: []cli.Flag{
 			homeFlag(),
 			&cli.StringFlag{Name: "chain-id", Value: home.DefaultChainID, Usage: "chain `ID` written into the genesis"},
