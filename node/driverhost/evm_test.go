@@ -45,7 +45,7 @@ func loadEVM(t testing.TB, rt *Runtime, c *chain, endpoints []string, tr Transpo
 
 func newRuntime(t testing.TB, interp bool) *Runtime {
 	t.Helper()
-	rt, err := NewRuntime(context.Background(), RuntimeConfig{Interpreter: interp})
+	rt, err := NewRuntime(context.Background(), RuntimeConfig{Interpreter: interp, CacheDir: testCacheDir})
 	if err != nil {
 		t.Fatal(err)
 	}
