@@ -502,6 +502,13 @@ func TestChainGrantsEndToEnd(t *testing.T) {
 		return err == nil
 	})
 	readAt, h1 := time.Now(), height(ctx, d.nodes[1].rpc)
+	// The read was served at a height no node has passed yet; node1 and
+	// node3, asked below, may still be a block behind it.
+	top := int64(0)
+	for _, v := range vals {
+		top = max(top, height(ctx, v.rpc))
+	}
+	d.waitHeight([]*vsNode{d.nodes[1], d.nodes[3]}, top)
 	honest := d.obs(observation.Added, added, grantee, 0)
 	dec := d.proposal(d.nodes[1], digest(t, honest))
 	if dec == nil || dec.Status != approval.StatusApproved {
